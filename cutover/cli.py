@@ -1,0 +1,129 @@
+"""Command line: one argparse parser, one place that turns errors into exit codes."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import tempfile
+import traceback
+from dataclasses import dataclass
+from typing import Sequence
+
+from cutover import __version__
+from cutover.errors import EXIT_ERROR, EXIT_INTERRUPTED, CutoverError
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    aliases: tuple[str, ...]
+    module: str  # cutover.commands.<module>: add_arguments(parser) and run(args) -> int
+    summary: str
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("analyze-soak", ("analyze:soak",), "analyze_soak", "Workers logs -> percentiles, failures, PROCEED/PIVOT gate"),
+    Command("synthetic-burst", ("burst:synthetic",), "synthetic_burst", "N simultaneous synthetic Telegram updates at the Worker"),
+    Command("backfill-kv", ("backfill-mongo-to-kv", "backfill:mongo:kv"), "backfill_kv", "Mongo -> Workers KV (bulk or per key), resumable"),
+    Command("backfill-d1", ("backfill-mongo-to-d1", "backfill:mongo:d1"), "backfill_d1", "Mongo -> D1 SQL (and execute), ids preserved"),
+    Command("delete-guard", ("wrangler-delete-guard",), "delete_guard", "typed confirmation around wrangler KV/D1 deletes"),
+    Command("worker-src", (), "worker_src", "list / show / export the Worker timing JS shipped inside"),
+    Command("verify", (), "verify", "prove KV and D1 hold what Mongo holds (read-only)"),
+    Command("drill", (), "drill", "rehearse the whole rollback offline on embedded sample data"),
+    Command("fetch-logs", (), "fetch_logs", "pull a soak's Workers logs from the Observability API or a Logpush folder"),
+)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _common_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("-q", "--quiet", action="store_true", help="no progress or informational output on stderr")
+    parent.add_argument("-v", "--verbose", action="store_true", help="more detail on stderr (secrets are never shown)")
+    return parent
+
+
+def _load(command: Command):  # type: ignore[no-untyped-def]
+    return importlib.import_module(f"cutover.commands.{command.module}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cutover",
+        formatter_class=_Formatter,
+        description="Rollback and soak tooling for the Workers KV/D1 -> MongoDB cutover.",
+        epilog=(
+            "exit codes: 0 ok, 1 error, 2 usage, 3 refused (delete-guard without a terminal / in CI),\n"
+            "            4 gate failed / differences found, 5 inconclusive, 130 interrupted\n\n"
+            "example: cutover drill            # rehearse the whole rollback offline\n"
+            "         cutover COMMAND --help   # options and examples of one command"
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"cutover {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parent = _common_parent()
+    for command in COMMANDS:
+        module = _load(command)
+        doc = (module.__doc__ or command.summary).strip()
+        example = getattr(module, "EXAMPLES", "")
+        p = sub.add_parser(
+            command.name,
+            aliases=list(command.aliases),
+            help=command.summary,
+            description=doc,
+            epilog=("examples:\n" + example.rstrip()) if example else None,
+            formatter_class=_Formatter,
+            parents=[parent],
+        )
+        module.add_arguments(p)
+        p.set_defaults(_command=command)
+    return parser
+
+
+def _write_traceback(exc: BaseException) -> str | None:
+    from cutover.core import redact
+
+    text = redact.scrub("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    try:
+        fd, path = tempfile.mkstemp(prefix="cutover-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"cutover {__version__}\nargv: {redact.scrub(' '.join(sys.argv))}\n\n{text}")
+        return path
+    except OSError:
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from cutover.core import redact
+
+    redact.register_env_secrets()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command: Command | None = getattr(args, "_command", None)
+    if command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(_load(command).run(args) or 0)
+    except CutoverError as exc:
+        print(f"cutover {command.name}: {redact.scrub(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"cutover {command.name}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout closed early (e.g. `| head`): not an error worth a traceback.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        except OSError:
+            pass
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+        where = _write_traceback(exc)
+        line = redact.scrub(f"{type(exc).__name__}: {exc}")
+        suffix = f" (traceback in {where})" if where else ""
+        print(f"cutover {command.name}: unexpected error: {line}{suffix}", file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,1 @@
+"""Shared core: HTTP client, rate limiter, progress, config, atomic files, redaction."""

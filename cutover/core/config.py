@@ -1,0 +1,122 @@
+"""Config: a JSON file, then the environment, then flags (flags win); errors name file and key."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping, TypeVar
+
+from cutover.core import redact
+from cutover.errors import ConfigError
+
+T = TypeVar("T")
+_MISSING = object()
+
+DEFAULT_CLOUDFLARE_API_BASE_URL = "https://api.cloudflare.com/client/v4"
+DEFAULT_ATLAS_API_BASE_URL = "https://cloud.mongodb.com"
+
+
+class Config:
+    """Read access to nested JSON config by dotted path, with overrides layered on top."""
+
+    def __init__(self, data: Mapping[str, Any] | None = None, source: str = "<defaults>") -> None:
+        self.data: dict[str, Any] = dict(data or {})
+        self.source = source
+
+    @classmethod
+    def load(cls, path: str | None) -> Config:
+        if not path:
+            return cls({}, "<no config file>")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path}: not found") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {path}: cannot read ({exc.strerror})") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"config file {path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path}: top level must be a JSON object")
+        return cls(data, path)
+
+    def _walk(self, dotted: str) -> Any:
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return _MISSING
+            node = node[part]
+        return node
+
+    def get(self, dotted: str, default: Any = None, kind: type | tuple[type, ...] | None = None) -> Any:
+        value = self._walk(dotted)
+        if value is _MISSING or value is None:
+            return default
+        if kind is not None and not isinstance(value, kind) or (kind is not None and isinstance(value, bool) and kind in (int, float)):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise ConfigError(f"config file {self.source}: key {dotted!r} must be {names}, got {type(value).__name__}")
+        return value
+
+    def require(self, dotted: str, kind: type | tuple[type, ...] = str) -> Any:
+        value = self.get(dotted, kind=kind)
+        if value is None or value == "":
+            raise ConfigError(f"config file {self.source}: key {dotted!r} is required")
+        return value
+
+    def set(self, dotted: str, value: Any) -> None:
+        """Override a key (flags and environment call this; None means 'not given')."""
+        if value is None:
+            return
+        parts = dotted.split(".")
+        node = self.data
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[parts[-1]] = value
+
+    def section(self, dotted: str) -> dict[str, Any]:
+        value = self.get(dotted, {}, kind=dict)
+        return dict(value)
+
+    def where(self, dotted: str) -> str:
+        """How to name a key in an error message."""
+        return f"config file {self.source}: key {dotted!r}"
+
+
+def read_secret(env_name: str, environ: Mapping[str, str] | None = None, required: bool = False) -> str | None:
+    """A secret from `$NAME`, or from the file named by `$NAME_FILE`; never from argv."""
+    env = os.environ if environ is None else environ
+    value = env.get(env_name)
+    if not value and env.get(f"{env_name}_FILE"):
+        path = env[f"{env_name}_FILE"]
+        try:
+            with open(path, encoding="utf-8") as handle:
+                value = handle.read().strip()
+        except OSError as exc:
+            raise ConfigError(f"{env_name}_FILE={path}: cannot read ({exc.strerror})") from None
+    if value:
+        redact.register_secret(value)
+        return value
+    if required:
+        raise ConfigError(f"{env_name} is not set (set it in the environment or point {env_name}_FILE at a file)")
+    return None
+
+
+def cloudflare_api_base(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return (env.get("CLOUDFLARE_API_BASE_URL") or DEFAULT_CLOUDFLARE_API_BASE_URL).rstrip("/")
+
+
+def atlas_api_base(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return (env.get("ATLAS_API_BASE_URL") or DEFAULT_ATLAS_API_BASE_URL).rstrip("/")
+
+
+def cloudflare_account_id(cfg: Config | None = None, environ: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if environ is None else environ
+    # Precedence: file < environment < flags (flags are applied to `cfg` by the caller via `set`
+    # *after* this, so they still win).
+    from_cfg = cfg.get("cloudflare.account_id", kind=str) if cfg else None
+    return env.get("CLOUDFLARE_ACCOUNT_ID") or from_cfg or None

@@ -1,0 +1,61 @@
+"""The one exception family; `cli.main` turns it into one line on stderr and an exit code."""
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_GATE_FAILED = 4
+EXIT_INCONCLUSIVE = 5
+EXIT_INTERRUPTED = 130
+
+
+class CutoverError(Exception):
+    """An expected failure: `message` is shown as one line, `exit_code` is returned."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(CutoverError):
+    """Bad flags or config values the operator must fix (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(CutoverError):
+    """A config file or key is missing or wrong; the message names file and key."""
+
+    exit_code = EXIT_ERROR
+
+
+class RefusedError(CutoverError):
+    """A guarded action refused to run (delete-guard without a terminal, in CI)."""
+
+    exit_code = EXIT_REFUSED
+
+
+class GateFailedError(CutoverError):
+    """A gate or check found a problem (PIVOT, connection cap, verify differences)."""
+
+    exit_code = EXIT_GATE_FAILED
+
+
+class InconclusiveError(CutoverError):
+    """Too little data to decide (analyze-soak with too few cold samples)."""
+
+    exit_code = EXIT_INCONCLUSIVE
+
+
+class NotBuiltError(CutoverError):
+    """A command registered by the contract but not implemented yet."""
+
+    exit_code = EXIT_ERROR

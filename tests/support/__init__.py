@@ -1,0 +1,1 @@
+"""Shared test support: real peers (wrangler, node, local HTTP servers), never mocks of our code."""
