@@ -47,7 +47,8 @@ def _common_parent() -> argparse.ArgumentParser:
 
 
 def _load(command: Command):  # type: ignore[no-untyped-def]
-    return importlib.import_module(f"cutover.commands.{command.module}")
+    name = command.module if "." in command.module else f"cutover.commands.{command.module}"
+    return importlib.import_module(name)
 
 
 def build_parser() -> argparse.ArgumentParser:

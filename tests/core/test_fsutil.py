@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from cutover.core.checkpoint import Checkpoint
+from cutover.core.fsutil import atomic_write_text, atomic_writer
+from cutover.errors import CutoverError
+
+
+def test_atomic_write_replaces_whole_file(tmp_path):
+    path = tmp_path / "out.txt"
+    atomic_write_text(str(path), "one")
+    atomic_write_text(str(path), "two")
+    assert path.read_text() == "two"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_failed_write_leaves_old_content_and_no_temp(tmp_path):
+    path = tmp_path / "out.txt"
+    path.write_text("old")
+    with pytest.raises(RuntimeError), atomic_writer(str(path)) as handle:
+        handle.write("partial")
+        raise RuntimeError("crash mid-write")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_mode_follows_umask(tmp_path):
+    path = tmp_path / "out.txt"
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(str(path), "x")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_checkpoint_round_trip_and_job_guard(tmp_path):
+    path = str(tmp_path / "ck.json")
+    ck = Checkpoint(path, {"cmd": "backfill-kv", "module": "sessions"})
+    assert ck.load() is False
+    ck.state["after_id"] = "abc"
+    ck.save()
+    again = Checkpoint(path, {"cmd": "backfill-kv", "module": "sessions"})
+    assert again.load() and again.state == {"after_id": "abc"}
+    with pytest.raises(CutoverError, match="different run"):
+        Checkpoint(path, {"cmd": "backfill-kv", "module": "other"}).load()
+    (tmp_path / "ck.json").write_text("{garbage")
+    with pytest.raises(CutoverError, match="unreadable"):
+        Checkpoint(path, {}).load()

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from cutover.core import redact
+from cutover.core.http import HttpClient, HttpError, parse_retry_after
+from tests.support.httpserver import Fault, FakeServer, Reply
+
+SECRET = "tok-9f8e7d6c5b4a-secret"
+
+
+@pytest.fixture
+def server():
+    fake = FakeServer()
+    fake.route("GET", "/ok", lambda req: Reply.json({"ok": True, "q": req.query}))
+    fake.route("POST", "/echo", lambda req: Reply.json(req.json()))
+    fake.route("GET", "/teapot", lambda req: Reply.json({"error": "short and stout"}, 418))
+    with fake:
+        yield fake
+
+
+def client(server: FakeServer, **kw) -> tuple[HttpClient, list[float]]:
+    slept: list[float] = []
+    kw.setdefault("retries", 4)
+    c = HttpClient(server.base_url, sleep=slept.append, rng=random.Random(1), **kw)
+    return c, slept
+
+
+def test_json_round_trip(server):
+    c, _ = client(server)
+    assert c.post_json("/echo", {"a": [1, "é"]}) == {"a": [1, "é"]}
+    assert c.get_json("/ok", params={"x": "1", "skip": None})["q"] == {"x": "1"}
+
+
+def test_retry_after_seconds_on_429_is_honoured(server):
+    server.inject(Fault("status", "/ok", count=2, status=429, headers={"Retry-After": "7"}))
+    c, slept = client(server)
+    assert c.get_json("/ok")["ok"] is True
+    assert slept == [7.0, 7.0]
+    assert c.stats.throttled == 2 and c.stats.retries == 2 and c.stats.requests == 3
+
+
+def test_retry_after_on_503_and_backoff_on_500(server):
+    server.inject(Fault("status", "/ok", count=1, status=503, headers={"Retry-After": "3"}))
+    server.inject(Fault("status", "/ok", count=1, status=500))
+    c, slept = client(server, backoff_base=1.0)
+    assert c.get_json("/ok")["ok"] is True
+    assert slept[0] == 3.0
+    # second retry: exponential backoff with jitter in [cap/2, cap] for cap = 1.0 * 2**1
+    assert 1.0 <= slept[1] <= 2.0
+
+
+def test_backoff_grows_exponentially_and_is_capped():
+    c = HttpClient("http://127.0.0.1:9", backoff_base=0.5, backoff_max=4.0, rng=random.Random(7))
+    caps = [min(4.0, 0.5 * 2 ** (n - 1)) for n in range(1, 8)]
+    for n, cap in enumerate(caps, start=1):
+        assert cap / 2 <= c.backoff_delay(n) <= cap
+
+
+def test_connection_reset_is_retried(server):
+    server.inject(Fault("reset", "/ok", count=2))
+    c, slept = client(server)
+    assert c.get_json("/ok")["ok"] is True
+    assert len(slept) == 2
+
+
+def test_retries_exhausted_raises_one_line(server):
+    server.inject(Fault("status", "/ok", count=10, status=502))
+    c, slept = client(server, retries=3)
+    with pytest.raises(HttpError) as info:
+        c.get_json("/ok")
+    assert info.value.status == 502 and len(slept) == 3
+    assert "\n" not in str(info.value)
+
+
+def test_non_retryable_status_raises_immediately_or_is_returned(server):
+    c, slept = client(server)
+    with pytest.raises(HttpError) as info:
+        c.get_json("/teapot")
+    assert info.value.status == 418 and slept == []
+    assert "short and stout" in str(info.value)
+    assert c.request("GET", "/teapot", check=False).status == 418
+
+
+def test_retry_after_longer_than_allowed_fails_clearly(server):
+    server.inject(Fault("status", "/ok", count=1, status=429, headers={"Retry-After": "3600"}))
+    c, slept = client(server, max_retry_after=330)
+    with pytest.raises(HttpError, match="3600s"):
+        c.get_json("/ok")
+    assert slept == []
+
+
+def test_pace_hook_runs_before_every_attempt(server):
+    server.inject(Fault("status", "/ok", count=2, status=500))
+    calls: list[int] = []
+    c, _ = client(server, pace=lambda: calls.append(1))
+    c.get_json("/ok")
+    assert len(calls) == 3
+
+
+def test_connection_refused_is_error_after_retries():
+    slept: list[float] = []
+    c = HttpClient("http://127.0.0.1:9", retries=2, sleep=slept.append, timeout=2)
+    with pytest.raises(HttpError, match="127.0.0.1:9"):
+        c.get_json("/x")
+    assert len(slept) == 2
+
+
+def test_secrets_never_appear_in_error_text(server):
+    server.inject(Fault("status", "/ok", count=10, status=500, body=f'{{"echo":"Bearer {SECRET}"}}'.encode()))
+    c, _ = client(server, retries=1, headers={"Authorization": f"Bearer {SECRET}"})
+    with pytest.raises(HttpError) as info:
+        c.get_json("/ok", params={"api_key": SECRET, "token": SECRET, "page": "2"})
+    text = str(info.value)
+    assert SECRET not in text
+    assert "page=2" in text and "api_key=***" in text
+    # and a response that carries the secret in a non-secret place is scrubbed too
+    c2, _ = client(server, retries=0)
+    redact.register_secret(SECRET)
+    server.inject(Fault("status", "/ok", count=1, status=400, body=f"bad key {SECRET}".encode()))
+    with pytest.raises(HttpError) as info2:
+        c2.get_json("/ok")
+    assert SECRET not in str(info2.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("120", 120.0), ("0", 0.0), (" 5 ", 5.0), ("", None), (None, None), ("soon", None), ("-3", 0.0)],
+)
+def test_parse_retry_after_seconds(value, expected):
+    assert parse_retry_after(value) == expected
+
+
+def test_parse_retry_after_http_date():
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412480.0) == 30.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0.0

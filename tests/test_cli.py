@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from cutover import __version__, cli
+from tests.support import raising_command
+
+
+@pytest.fixture
+def with_raising_command(monkeypatch):
+    cmd = cli.Command("raise", (), "tests.support.raising_command", "test only")
+    monkeypatch.setattr(cli, "COMMANDS", (*cli.COMMANDS, cmd))
+
+
+@pytest.mark.parametrize(
+    ("what", "code"),
+    [("ok", 0), ("error", 1), ("config", 1), ("refused", 3), ("gate", 4), ("inconclusive", 5), ("interrupt", 130)],
+)
+def test_exit_code_mapping(with_raising_command, capsys, what, code):
+    assert cli.main(["raise", what]) == code
+    err = capsys.readouterr().err
+    if code not in (0, 130):
+        assert err == f"cutover raise: {what} happened\n"
+
+
+def test_unexpected_exception_is_one_line_and_a_scrubbed_traceback_file(with_raising_command, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    from cutover.core import redact
+
+    redact.register_secret(raising_command.SECRET)
+    assert cli.main(["raise", "crash"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unexpected error: ValueError" in err and "traceback in" in err
+    assert raising_command.SECRET not in err
+    crash = next(tmp_path.glob("cutover-crash-*.txt")).read_text()
+    assert "Traceback" in crash and raising_command.SECRET not in crash
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["no-such-command"])
+    assert info.value.code == 2
+    assert cli.main([]) == 2
+
+
+@pytest.mark.parametrize("command", cli.COMMANDS, ids=lambda c: c.name)
+def test_every_contract_command_and_alias_has_help_with_an_example(command, capsys):
+    for name in (command.name, *command.aliases):
+        with pytest.raises(SystemExit) as info:
+            cli.main([name, "--help"])
+        assert info.value.code == 0
+        out = capsys.readouterr().out
+        assert "example" in out.lower() and "cutover " in out
+
+
+def test_contract_command_names_and_aliases():
+    names = {c.name: set(c.aliases) for c in cli.COMMANDS}
+    assert names == {
+        "analyze-soak": {"analyze:soak"},
+        "synthetic-burst": {"burst:synthetic"},
+        "backfill-kv": {"backfill-mongo-to-kv", "backfill:mongo:kv"},
+        "backfill-d1": {"backfill-mongo-to-d1", "backfill:mongo:d1"},
+        "delete-guard": {"wrangler-delete-guard"},
+        "worker-src": set(),
+        "verify": set(),
+        "drill": set(),
+        "fetch-logs": set(),
+    }
+
+
+def test_python_dash_m_and_version():
+    out = subprocess.run([sys.executable, "-m", "cutover", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"cutover {__version__}"
