@@ -6,7 +6,7 @@ import pytest
 
 from cutover.core import redact
 from cutover.core.http import HttpClient, HttpError, parse_retry_after
-from tests.support.httpserver import Fault, FakeServer, Reply
+from tests.support.httpserver import FakeServer, Fault, Reply
 
 SECRET = "tok-9f8e7d6c5b4a-secret"
 

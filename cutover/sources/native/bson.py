@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import decimal
-import math
 import struct
 from typing import Any, Callable, Dict, List, Mapping, Tuple
 
@@ -47,7 +46,7 @@ def decode(data: bytes) -> Document:
     (size,) = _INT32.unpack_from(view, 0)
     if size != len(view):
         raise BSONError(f"BSON document length {size} does not match {len(view)} bytes")
-    doc, end = _decode_document(view, 0, top=True)
+    doc, _end = _decode_document(view, 0, top=True)
     return doc
 
 
@@ -230,18 +229,11 @@ def _code_w_scope(data: bytes, pos: int, limit: int) -> Tuple[Code, int]:
     if total < 14:
         raise BSONError("code with scope too short")
     code, scope_at = _string(data, pos + 4, end)
-    scope, scope_end = _decode_document(data, scope_at)
+    # top=True: a scope is a plain document even when it looks like a DBRef.
+    scope, scope_end = _decode_document(data, scope_at, top=True)
     if scope_end != end:
         raise BSONError("code with scope length does not match its parts")
-    if not isinstance(scope, dict):
-        scope = encode_value_document(scope)
     return Code(code, scope), end
-
-
-def encode_value_document(value: Any) -> Document:
-    # A DBRef-shaped scope is still a plain document.
-    assert isinstance(value, DBRef)
-    return _dbref_document(value)
 
 
 # ---------------------------------------------------------------- decimal128
@@ -276,12 +268,13 @@ def decimal128_to_string(raw: bytes) -> str:
 
 def decimal128_from_string(text: str) -> bytes:
     """16 little-endian bytes for a decimal string; inexact values are an error (no rounding)."""
+    # Python's Decimal also accepts surrounding blanks and digit underscores; BSON does not.
+    if text != text.strip() or "_" in text:
+        raise BSONError(f"not a decimal128 value: {text!r}")
     try:
-        value = decimal.Decimal(text.strip() if text != text.strip() else text)
+        value = decimal.Decimal(text)
     except decimal.InvalidOperation:
         raise BSONError(f"not a decimal128 value: {text!r}") from None
-    if text != text.strip():
-        raise BSONError(f"not a decimal128 value: {text!r}")
     sign, digits, exponent = value.as_tuple()
     high_sign = (1 << 63) if sign else 0
     if value.is_nan():
@@ -476,4 +469,4 @@ _ENCODERS: Tuple[Tuple[type, Callable[[bytearray, bytes, Any], None]], ...] = (
     (DBRef, _enc_dbref),
 )
 
-__all__ = ["BSONError", "decode", "decode_at", "encode", "decimal128_to_string", "decimal128_from_string", "math"]
+__all__ = ["BSONError", "decode", "decode_at", "encode", "decimal128_to_string", "decimal128_from_string"]
