@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cutover.worker_src import export_files, list_text, read_shipped
+    from cutover.worker.shipped import export_files, list_text, read_shipped
     from cutover.errors import UsageError
 
     if args.action == "list":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from cutover.errors import CutoverError
 
@@ -62,7 +62,7 @@ def soak_filter() -> Filter:
 
 
 def build_body(
-    from_ms: int, to_ms: int, limit: int, filters: List[Filter], offset: Optional[str] = None
+    from_ms: int, to_ms: int, limit: int, filters: List[Filter], offset: str | None = None
 ) -> Dict[str, Any]:
     """The JSON body of one events query over [from_ms, to_ms]."""
     body: Dict[str, Any] = {
@@ -84,7 +84,7 @@ class Page:
     """One response: the rows, the API's own count, and the sampling level (1 = not sampled)."""
 
     rows: List[Dict[str, Any]]
-    count: Optional[int] = None
+    count: int | None = None
     abr_level: float = 1.0
     statistics: Dict[str, Any] = field(default_factory=dict)
 
@@ -133,7 +133,7 @@ def row_id(row: Dict[str, Any]) -> str:
     return "sha1:" + hashlib.sha1(canonical.encode("utf-8")).hexdigest()
 
 
-def row_time(row: Dict[str, Any]) -> Optional[int]:
+def row_time(row: Dict[str, Any]) -> int | None:
     """The row's `timestamp` (epoch ms), or None."""
     ts = row.get("timestamp")
     if isinstance(ts, (int, float)) and not isinstance(ts, bool):

@@ -1,0 +1,1 @@
+"""MongoDB Atlas Administration API v2: authentication and process measurements."""

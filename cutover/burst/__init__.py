@@ -1,0 +1,1 @@
+"""Synthetic burst: Telegram updates, a barrier-released wave of requests, and its report."""

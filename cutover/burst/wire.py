@@ -1,0 +1,211 @@
+"""One wave: N connections opened first, then N requests released together by a barrier.
+
+Why raw http.client and not the shared HttpClient: urllib opens the connection inside
+`open()`, so the TCP and TLS handshakes would sit between the barrier and the first byte
+and the "simultaneous" release would be spread over N handshakes. Here each thread
+connects and writes its request line and headers into the buffer first; after the barrier
+it only has to flush one pre-built buffer (`endheaders(body)` sends headers and body in one
+write). No retries, on purpose: a retried request is not a cold request at the same instant.
+"""
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+from cutover.burst.target import Target
+from cutover.core import redact
+
+# After the deadline, worker threads get this long to notice their closed socket.
+_JOIN_GRACE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    seq: int
+    update_id: int
+    cache_token: str
+    body: bytes
+
+
+@dataclass
+class Outcome:
+    seq: int
+    update_id: int
+    cache_token: str
+    status: int | None = None
+    latency_ms: float | None = None  # first byte sent -> last byte of the response read
+    ttfb_ms: float | None = None  # first byte sent -> response headers parsed
+    connect_ms: float | None = None
+    response_bytes: int = 0
+    error: str | None = None  # short kind for the distribution, e.g. "timeout"
+    error_detail: str | None = None
+    sent_at: float | None = None  # clock value right before the send, for the skew
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass
+class WaveResult:
+    outcomes: list[Outcome]
+    release_skew_ms: float | None  # spread of the send instants of the requests that were sent
+    release_lag_ms: float | None  # barrier trip -> last send
+    started_wall: float  # time.time() at the barrier trip (or at the start if it never tripped)
+    duration_ms: float
+    connect_ms_max: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def classify(exc: BaseException, timed_out: bool = False) -> tuple[str, str]:
+    """(kind, redacted detail) for a network exception."""
+    detail = redact.scrub(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    if timed_out or isinstance(exc, (socket.timeout, TimeoutError)):
+        return "timeout", detail
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused", detail
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset", detail
+    if isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionAbortedError)):
+        return "connection closed", detail
+    if isinstance(exc, ssl.SSLError):
+        return "tls error", detail
+    if isinstance(exc, socket.gaierror):
+        return "dns error", detail
+    if isinstance(exc, http.client.HTTPException):
+        return "protocol error", detail
+    if isinstance(exc, OSError):
+        return "network error", detail
+    return "error", detail
+
+
+class _Slot:
+    """One request's connection and outcome, shared between its thread and the deadline watcher."""
+
+    def __init__(self, prepared: PreparedRequest) -> None:
+        self.prepared = prepared
+        self.outcome = Outcome(prepared.seq, prepared.update_id, prepared.cache_token)
+        self.conn: http.client.HTTPConnection | None = None
+        self.done = threading.Event()
+        self.timed_out = False
+
+
+def _connection(target: Target, timeout: float, ssl_context: ssl.SSLContext | None) -> http.client.HTTPConnection:
+    if target.scheme == "https":
+        return http.client.HTTPSConnection(
+            target.host, target.port, timeout=timeout, context=ssl_context or ssl.create_default_context()
+        )
+    return http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+
+
+def fire_wave(
+    target: Target,
+    requests: Sequence[PreparedRequest],
+    headers: Mapping[str, str],
+    timeout: float,
+    ssl_context: ssl.SSLContext | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> WaveResult:
+    """Connect all, release all at once, collect every outcome within `timeout` seconds."""
+    start = clock()
+    start_wall = time.time()
+    deadline = start + timeout
+    slots = [_Slot(p) for p in requests]
+    tripped: list[tuple[float, float]] = []  # (clock, wall) of the barrier trip
+
+    def trip() -> None:
+        tripped.append((clock(), time.time()))
+
+    barrier = threading.Barrier(len(slots), action=trip)
+
+    def remaining() -> float:
+        return max(0.001, deadline - clock())
+
+    def worker(slot: _Slot) -> None:
+        out = slot.outcome
+        connected = False
+        try:
+            conn = _connection(target, remaining(), ssl_context)
+            slot.conn = conn
+            t0 = clock()
+            try:
+                conn.connect()
+                out.connect_ms = (clock() - t0) * 1000.0
+                conn.putrequest("POST", target.path_with_token(slot.prepared.cache_token), skip_accept_encoding=True)
+                for name, value in headers.items():
+                    conn.putheader(name, value)
+                conn.putheader("Content-Length", str(len(slot.prepared.body)))
+                connected = True
+            except Exception as exc:  # noqa: BLE001 - recorded, the wave goes on
+                out.error, out.error_detail = classify(exc, slot.timed_out)
+            # Everyone waits at the barrier, connected or not, so one refused
+            # connection cannot hold the others back until the deadline.
+            try:
+                barrier.wait(timeout=remaining())
+            except threading.BrokenBarrierError:
+                if connected:
+                    out.error, out.error_detail = "timeout", "not released: the wave deadline passed while connecting"
+                return
+            if not connected:
+                return
+            out.sent_at = clock()
+            try:
+                if conn.sock is not None:
+                    conn.sock.settimeout(remaining())
+                conn.endheaders(slot.prepared.body)
+                response = conn.getresponse()
+                out.ttfb_ms = (clock() - out.sent_at) * 1000.0
+                if conn.sock is not None:
+                    conn.sock.settimeout(remaining())
+                body = response.read()
+                out.latency_ms = (clock() - out.sent_at) * 1000.0
+                out.status = response.status
+                out.response_bytes = len(body)
+            except Exception as exc:  # noqa: BLE001 - recorded, the wave goes on
+                out.error, out.error_detail = classify(exc, slot.timed_out)
+        finally:
+            try:
+                if slot.conn is not None:
+                    slot.conn.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+            slot.done.set()
+
+    threads = [threading.Thread(target=worker, args=(s,), name=f"burst-{s.prepared.seq}", daemon=True) for s in slots]
+    for thread in threads:
+        thread.start()
+    for slot in slots:
+        slot.done.wait(max(0.0, deadline - clock()))
+    late = [s for s in slots if not s.done.is_set()]
+    for slot in late:
+        # Unblock a thread stuck in connect/recv: shutting the socket down makes its call fail now.
+        slot.timed_out = True
+        sock = slot.conn.sock if slot.conn is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+    grace_end = clock() + _JOIN_GRACE_SECONDS
+    for slot in late:
+        slot.done.wait(max(0.0, grace_end - clock()))
+        if slot.outcome.status is None and slot.outcome.error in (None, "connection closed", "network error"):
+            slot.outcome.error = "timeout"
+            slot.outcome.error_detail = f"no complete response within --timeout {timeout:g}s"
+    end = clock()
+    sent = [s.outcome.sent_at for s in slots if s.outcome.sent_at is not None]
+    connects = [s.outcome.connect_ms for s in slots if s.outcome.connect_ms is not None]
+    release_clock, release_wall = tripped[0] if tripped else (start, start_wall)
+    return WaveResult(
+        outcomes=[s.outcome for s in slots],
+        release_skew_ms=(max(sent) - min(sent)) * 1000.0 if sent else None,
+        release_lag_ms=(max(sent) - release_clock) * 1000.0 if sent and tripped else None,
+        started_wall=release_wall,
+        duration_ms=(end - start) * 1000.0,
+        connect_ms_max=max(connects) if connects else None,
+    )

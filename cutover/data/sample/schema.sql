@@ -1,0 +1,1 @@
+CREATE TABLE trading_trades (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL, qty REAL NOT NULL, price TEXT, note TEXT, created_at TEXT NOT NULL, closed INTEGER DEFAULT 0, meta TEXT);

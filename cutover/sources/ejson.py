@@ -1,0 +1,556 @@
+"""MongoDB Extended JSON (v2 canonical and relaxed, legacy v1) decoding into `values` types.
+
+`loads(text)` is `json.loads` with an object hook: dicts without a `$`-key are returned
+untouched (one C-level set test), wrapper dicts become value types. `dumps` writes canonical
+EJSON v2 (for Data API filters, checkpoints and tests).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import decimal
+import json
+import math
+import re
+from typing import Any, Callable, Dict
+
+from cutover.sources.values import (
+    Binary,
+    Code,
+    DateTime,
+    DBPointer,
+    DBRef,
+    Decimal128,
+    Document,
+    Int64,
+    MaxKey,
+    MinKey,
+    ObjectId,
+    Regex,
+    Symbol,
+    Timestamp,
+    Undefined,
+)
+
+
+class EJSONError(ValueError):
+    """Input is JSON but not valid Extended JSON (bad wrapper, out of range value)."""
+
+
+_INT_RE = re.compile(r"-?[0-9]+", re.ASCII)
+_DOUBLE_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_DECIMAL_RE = re.compile(
+    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan|snan)", re.ASCII | re.IGNORECASE
+)
+_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
+_ISO_RE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?"
+    r"(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?",
+    re.ASCII,
+)
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_UINT32_MAX = 2**32 - 1
+_DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+# The decimal128 value space (IEEE 754-2008, 34 digits); Inexact/Overflow mean "cannot
+# be represented", which the spec treats as a parse error rather than a silent rounding.
+_DEC128 = decimal.Context(
+    prec=34,
+    rounding=decimal.ROUND_HALF_EVEN,
+    Emin=-6143,
+    Emax=6144,
+    capitals=1,
+    clamp=1,
+    traps=[decimal.InvalidOperation, decimal.Overflow, decimal.Inexact],
+)
+
+
+def _short(obj: Any) -> str:
+    text = repr(obj)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _fail(kind: str, doc: Any, why: str) -> EJSONError:
+    return EJSONError(f"bad {kind} ({why}): {_short(doc)}")
+
+
+def _only(doc: Dict[str, Any], key: str) -> Any:
+    if len(doc) != 1:
+        raise _fail(key, doc, "extra fields")
+    return doc[key]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# -- dates ----------------------------------------------------------------------------
+
+
+def _days_from_civil(y: int, m: int, d: int) -> int:
+    # Howard Hinnant's algorithm: exact for any proleptic Gregorian year, no datetime limits.
+    y -= m <= 2
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def parse_iso_millis(text: str) -> int:
+    """Milliseconds since the epoch for an ISO-8601 date-time; no offset means UTC (as pymongo)."""
+    m = _ISO_RE.fullmatch(text)
+    if m is None:
+        raise EJSONError(f"bad $date (not an ISO-8601 date-time): {_short(text)}")
+    year, month, day, hour, minute = (int(g) for g in m.group(1, 2, 3, 4, 5))
+    second = int(m.group(6) or 0)
+    if not (1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month] and hour <= 23 and minute <= 59 and second <= 60):
+        raise EJSONError(f"bad $date (field out of range): {_short(text)}")
+    if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+        raise EJSONError(f"bad $date (no February 29 in {year}): {_short(text)}")
+    frac = m.group(7)
+    millis = int((frac + "00")[:3]) if frac else 0  # truncate below ms, as BSON stores ms
+    total = ((_days_from_civil(year, month, day) * 24 + hour) * 60 + minute) * 60 + second
+    zone = m.group(8)
+    if zone and zone not in ("Z", "z"):
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = int(digits[:2]) * 3600 + (int(digits[2:4]) * 60 if len(digits) > 2 else 0)
+        total -= sign * offset
+    return total * 1000 + millis
+
+
+# Millisecond base of "YYYY-MM-DDTHH" (UTC) for the fast path; bounded, cleared when full.
+_HOUR_BASE: Dict[str, int] = {}
+_HOUR_BASE_MAX = 20_000
+
+
+def _fast_utc_millis(text: str) -> int | None:
+    """Millis for exactly `YYYY-MM-DDTHH:MM:SS.mmmZ` / `…:SSZ` (what mongoexport writes), else None."""
+    base = _HOUR_BASE.get(text[:13])
+    if base is None:
+        return None
+    size = len(text)
+    if size == 24 and text[23] == "Z" and text[19] == "." and text[16] == ":" and text[13] == ":":
+        digits = text[14:16] + text[17:19] + text[20:23]
+    elif size == 20 and text[19] == "Z" and text[16] == ":" and text[13] == ":":
+        digits = text[14:16] + text[17:19] + "000"
+    else:
+        return None
+    if not digits.isdigit():
+        return None
+    minutes, rest = divmod(int(digits), 100_000)  # MM SS mmm -> minutes, SS*1000+mmm
+    if minutes > 59 or rest >= 60_000:
+        return None
+    return base + minutes * 60_000 + rest
+
+
+def _parse_iso_date(text: str) -> DateTime:
+    fast = _fast_utc_millis(text)
+    if fast is not None:
+        return DateTime(fast)
+    millis = parse_iso_millis(text)
+    if len(text) in (20, 24) and text[-1] == "Z" and text[10] == "T" and text[:4].isdigit():
+        if len(_HOUR_BASE) >= _HOUR_BASE_MAX:
+            _HOUR_BASE.clear()
+        hour = int(text[11:13])
+        y, mo, d = int(text[:4]), int(text[5:7]), int(text[8:10])
+        _HOUR_BASE[text[:13]] = (_days_from_civil(y, mo, d) * 24 + hour) * 3_600_000
+    return DateTime(millis)
+
+
+def _parse_date(doc: Dict[str, Any]) -> DateTime:
+    value = _only(doc, "$date")
+    if isinstance(value, str):
+        return _parse_iso_date(value)
+    # {"$numberLong": "..."} arrives already decoded as Int64; a bare integer is the legacy
+    # v1 form (mongoexport < 2.6 wrote {"$date": <ms>}), which we accept deliberately.
+    if _is_int(value):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise _fail("$date", doc, "outside the int64 range")
+        return DateTime(int(value))
+    raise _fail("$date", doc, "expected an ISO string, {$numberLong} or milliseconds")
+
+
+# -- numbers --------------------------------------------------------------------------
+
+
+def _parse_int32(doc: Dict[str, Any]) -> int:
+    value = _only(doc, "$numberInt")
+    if not isinstance(value, str) or not _INT_RE.fullmatch(value):
+        raise _fail("$numberInt", doc, "expected a decimal integer string")
+    number = int(value)
+    if not _INT32_MIN <= number <= _INT32_MAX:
+        raise _fail("$numberInt", doc, "outside the int32 range")
+    return number
+
+
+def _parse_int64(doc: Dict[str, Any]) -> Int64:
+    value = _only(doc, "$numberLong")
+    if not isinstance(value, str) or not _INT_RE.fullmatch(value):
+        raise _fail("$numberLong", doc, "expected a decimal integer string")
+    number = int(value)
+    if not _INT64_MIN <= number <= _INT64_MAX:
+        raise _fail("$numberLong", doc, "outside the int64 range")
+    return Int64(number)
+
+
+def _parse_double(doc: Dict[str, Any]) -> float:
+    value = _only(doc, "$numberDouble")
+    if not isinstance(value, str):
+        raise _fail("$numberDouble", doc, "expected a string")
+    if value in ("NaN", "Infinity", "-Infinity"):
+        return float(value)
+    if not _DOUBLE_RE.fullmatch(value):
+        raise _fail("$numberDouble", doc, "not a number")
+    number = float(value)
+    if math.isinf(number):
+        raise _fail("$numberDouble", doc, "outside the double range")
+    return number
+
+
+def canonical_decimal128(text: str) -> str:
+    """The canonical string of a decimal128 literal; EJSONError if it is not one exactly."""
+    if not _DECIMAL_RE.fullmatch(text):
+        raise EJSONError(f"bad $numberDecimal (not a decimal number): {_short(text)}")
+    try:
+        value = _DEC128.create_decimal(text)
+    except decimal.DecimalException:
+        raise EJSONError(f"bad $numberDecimal (not representable in 128 bits without rounding): {_short(text)}") from None
+    if value.is_nan():
+        return "NaN"
+    return str(value)
+
+
+def _parse_decimal(doc: Dict[str, Any]) -> Decimal128:
+    value = _only(doc, "$numberDecimal")
+    if not isinstance(value, str):
+        raise _fail("$numberDecimal", doc, "expected a string")
+    return Decimal128(canonical_decimal128(value))
+
+
+# -- identifiers, binary, misc ------------------------------------------------------------
+
+
+def _parse_oid(doc: Dict[str, Any]) -> ObjectId:
+    value = _only(doc, "$oid")
+    if not isinstance(value, str) or len(value) != 24:
+        raise _fail("$oid", doc, "expected 24 hex digits")
+    try:
+        return ObjectId(bytes.fromhex(value))
+    except ValueError:
+        raise _fail("$oid", doc, "expected 24 hex digits") from None
+
+
+def _b64(text: Any, doc: Any, kind: str) -> bytes:
+    if not isinstance(text, str):
+        raise _fail(kind, doc, "base64 payload must be a string")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise _fail(kind, doc, "invalid base64") from None
+
+
+def _parse_binary(doc: Dict[str, Any]) -> Binary:
+    if "$type" in doc:  # legacy v1: {"$binary": "<b64>", "$type": "<hex>"}
+        if len(doc) != 2:
+            raise _fail("$binary", doc, "extra fields")
+        kind = doc["$type"]
+        if _is_int(kind):
+            subtype = kind
+        elif isinstance(kind, str) and kind and len(kind) <= 8 and all(c in "0123456789abcdefABCDEF" for c in kind):
+            subtype = int(kind, 16)
+            if subtype >= 0xFFFFFF80:  # old mongoexport sign-extended user subtypes
+                subtype &= 0xFF
+        else:
+            raise _fail("$binary", doc, "$type must be a hex string")
+        if not 0 <= subtype <= 0xFF:
+            raise _fail("$binary", doc, "subtype out of range")
+        return Binary(_b64(doc["$binary"], doc, "$binary"), subtype)
+    inner = _only(doc, "$binary")
+    if not isinstance(inner, dict) or set(inner) != {"base64", "subType"}:
+        raise _fail("$binary", doc, 'expected {"base64": ..., "subType": ...}')
+    subtype_hex = inner["subType"]
+    if not isinstance(subtype_hex, str) or not 1 <= len(subtype_hex) <= 2:
+        raise _fail("$binary", doc, "subType must be 1-2 hex digits")
+    try:
+        subtype = int(subtype_hex, 16)
+    except ValueError:
+        raise _fail("$binary", doc, "subType must be 1-2 hex digits") from None
+    return Binary(_b64(inner["base64"], doc, "$binary"), subtype)
+
+
+def _parse_uuid(doc: Dict[str, Any]) -> Binary:
+    value = _only(doc, "$uuid")
+    if not isinstance(value, str) or not _UUID_RE.fullmatch(value):
+        raise _fail("$uuid", doc, "expected 8-4-4-4-12 hex digits")
+    return Binary(bytes.fromhex(value.replace("-", "")), 4)
+
+
+def _parse_timestamp(doc: Dict[str, Any]) -> Timestamp:
+    inner = _only(doc, "$timestamp")
+    if not isinstance(inner, dict) or set(inner) != {"t", "i"}:
+        raise _fail("$timestamp", doc, 'expected {"t": ..., "i": ...}')
+    t, i = inner["t"], inner["i"]
+    if not (_is_int(t) and _is_int(i) and 0 <= t <= _UINT32_MAX and 0 <= i <= _UINT32_MAX):
+        raise _fail("$timestamp", doc, "t and i must be unsigned 32-bit integers")
+    return Timestamp(int(t), int(i))
+
+
+def _regex(pattern: Any, options: Any, doc: Any, kind: str) -> Regex:
+    if not isinstance(pattern, str) or not isinstance(options, str):
+        raise _fail(kind, doc, "pattern and options must be strings")
+    if "\x00" in pattern or "\x00" in options:
+        raise _fail(kind, doc, "NUL byte")
+    return Regex(pattern, "".join(sorted(options)))  # BSON stores options sorted
+
+
+def _parse_regular_expression(doc: Dict[str, Any]) -> Regex:
+    inner = _only(doc, "$regularExpression")
+    if not isinstance(inner, dict) or set(inner) != {"pattern", "options"}:
+        raise _fail("$regularExpression", doc, 'expected {"pattern": ..., "options": ...}')
+    return _regex(inner["pattern"], inner["options"], doc, "$regularExpression")
+
+
+def _parse_legacy_regex(doc: Dict[str, Any]) -> Any:
+    pattern = doc["$regex"]
+    if not isinstance(pattern, str):
+        return doc  # the $regex query operator, e.g. {"$regex": {"$regularExpression": ...}}
+    if any(k not in ("$regex", "$options") for k in doc):
+        raise _fail("$regex", doc, "extra fields")
+    return _regex(pattern, doc.get("$options", ""), doc, "$regex")
+
+
+def _parse_code(doc: Dict[str, Any]) -> Code:
+    if any(k not in ("$code", "$scope") for k in doc):
+        raise _fail("$code", doc, "extra fields")
+    code = doc["$code"]
+    if not isinstance(code, str):
+        raise _fail("$code", doc, "code must be a string")
+    scope = doc.get("$scope")
+    if "$scope" in doc and not isinstance(scope, dict):
+        raise _fail("$code", doc, "$scope must be a document")
+    return Code(code, scope)
+
+
+def _parse_symbol(doc: Dict[str, Any]) -> Symbol:
+    value = _only(doc, "$symbol")
+    if not isinstance(value, str):
+        raise _fail("$symbol", doc, "expected a string")
+    return Symbol(value)
+
+
+def _key_one(name: str, result: Any) -> Callable[[Dict[str, Any]], Any]:
+    def parse(doc: Dict[str, Any]) -> Any:
+        value = _only(doc, name)
+        if not (_is_int(value) and value == 1):
+            raise _fail(name, doc, "value must be 1")
+        return result
+
+    return parse
+
+
+def _parse_undefined(doc: Dict[str, Any]) -> Any:
+    if _only(doc, "$undefined") is not True:
+        raise _fail("$undefined", doc, "value must be true")
+    return Undefined
+
+
+def _parse_dbref(doc: Dict[str, Any]) -> Any:
+    ref, db = doc["$ref"], doc.get("$db")
+    if not (isinstance(ref, str) and "$id" in doc and (db is None or isinstance(db, str))):
+        return doc  # a document that merely has a "$ref" field, as pymongo treats it
+    extra = {k: v for k, v in doc.items() if k not in ("$ref", "$id", "$db")}
+    return DBRef(ref, doc["$id"], db, extra)
+
+
+def _parse_dbpointer(doc: Dict[str, Any]) -> DBPointer:
+    inner = _only(doc, "$dbPointer")
+    # the inner {"$ref", "$id"} was already turned into a DBRef by the hook (bottom-up)
+    if not isinstance(inner, DBRef) or inner.database is not None or inner.extra or not isinstance(inner.id, ObjectId):
+        raise _fail("$dbPointer", doc, 'expected {"$ref": <string>, "$id": {"$oid": ...}}')
+    return DBPointer(inner.collection, inner.id)
+
+
+_PARSERS: Dict[str, Callable[[Dict[str, Any]], Any]] = {
+    "$oid": _parse_oid,
+    "$date": _parse_date,
+    "$numberLong": _parse_int64,
+    "$numberInt": _parse_int32,
+    "$numberDouble": _parse_double,
+    "$numberDecimal": _parse_decimal,
+    "$binary": _parse_binary,
+    "$uuid": _parse_uuid,
+    "$timestamp": _parse_timestamp,
+    "$regularExpression": _parse_regular_expression,
+    "$regex": _parse_legacy_regex,
+    "$code": _parse_code,
+    "$symbol": _parse_symbol,
+    "$minKey": _key_one("$minKey", MinKey),
+    "$maxKey": _key_one("$maxKey", MaxKey),
+    "$undefined": _parse_undefined,
+    "$ref": _parse_dbref,
+    "$dbPointer": _parse_dbpointer,
+}
+_WRAPPER_KEYS = frozenset(_PARSERS)
+
+
+def object_hook(doc: Dict[str, Any]) -> Any:
+    """`json` object hook: a wrapper dict becomes its value type, any other dict is kept."""
+    if _WRAPPER_KEYS.isdisjoint(doc):
+        return doc
+    if len(doc) == 1:
+        # Fast paths for the two wrappers every exported document carries.
+        value = doc.get("$date")
+        if value is not None and type(value) is str:
+            return _parse_iso_date(value)
+        value = doc.get("$oid")
+        if value is not None and type(value) is str and len(value) == 24:
+            try:
+                return ObjectId(bytes.fromhex(value))
+            except ValueError:
+                pass  # the full parser below says what is wrong
+    for key in doc:
+        parser = _PARSERS.get(key)
+        if parser is not None:
+            return parser(doc)
+    return doc  # pragma: no cover - isdisjoint said a wrapper key is present
+
+
+_decoder = json.JSONDecoder(object_hook=object_hook)
+decode_raw = _decoder.raw_decode  # (text, index) -> (value, end), for streaming readers
+
+
+def _check_keys(value: Any) -> None:
+    # Only reached when the text holds a \u0000 escape: BSON keys are C strings.
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                raise EJSONError(f"NUL byte in field name {_short(key)}")
+            _check_keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_keys(item)
+    elif isinstance(value, Code) and value.scope is not None:
+        _check_keys(value.scope)
+    elif isinstance(value, DBRef):
+        _check_keys(value.extra)
+        _check_keys(value.id)
+
+
+def check_nul_keys(value: Any) -> None:
+    """Raise EJSONError if a field name anywhere in `value` holds a NUL byte."""
+    _check_keys(value)
+
+
+def loads(text: str | bytes) -> Any:
+    """Decode Extended JSON text (any JSON value) into `values` types."""
+    value = _decoder.decode(text if isinstance(text, str) else text.decode("utf-8"))
+    if ("\\u0000" in text) if isinstance(text, str) else (b"\\u0000" in text):
+        _check_keys(value)
+    return value
+
+
+def loads_document(text: str | bytes) -> Document:
+    """Decode one Extended JSON document; EJSONError if the top level is not an object."""
+    value = loads(text)
+    if type(value) is not dict:
+        raise EJSONError(f"expected a document (JSON object), got {_json_kind(value)}")
+    return value
+
+
+def decode(value: Any) -> Any:
+    """Decode an already-parsed JSON structure (plain dicts/lists) into `values` types."""
+    if isinstance(value, dict):
+        return object_hook({k: decode(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return type(value).__name__
+
+
+# -- encoding (canonical Extended JSON v2) ----------------------------------------------
+
+
+def _encode_double(value: float) -> Dict[str, str]:
+    if math.isnan(value):
+        return {"$numberDouble": "NaN"}
+    if math.isinf(value):
+        return {"$numberDouble": "Infinity" if value > 0 else "-Infinity"}
+    text = repr(value)
+    if "e" not in text and "." not in text:
+        text += ".0"
+    return {"$numberDouble": text.replace("e+", "E+").replace("e-", "E-")}
+
+
+def to_canonical(value: Any) -> Any:
+    """`value` as a plain JSON structure in canonical Extended JSON v2."""
+    if value is None or isinstance(value, (bool, str)) and not isinstance(value, Symbol):
+        return value
+    if isinstance(value, Int64):
+        return {"$numberLong": str(int(value))}
+    if isinstance(value, int):
+        if _INT32_MIN <= value <= _INT32_MAX:
+            return {"$numberInt": str(value)}
+        return {"$numberLong": str(value)}
+    if isinstance(value, float):
+        return _encode_double(value)
+    if isinstance(value, dict):
+        return {k: to_canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_canonical(v) for v in value]
+    if isinstance(value, ObjectId):
+        return {"$oid": value.hex}
+    if isinstance(value, DateTime):
+        return {"$date": {"$numberLong": str(value.millis)}}
+    if isinstance(value, Decimal128):
+        return {"$numberDecimal": value.value}
+    if isinstance(value, Binary):
+        return {"$binary": {"base64": value.b64(), "subType": f"{value.subtype:02x}"}}
+    if isinstance(value, Timestamp):
+        return {"$timestamp": {"t": value.time, "i": value.inc}}
+    if isinstance(value, Regex):
+        return {"$regularExpression": {"pattern": value.pattern, "options": value.flags}}
+    if isinstance(value, Symbol):
+        return {"$symbol": str(value)}
+    if isinstance(value, Code):
+        if value.scope is None:
+            return {"$code": value.code}
+        return {"$code": value.code, "$scope": to_canonical(value.scope)}
+    if isinstance(value, DBRef):
+        out: Dict[str, Any] = {"$ref": value.collection, "$id": to_canonical(value.id)}
+        if value.database is not None:
+            out["$db"] = value.database
+        out.update((k, to_canonical(v)) for k, v in value.extra.items())
+        return out
+    if isinstance(value, DBPointer):
+        return {"$dbPointer": {"$ref": value.namespace, "$id": {"$oid": value.id.hex}}}
+    if value is MinKey:
+        return {"$minKey": 1}
+    if value is MaxKey:
+        return {"$maxKey": 1}
+    if value is Undefined:
+        return {"$undefined": True}
+    if isinstance(value, _dt.datetime):
+        return to_canonical(DateTime.from_datetime(value))
+    raise TypeError(f"cannot encode {type(value).__name__} as Extended JSON")
+
+
+def dumps(value: Any) -> str:
+    """Canonical Extended JSON v2 text of `value` (compact, key order kept)."""
+    return json.dumps(to_canonical(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)

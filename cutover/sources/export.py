@@ -1,0 +1,293 @@
+"""`export:` source: mongoexport output (NDJSON or --jsonArray, plain or gzip), streamed.
+
+A directory holds `<collection>.json` or `<collection>.json.gz`; a single file is the
+collection named by its file name. A damaged line stops the read with file:line unless
+`skip_bad_lines`, which skips and counts it (see `bad_lines`, `bad_line_samples`).
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import zlib
+from typing import IO, Any, Iterator, List, Tuple
+
+from cutover.errors import ConfigError, CutoverError
+from cutover.sources import ejson
+from cutover.sources.base import Batch, MongoSource, ScanOptions
+from cutover.sources.filtering import DocumentFilter
+from cutover.sources.values import Document
+
+SUFFIXES = (".json", ".json.gz", ".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
+# A document above this size in an array/pretty export means the file is not what we think.
+_MAX_DOCUMENT_CHARS = 64 * 1024 * 1024
+_CHUNK = 1024 * 1024
+_SAMPLES = 10
+
+
+def _collection_of(filename: str) -> str:
+    for suffix in sorted(SUFFIXES, key=len, reverse=True):
+        if filename.endswith(suffix):
+            return filename[: -len(suffix)]
+    return os.path.splitext(filename)[0]
+
+
+class ExportSource(MongoSource):
+    """Reads mongoexport files; stable order = file order; resume = after the `_id` in that order."""
+
+    def __init__(self, path: str, skip_bad_lines: bool = False) -> None:
+        self.path = os.path.abspath(os.path.expanduser(path))
+        self.description = f"export:{path}"
+        self.skip_bad_lines = skip_bad_lines
+        self.bad_lines = 0
+        self.bad_line_samples: List[str] = []
+        if os.path.isdir(self.path):
+            self.directory: str | None = self.path
+        elif os.path.isfile(self.path):
+            self.directory = None
+        else:
+            raise ConfigError(f"{self.description}: no such file or directory")
+        self._counts: dict[Tuple[str, Any], int] = {}
+
+    # -- locating files --------------------------------------------------------------
+    def collections(self) -> List[str]:
+        """Collections this export holds (file names without their suffix)."""
+        if self.directory is None:
+            return [_collection_of(os.path.basename(self.path))]
+        names = set()
+        for entry in sorted(os.listdir(self.directory)):
+            if entry.endswith(SUFFIXES) and os.path.isfile(os.path.join(self.directory, entry)):
+                names.add(_collection_of(entry))
+        return sorted(names)
+
+    def file_for(self, collection: str) -> str:
+        """The one file holding `collection`; ConfigError naming what was looked for."""
+        if self.directory is None:
+            held = _collection_of(os.path.basename(self.path))
+            if held != collection:
+                raise ConfigError(
+                    f"{self.description}: this file holds collection {held!r} (from its name), not "
+                    f"{collection!r}; name it {collection}.json or point the source at a directory"
+                )
+            return self.path
+        found = [
+            os.path.join(self.directory, collection + suffix)
+            for suffix in SUFFIXES
+            if os.path.isfile(os.path.join(self.directory, collection + suffix))
+        ]
+        if not found:
+            raise ConfigError(
+                f"{self.description}: no export for collection {collection!r} "
+                f"(looked for {collection}.json and {collection}.json.gz)"
+            )
+        if len(found) > 1:
+            names = ", ".join(os.path.basename(f) for f in found)
+            raise ConfigError(f"{self.description}: collection {collection!r} has several exports ({names}); keep one")
+        return found[0]
+
+    # -- reading ---------------------------------------------------------------------
+    def _bad(self, where: str, reason: str) -> None:
+        if not self.skip_bad_lines:
+            raise CutoverError(
+                f"{where}: malformed document ({reason}); the export is damaged - "
+                "re-export it, or pass --skip-bad-lines to skip and count such lines"
+            )
+        self.bad_lines += 1
+        if len(self.bad_line_samples) < _SAMPLES:
+            self.bad_line_samples.append(f"{where}: {reason}")
+
+    def iter_documents(self, collection: str) -> Iterator[Document]:
+        """Every document of the file, in file order (no filtering)."""
+        path = self.file_for(collection)
+        try:
+            with _open_binary(path) as handle:
+                start, first = _sniff(handle)
+                handle.seek(start)
+                if first == b"[":
+                    yield from self._stream(path, handle, array=True)
+                elif first == b"{" and _first_line_is_open_brace(handle, start):
+                    # mongoexport --pretty: one document spans many lines; read it as a stream.
+                    yield from self._stream(path, handle, array=False)
+                else:
+                    yield from self._lines(path, handle)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise CutoverError(f"{path}: cannot read ({_describe(exc)})") from None
+
+    def _lines(self, path: str, handle: IO[bytes]) -> Iterator[Document]:
+        decode = ejson._decoder.decode
+        lineno = 0
+        for line in handle:
+            lineno += 1
+            try:
+                doc = decode(line.decode("utf-8"))
+                if type(doc) is not dict:
+                    raise ejson.EJSONError(f"expected a document (JSON object), got {ejson._json_kind(doc)}")
+                if b"\\u0000" in line:
+                    ejson.check_nul_keys(doc)
+            except ValueError as exc:  # JSONDecodeError, EJSONError, UnicodeDecodeError
+                if line.strip():
+                    self._bad(f"{path}:{lineno}", _reason(exc))
+                continue
+            yield doc
+
+    def _stream(self, path: str, handle: IO[bytes], array: bool) -> Iterator[Document]:
+        # Whole JSON values one after another (pretty output) or inside one array. A
+        # damaged value cannot be skipped reliably here, so it always stops the read.
+        reader = io.TextIOWrapper(handle, encoding="utf-8", errors="strict")
+        buf = ""
+        pos = 0
+        line = 1
+        eof = False
+        started = not array
+        ended = False
+
+        def more() -> bool:
+            nonlocal buf, pos, eof
+            if eof:
+                return False
+            try:
+                chunk = reader.read(_CHUNK)
+            except UnicodeDecodeError as exc:
+                self._fatal(path, line, f"not UTF-8: {exc.reason}")
+            if not chunk:
+                eof = True
+                return False
+            buf = buf[pos:] + chunk
+            pos = 0
+            return True
+
+        def skip_ws() -> bool:
+            nonlocal pos, line
+            while True:
+                while pos < len(buf) and buf[pos] in " \t\r\n":
+                    if buf[pos] == "\n":
+                        line += 1
+                    pos += 1
+                if pos < len(buf):
+                    return True
+                if not more():
+                    return False
+
+        try:
+            while True:
+                if not skip_ws():
+                    if array and not ended:
+                        self._fatal(path, line, "the JSON array is not closed (file truncated?)")
+                    return
+                ch = buf[pos]
+                if ended:
+                    self._fatal(path, line, "data after the end of the JSON array")
+                if not started:
+                    pos += 1  # the opening "["
+                    started = True
+                    continue
+                if array and ch == "]":
+                    pos += 1
+                    ended = True
+                    continue
+                if array and ch == ",":
+                    pos += 1
+                    continue
+                while True:
+                    try:
+                        doc, end = ejson.decode_raw(buf, pos)
+                        break
+                    except json.JSONDecodeError as exc:
+                        # Ran out of text (vs. a real syntax error): the error sits at the end of
+                        # the buffer, or an unterminated string started before it.
+                        short = exc.pos >= len(buf) - 16 or exc.msg.startswith("Unterminated string")
+                        if short and len(buf) - pos < _MAX_DOCUMENT_CHARS and more():
+                            continue
+                        self._fatal(path, line + buf.count("\n", pos, exc.pos), exc.msg)
+                    except ValueError as exc:
+                        self._fatal(path, line, _reason(exc))
+                if type(doc) is not dict:
+                    self._fatal(path, line, f"expected a document (JSON object), got {ejson._json_kind(doc)}")
+                if "\\u0000" in buf[pos:end]:
+                    try:
+                        ejson.check_nul_keys(doc)
+                    except ValueError as exc:
+                        self._fatal(path, line, _reason(exc))
+                line += buf.count("\n", pos, end)
+                pos = end
+                yield doc
+        finally:
+            reader.detach()  # the caller's with-block closes the file
+
+    @staticmethod
+    def _fatal(path: str, line: int, reason: str) -> None:
+        raise CutoverError(
+            f"{path}:{line}: malformed document ({reason}); the export is damaged - re-export it "
+            "(in a JSON array or pretty-printed export a damaged document cannot be skipped)"
+        )
+
+    # -- MongoSource -----------------------------------------------------------------
+    def scan(self, collection: str, options: ScanOptions = ScanOptions()) -> Iterator[Batch]:
+        keep = DocumentFilter(options)
+        resuming = options.after_id is not None
+        batch: Batch = []
+        size = max(1, options.batch_size)
+        for doc in self.iter_documents(collection):
+            if resuming:
+                if doc.get("_id") == options.after_id:
+                    resuming = False
+                continue
+            if not keep.matches(doc):
+                continue
+            batch.append(keep.project(doc))
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if resuming:
+            raise CutoverError(
+                f"{self.description}: resume position _id {ejson.dumps(options.after_id)} is not in the "
+                f"export of {collection!r}; the file changed since the checkpoint - start over without --resume"
+            )
+        if batch:
+            yield batch
+
+    def count(self, collection: str, options: ScanOptions = ScanOptions()) -> int | None:
+        """Exact count by reading the whole file once - so damage shows up before any write."""
+        key = (collection, (options.since, options.since_field, ejson.dumps(options.after_id)))
+        if key not in self._counts:
+            self._counts[key] = sum(len(b) for b in self.scan(collection, ScanOptions(
+                since=options.since, since_field=options.since_field, after_id=options.after_id, batch_size=10000
+            )))
+        return self._counts[key]
+
+
+def _open_binary(path: str) -> IO[bytes]:
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")  # noqa: SIM115 - closed by the caller's with-block
+
+
+def _sniff(handle: IO[bytes]) -> Tuple[int, bytes]:
+    """(offset after a UTF-8 BOM, first non-blank byte)."""
+    head = handle.read(4096)
+    start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    return start, head[start:].lstrip()[:1]
+
+
+def _first_line_is_open_brace(handle: IO[bytes], start: int) -> bool:
+    first = handle.readline(4096).strip()
+    handle.seek(start)
+    return first == b"{"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8: {exc.reason}"
+    text = str(exc)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "compressed file ends early - truncated download or copy?"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__

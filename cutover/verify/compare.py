@@ -1,0 +1,160 @@
+"""Pure comparison of what Mongo says a target should hold against what the target holds."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional, Union
+
+KVValue = Union[str, bytes]
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class KVEntry:
+    """One key as stored: value, absolute expiry (epoch seconds) or None, metadata or None."""
+
+    value: KVValue
+    expiration: Optional[float] = None
+    metadata: Any = None
+
+
+@dataclass
+class Diff:
+    key: str
+    field: str
+    expected: Any
+    actual: Any
+
+    def line(self) -> str:
+        return f"{self.key}: {self.field}: expected {_short(self.expected)}, got {_short(self.actual)}"
+
+
+@dataclass
+class Report:
+    """Counts per outcome plus the first few differences, field by field."""
+
+    equal: int = 0
+    missing: int = 0
+    extra: int = 0
+    different: int = 0
+    resurrected: int = 0
+    ttl_drift: int = 0
+    expiring: int = 0  # expired in Mongo, still in KV only within the 60 s minimum / tolerance
+    examples: list[Diff] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.extra or self.different or self.resurrected)
+
+    def note(self, diff: Diff) -> None:
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(diff)
+
+    def counts(self, kv: bool = True) -> dict[str, int]:
+        out = {"equal": self.equal, "missing": self.missing, "extra": self.extra, "different": self.different}
+        if kv:
+            out.update(resurrected=self.resurrected, ttl_drift=self.ttl_drift)
+        return out
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def values_equal(expected: KVValue, actual: KVValue) -> bool:
+    """Exact bytes, or the same JSON document (a Worker JSON.parses either spelling alike)."""
+    if expected == actual:
+        return True
+    if isinstance(expected, bytes) or isinstance(actual, bytes):
+        e = expected if isinstance(expected, bytes) else expected.encode("utf-8")
+        a = actual if isinstance(actual, bytes) else actual.encode("utf-8")
+        return e == a
+    try:
+        return bool(json.loads(expected) == json.loads(actual))
+    except ValueError:
+        return False
+
+
+def compare_kv(
+    expected: Mapping[str, KVEntry],
+    expired_in_source: Mapping[str, float],
+    actual: Mapping[str, KVEntry],
+    ttl_tolerance: float = 300.0,
+) -> Report:
+    """`expired_in_source` maps keys whose Mongo document had already expired to that expiry."""
+    report = Report()
+    for key, want in expected.items():
+        got = actual.get(key)
+        if got is None:
+            report.missing += 1
+            report.note(Diff(key, "key", "present", "missing"))
+            continue
+        problems = []
+        if not values_equal(want.value, got.value):
+            problems.append(Diff(key, "value", want.value, got.value))
+        if (want.metadata or None) != (got.metadata or None):
+            problems.append(Diff(key, "metadata", want.metadata, got.metadata))
+        if (want.expiration is None) != (got.expiration is None):
+            problems.append(Diff(key, "expiration", want.expiration, got.expiration))
+        elif want.expiration is not None and got.expiration is not None:
+            if abs(want.expiration - got.expiration) > ttl_tolerance:
+                report.ttl_drift += 1
+                problems.append(Diff(key, "expiration", want.expiration, got.expiration))
+        if problems:
+            report.different += 1
+            for problem in problems:
+                report.note(problem)
+        else:
+            report.equal += 1
+    for key, got in actual.items():
+        if key in expected:
+            continue
+        if key in expired_in_source:
+            died = expired_in_source[key]
+            # KV's 60 s minimum TTL lets a key outlive its document briefly; that is not a
+            # resurrection. No expiry, or one well past the document's, is.
+            if got.expiration is not None and got.expiration <= died + max(60.0, ttl_tolerance):
+                report.expiring += 1
+            else:
+                report.resurrected += 1
+                report.note(Diff(key, "expired in Mongo", f"gone since {died:.0f}", got.expiration or "no expiry"))
+        else:
+            report.extra += 1
+            report.note(Diff(key, "key", "absent", "present"))
+    return report
+
+
+Row = Dict[str, Any]
+
+
+def cells_equal(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, float) and isinstance(actual, (int, float)) and not isinstance(actual, bool):
+        return expected == actual or (math.isnan(expected) and math.isnan(float(actual)))
+    if isinstance(expected, bool):
+        return int(expected) == actual
+    return bool(expected == actual)
+
+
+def compare_rows(expected: Mapping[Any, Row], actual: Mapping[Any, Row]) -> Report:
+    """Rows keyed by id; every expected column is compared, extra columns in the target are ignored."""
+    report = Report()
+    for row_id, want in expected.items():
+        got = actual.get(row_id)
+        if got is None:
+            report.missing += 1
+            report.note(Diff(str(row_id), "row", "present", "missing"))
+            continue
+        problems = [Diff(str(row_id), col, val, got.get(col)) for col, val in want.items() if not cells_equal(val, got.get(col))]
+        if problems:
+            report.different += 1
+            for problem in problems:
+                report.note(problem)
+        else:
+            report.equal += 1
+    for row_id in actual:
+        if row_id not in expected:
+            report.extra += 1
+            report.note(Diff(str(row_id), "row", "absent", "present"))
+    return report

@@ -1,0 +1,214 @@
+"""Where verify reads KV from: the Cloudflare REST API, wrangler (local or remote), a
+`wrangler kv bulk put` file, or the drill's local store file. All read-only."""
+from __future__ import annotations
+
+import abc
+import base64
+import json
+import os
+import subprocess
+import tempfile
+import time
+from typing import Any, Dict, Iterator, List, Sequence
+
+from cutover.errors import CutoverError
+from cutover.verify.compare import KVEntry
+
+KVState = Dict[str, KVEntry]
+BULK_GET_MAX_KEYS = 100  # Cloudflare's limit per bulk/get call
+LIST_PAGE = 1000
+STORE_FORMAT = "cutover-kv-store/1"
+
+
+class KVTarget(abc.ABC):
+    description = ""
+
+    @abc.abstractmethod
+    def read(self, namespace_id: str) -> KVState:
+        """Every live key of the namespace with value, expiry and metadata."""
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class RestKV(KVTarget):
+    """GET …/keys (cursor pagination) then POST …/bulk/get (≤ 100 keys) per namespace."""
+
+    def __init__(self, client: Any, account_id: str) -> None:
+        self.client = client  # cutover.core.http.HttpClient, paced by the shared limiter
+        self.account_id = account_id
+        self.description = "Cloudflare API"
+
+    def _base(self, namespace_id: str) -> str:
+        return f"/accounts/{self.account_id}/storage/kv/namespaces/{namespace_id}"
+
+    def list_keys(self, namespace_id: str) -> List[Dict[str, Any]]:
+        keys: List[Dict[str, Any]] = []
+        cursor = ""
+        for _ in range(1_000_000):  # bounded: a cursor that never ends is a server bug
+            body = self.client.get_json(self._base(namespace_id) + "/keys", params={"limit": LIST_PAGE, "cursor": cursor or None})
+            keys.extend(body.get("result") or [])
+            cursor = (body.get("result_info") or {}).get("cursor") or ""
+            if not cursor:
+                return keys
+        raise CutoverError(f"KV namespace {namespace_id}: key listing did not end")
+
+    def read(self, namespace_id: str) -> KVState:
+        listed = self.list_keys(namespace_id)
+        state: KVState = {}
+        names = [k["name"] for k in listed]
+        info = {k["name"]: k for k in listed}
+        for chunk in _chunks(names, BULK_GET_MAX_KEYS):
+            body = self.client.post_json(
+                self._base(namespace_id) + "/bulk/get", {"keys": list(chunk), "type": "text", "withMetadata": True}
+            )
+            found = ((body.get("result") or {}).get("values")) or {}
+            for name in chunk:
+                item = found.get(name)
+                if item is None:  # deleted or expired between list and get
+                    continue
+                meta = item.get("metadata", info[name].get("metadata"))
+                expiration = item.get("expiration", info[name].get("expiration"))
+                state[name] = KVEntry(item.get("value"), float(expiration) if expiration else None, meta)
+        return state
+
+
+def _decode_wrangler_json(text: str, what: str) -> Any:
+    """wrangler prints banners and 'Success!' around its JSON; take the first JSON value."""
+    starts = [i for i in (text.find("["), text.find("{")) if i >= 0]
+    if not starts:
+        raise CutoverError(f"{what}: no JSON in wrangler's output: {text.strip()[:200]}")
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text[min(starts) :])
+    except ValueError as exc:
+        raise CutoverError(f"{what}: wrangler printed invalid JSON ({exc})") from None
+    return value
+
+
+class WranglerKV(KVTarget):
+    """`wrangler kv key list` + `wrangler kv bulk get`, local (default) or --remote."""
+
+    def __init__(self, wrangler: Sequence[str], cwd: str, remote: bool = False, persist_to: str | None = None,
+                 env: Dict[str, str] | None = None) -> None:
+        self.wrangler = list(wrangler)
+        self.cwd = cwd
+        self.where = ["--remote"] if remote else ["--local"] + (["--persist-to", persist_to] if persist_to else [])
+        self.env = env
+        self.description = "wrangler " + ("--remote" if remote else "--local")
+
+    def _run(self, args: List[str]) -> str:
+        try:
+            done = subprocess.run(self.wrangler + args + self.where, cwd=self.cwd, env=self.env, capture_output=True,
+                                  text=True, timeout=300, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise CutoverError(f"wrangler {' '.join(args[:3])}: {exc}") from None
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
+            raise CutoverError(f"wrangler {' '.join(args[:3])} failed (exit {done.returncode}): {tail[0]}")
+        return done.stdout
+
+    def read(self, namespace_id: str) -> KVState:
+        listed = _decode_wrangler_json(self._run(["kv", "key", "list", "--namespace-id", namespace_id]), "kv key list")
+        state: KVState = {}
+        with tempfile.TemporaryDirectory(prefix="cutover-verify-") as tmp:
+            for chunk in _chunks([k["name"] for k in listed], 1000):
+                keys_file = os.path.join(tmp, "keys.json")
+                with open(keys_file, "w", encoding="utf-8") as handle:
+                    json.dump(list(chunk), handle)
+                got = _decode_wrangler_json(self._run(["kv", "bulk", "get", keys_file, "--namespace-id", namespace_id]), "kv bulk get")
+                for item in listed:
+                    name = item["name"]
+                    if name in got and (got[name] or {}).get("value") is not None:
+                        exp = item.get("expiration")
+                        state[name] = KVEntry(got[name]["value"], float(exp) if exp else None, item.get("metadata"))
+        return state
+
+
+def entry_from_bulk_item(item: Dict[str, Any], applied_at: float) -> KVEntry:
+    """A `wrangler kv bulk put` item as stored: relative TTLs anchored at `applied_at`."""
+    value: Any = item["value"]
+    if item.get("base64"):
+        raw = base64.b64decode(value)
+        try:
+            value = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            value = raw
+    expiration = item.get("expiration")
+    if expiration is None and item.get("expiration_ttl") is not None:
+        expiration = applied_at + float(item["expiration_ttl"])
+    return KVEntry(value, float(expiration) if expiration is not None else None, item.get("metadata"))
+
+
+def read_bulk_file(path: str) -> List[Dict[str, Any]]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            items = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise CutoverError(f"{path}: not a readable wrangler kv bulk file ({exc})") from None
+    if not isinstance(items, list):
+        raise CutoverError(f"{path}: a wrangler kv bulk file is a JSON array")
+    return items
+
+
+class BulkFileKV(KVTarget):
+    """A `wrangler kv bulk put` file as if applied when it was written (its mtime)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.description = f"bulk file {path}"
+
+    def read(self, namespace_id: str) -> KVState:
+        applied = os.path.getmtime(self.path)
+        return {item["key"]: entry_from_bulk_item(item, applied) for item in read_bulk_file(self.path)}
+
+
+class LocalStoreKV(KVTarget):
+    """The drill's stand-in for KV when wrangler is absent: one JSON file, namespaces → keys."""
+
+    def __init__(self, path: str, now: float | None = None) -> None:
+        self.path = path
+        self.now = now
+        self.description = f"local store {path}"
+
+    def load(self) -> Dict[str, Dict[str, Any]]:
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise CutoverError(f"{self.path}: unreadable KV store ({exc})") from None
+        if data.get("format") != STORE_FORMAT:
+            raise CutoverError(f"{self.path}: not a {STORE_FORMAT} file")
+        return data.get("namespaces") or {}
+
+    def apply_bulk(self, namespace_id: str, items: List[Dict[str, Any]], now: float | None = None) -> int:
+        """Write bulk-put items like `wrangler kv bulk put` would (later writes win)."""
+        from cutover.core.fsutil import atomic_write_json
+
+        applied = time.time() if now is None else now
+        spaces = self.load()
+        space = spaces.setdefault(namespace_id, {})
+        for item in items:
+            entry = entry_from_bulk_item(item, applied)
+            is_bytes = isinstance(entry.value, bytes)
+            space[item["key"]] = {
+                "value": base64.b64encode(entry.value).decode() if is_bytes else entry.value,  # type: ignore[arg-type]
+                "base64": is_bytes,
+                "expiration": entry.expiration,
+                "metadata": entry.metadata,
+            }
+        atomic_write_json(self.path, {"format": STORE_FORMAT, "namespaces": spaces})
+        return len(items)
+
+    def read(self, namespace_id: str) -> KVState:
+        now = time.time() if self.now is None else self.now
+        state: KVState = {}
+        for key, item in (self.load().get(namespace_id) or {}).items():
+            if item.get("expiration") is not None and item["expiration"] <= now:
+                continue  # expired keys are gone, as in KV
+            value: Any = base64.b64decode(item["value"]) if item.get("base64") else item["value"]
+            state[key] = KVEntry(value, item.get("expiration"), item.get("metadata"))
+        return state

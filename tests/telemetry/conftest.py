@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from tests.support import cf_telemetry
+from tests.support.cfapi import FakeCloudflare
+
+
+@pytest.fixture
+def cf() -> Iterator[FakeCloudflare]:
+    fake = FakeCloudflare()
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def store(cf: FakeCloudflare) -> cf_telemetry.TelemetryStore:
+    return cf_telemetry.install(cf)
