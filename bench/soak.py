@@ -47,7 +47,7 @@ def _record(rng: random.Random, i: int, ts: int) -> str:
         outcome = "exception"
     record = {
         "CPUTimeMs": rng.randint(1, 12), "DispatchNamespace": "", "Entrypoint": "",
-        "Event": {"RayID": "%016x" % rng.getrandbits(64), "Request": {"Method": "POST", "URL": "https://telegram-bot.example.workers.dev/telegram/webhook?cb=%d" % i}, "Response": {"Status": 200}},
+        "Event": {"RayID": f"{rng.getrandbits(64):016x}", "Request": {"Method": "POST", "URL": f"https://telegram-bot.example.workers.dev/telegram/webhook?cb={i}"}, "Response": {"Status": 200}},
         "EventTimestampMs": ts, "EventType": "fetch", "Exceptions": exceptions, "Logs": logs, "Outcome": outcome,
         "ScriptName": "telegram-bot", "ScriptTags": [], "ScriptVersion": {"Id": "6a1d0f3e-2b4c-4d5e-8f90-123456789abc", "Message": "cutover soak build", "Tag": "soak"},
         "WallTimeMs": int(duration) + rng.randint(0, 5),

@@ -7,10 +7,10 @@ import threading
 import time
 from typing import Callable, Mapping
 
-from cutover.atlas.digest import DigestError, DigestState, parse_challenge
+from cutover.atlas.digest import DigestState, parse_challenge
 from cutover.core import redact
 from cutover.core.config import read_secret
-from cutover.core.http import HttpClient, Response, excerpt
+from cutover.core.http import HttpClient, HttpError, Response, excerpt
 from cutover.errors import ConfigError
 
 TOKEN_PATH = "/api/oauth/token"
@@ -26,7 +26,7 @@ def atlas_error_text(response: Response) -> str:
     """Atlas's own error fields (errorCode, detail) when the body has them, else an excerpt."""
     try:
         doc = response.json()
-    except Exception:  # noqa: BLE001 - any non-JSON body is shown as an excerpt
+    except HttpError:  # not JSON: shown as an excerpt below
         doc = None
     if isinstance(doc, dict) and (doc.get("errorCode") or doc.get("detail")):
         code = doc.get("errorCode") or doc.get("reason") or ""
@@ -141,6 +141,3 @@ def auth_from_env(http: HttpClient, environ: Mapping[str, str] | None = None) ->
         "--atlas-group needs Atlas credentials: ATLAS_CLIENT_ID/ATLAS_CLIENT_SECRET (service account) "
         "or ATLAS_PUBLIC_KEY/ATLAS_PRIVATE_KEY (API key), in the environment or *_FILE"
     )
-
-
-__all__ = ["Auth", "AtlasAuthError", "DigestAuth", "DigestError", "ServiceAccountAuth", "auth_from_env", "atlas_error_text"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 from urllib.parse import quote, urlsplit
 
 from cutover.atlas.auth import AtlasAuthError, Auth, atlas_error_text
@@ -63,7 +63,7 @@ class AtlasClient:
         self.http = http
         self.auth = auth
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+    def get(self, path: str, params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None) -> Any:
         url = self.http.url_for(path, params)
         parts = urlsplit(url)
         uri = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -99,7 +99,7 @@ class AtlasClient:
     ) -> Any:
         path = f"/api/atlas/v2/groups/{quote(group, safe='')}/processes/{quote(process, safe=':')}/measurements"
         params: list[tuple[str, str]] = [("m", m) for m in metrics] + [("granularity", granularity), ("period", period)]
-        return self.get(path, params)  # type: ignore[arg-type]
+        return self.get(path, params)
 
     def connections(self, group: str, process: str) -> ConnectionsReading:
         return connections_reading(self.process_measurements(group, process))

@@ -10,6 +10,7 @@ from typing import Any
 from cutover.burst import runner
 from cutover.burst.target import parse_target
 from cutover.burst.updates import UpdateFactory, validate_command
+from cutover.burst.wire import https_proxy
 from cutover.core import redact
 from cutover.core.config import read_secret
 from cutover.core.fsutil import write_output
@@ -119,6 +120,9 @@ def execute(args: argparse.Namespace) -> int:
         atlas_settle=args.atlas_settle,
     )
     factory = UpdateFactory.for_run(args.command)
+    proxy = https_proxy(target)
+    if proxy is not None:
+        _stderr(args, f"connecting through the HTTPS proxy {proxy[0]}:{proxy[1]} (HTTPS_PROXY; NO_PROXY to bypass)")
     if args.dry_run:
         return _dry_run(args, plan, factory, _guard(args, True) if args.atlas_group else None)
     guard = _guard(args, False) if args.atlas_group else None

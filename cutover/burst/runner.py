@@ -62,7 +62,9 @@ def _headline(result: dict[str, Any], guard: ConnectionGuard | None) -> str:
     if decision == FAILED:
         return f"synthetic-burst: FAILED - {result.get('failure') or 'no request got an HTTP response'}"
     if decision == INTERRUPTED:
-        return f"synthetic-burst: INTERRUPTED after {result['waves_sent']} of {result['waves_planned']} waves"
+        during = result.get("interrupted_in_wave")
+        where = f" during wave {during} (its requests may have been sent; their results are lost)" if during else ""
+        return f"synthetic-burst: INTERRUPTED after {result['waves_sent']} of {result['waves_planned']} complete waves{where}"
     p95 = "-" if s["p95_ms"] is None else f"{s['p95_ms']:,.1f} ms"
     text = f"synthetic-burst: OK - {s['responses']}/{s['requests']} answered ({s['ok_2xx']} 2xx), p95 {p95}"
     return text + (f"; {atlas}" if atlas else "")
@@ -81,13 +83,19 @@ def run_burst(
     waves: list[tuple[int, WaveResult]] = []
     decision = OK
     failure: str | None = None
+    in_flight: int | None = None  # the wave being sent when interrupted
     try:
-        if guard is not None:
-            guard.read("before")
+        if guard is not None and guard.read("before").value.points == 0:
+            # Without a baseline the guard would be blind: refuse rather than burst unwatched.
+            raise CutoverError(
+                f"Atlas has no CONNECTIONS data for {guard.process} in the last 5 minutes; "
+                "is --atlas-process the HOST:PORT of a running mongod in this project?"
+            )
         for k in range(plan.waves):
             if guard is not None and guard.exceeded:
                 break
             requests = prepare_wave(factory, k, plan.n)
+            in_flight = k + 1
             notify(f"wave {k + 1}/{plan.waves}: opening {plan.n} connections to {plan.target.shown}")
             if guard is not None:
                 with DuringWave(guard, f"during wave {k + 1}") as poller:
@@ -97,6 +105,7 @@ def run_burst(
             else:
                 wave = fire(plan.target, requests, headers, plan.timeout)
             waves.append((k + 1, wave))
+            in_flight = None
             done = sum(1 for o in wave.outcomes if o.status is not None)
             notify(f"wave {k + 1}/{plan.waves}: {done}/{plan.n} answered in {wave.duration_ms:,.0f} ms")
             last = k + 1 == plan.waves
@@ -108,7 +117,8 @@ def run_burst(
         if guard is not None and guard.exceeded:
             decision = ABORTED
     except CutoverError as exc:
-        decision, failure = FAILED, f"Atlas reading failed, no further waves: {exc}"
+        stop = "no further waves" if waves else "nothing sent"
+        decision, failure = FAILED, f"Atlas reading failed, {stop}: {exc}"
     except KeyboardInterrupt:
         decision = INTERRUPTED
 
@@ -134,5 +144,7 @@ def run_burst(
     }
     if failure:
         result["failure"] = failure
+    if decision == INTERRUPTED and in_flight is not None:
+        result["interrupted_in_wave"] = in_flight
     result["headline"] = _headline(result, guard)
     return result

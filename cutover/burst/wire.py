@@ -9,16 +9,20 @@ write). No retries, on purpose: a retried request is not a cold request at the s
 """
 from __future__ import annotations
 
+import base64
 import http.client
 import socket
 import ssl
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
+from urllib.parse import unquote, urlsplit
 
-from cutover.burst.target import Target
+from cutover.burst.target import Target, is_loopback
 from cutover.core import redact
+from cutover.errors import UsageError
 
 # After the deadline, worker threads get this long to notice their closed socket.
 _JOIN_GRACE_SECONDS = 2.0
@@ -44,6 +48,7 @@ class Outcome:
     response_bytes: int = 0
     error: str | None = None  # short kind for the distribution, e.g. "timeout"
     error_detail: str | None = None
+    connected_at: float | None = None  # clock value when the connection was ready
     sent_at: float | None = None  # clock value right before the send, for the skew
 
     @property
@@ -95,11 +100,35 @@ class _Slot:
         self.timed_out = False
 
 
-def _connection(target: Target, timeout: float, ssl_context: ssl.SSLContext | None) -> http.client.HTTPConnection:
+def https_proxy(target: Target) -> tuple[str, int, dict[str, str]] | None:
+    """(host, port, CONNECT headers) when HTTPS_PROXY applies to `target` (as for urllib); loopback never."""
+    if target.scheme != "https" or is_loopback(target.host):
+        return None
+    url = urllib.request.getproxies().get("https")
+    if not url or urllib.request.proxy_bypass(target.host):
+        return None
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme != "http" or not parts.hostname:
+        raise UsageError(f"HTTPS_PROXY={redact.redact_url(url)}: only http:// proxies (CONNECT) are supported")
+    headers: dict[str, str] = {}
+    if parts.username is not None:
+        basic = base64.b64encode(f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()).decode("ascii")
+        redact.register_secret(basic)
+        headers["Proxy-Authorization"] = f"Basic {basic}"
+    return parts.hostname, parts.port or 3128, headers
+
+
+def _connection(
+    target: Target, timeout: float, ssl_context: ssl.SSLContext | None, proxy: tuple[str, int, dict[str, str]] | None
+) -> http.client.HTTPConnection:
     if target.scheme == "https":
-        return http.client.HTTPSConnection(
-            target.host, target.port, timeout=timeout, context=ssl_context or ssl.create_default_context()
-        )
+        context = ssl_context or ssl.create_default_context()  # fire_wave passes one shared context
+        if proxy is None:
+            return http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=context)
+        # connect() then sends CONNECT host:port and does TLS (with SNI for target.host) through it.
+        conn = http.client.HTTPSConnection(proxy[0], proxy[1], timeout=timeout, context=context)
+        conn.set_tunnel(target.host, target.port, headers=proxy[2])
+        return conn
     return http.client.HTTPConnection(target.host, target.port, timeout=timeout)
 
 
@@ -116,6 +145,10 @@ def fire_wave(
     start_wall = time.time()
     deadline = start + timeout
     slots = [_Slot(p) for p in requests]
+    proxy = https_proxy(target)
+    if ssl_context is None and target.scheme == "https":
+        # One context for all threads: loading the CA store N times would only slow the connects.
+        ssl_context = ssl.create_default_context()
     tripped: list[tuple[float, float]] = []  # (clock, wall) of the barrier trip
 
     def trip() -> None:
@@ -130,12 +163,13 @@ def fire_wave(
         out = slot.outcome
         connected = False
         try:
-            conn = _connection(target, remaining(), ssl_context)
+            conn = _connection(target, remaining(), ssl_context, proxy)
             slot.conn = conn
             t0 = clock()
             try:
                 conn.connect()
-                out.connect_ms = (clock() - t0) * 1000.0
+                out.connected_at = clock()
+                out.connect_ms = (out.connected_at - t0) * 1000.0
                 conn.putrequest("POST", target.path_with_token(slot.prepared.cache_token), skip_accept_encoding=True)
                 for name, value in headers.items():
                     conn.putheader(name, value)

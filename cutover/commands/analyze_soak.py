@@ -1,18 +1,154 @@
-"""Turn Workers log exports into latency percentiles, failure counts and the PROCEED/PIVOT gate."""
+"""Turn Workers log exports into latency percentiles, failure counts and the PROCEED/PIVOT gate.
+
+Reads Logpush workers_trace_events NDJSON, `wrangler tail --format json` streams, Workers
+Observability query rows (as written by fetch-logs), JSON arrays of any of these, CSV and plain
+NDJSON events; .gz is read transparently, `-` is stdin. Exit 0 PROCEED or REPORT-ONLY, 4 PIVOT,
+5 INCONCLUSIVE (too few cold samples), 1 unreadable input."""
 from __future__ import annotations
 
 import argparse
 
-from cutover.errors import NotBuiltError
-
 EXAMPLES = """\
   cutover analyze-soak --input cf-logs.ndjson.gz --baseline-cold-ping-ms 420 --output soak-decision.md --json -
+  cutover analyze-soak --input logpush/day1.log.gz --input logpush/day2.log.gz --chart soak.svg
+  wrangler tail bot --format json | cutover analyze-soak --input - --output -     # live, until Ctrl-D/EOF
+  BASELINE_COLD_PING_MS=420 cutover analyze-soak --input soak.ndjson --gate-cmd /start --json soak.json
+  cutover analyze-soak --input soak.ndjson --since 2026-11-27T18:00:00Z --until 24h   # a window only
 """
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    src = parser.add_argument_group("input")
+    src.add_argument("--input", "-i", action="append", required=True, metavar="FILE",
+                     help="log export (repeatable; '-' = stdin; .gz read transparently; format detected per file)")
+    src.add_argument("--since", metavar="ISO|DURATION", help="only events at or after this time (ISO-8601, epoch ms, or 24h = 24 h before now)")
+    src.add_argument("--until", metavar="ISO|DURATION", help="only events before this time (same forms as --since)")
+    gate = parser.add_argument_group("gate")
+    gate.add_argument("--baseline-cold-ping-ms", type=_positive_float, metavar="MS",
+                      help="cold /ping P95 of the old stack (default $BASELINE_COLD_PING_MS; none = REPORT-ONLY)")
+    gate.add_argument("--factor", type=_positive_float, default=2.5, help="PROCEED when cold P95 <= factor x baseline (default 2.5)")
+    gate.add_argument("--gate-cmd", metavar="CMD", help="gate on this command's cold samples only (e.g. /start); default all commands")
+    gate.add_argument("--min-cold-samples", type=_non_negative_int, default=20, metavar="N",
+                      help="fewer cold samples than this -> INCONCLUSIVE, exit 5 (default 20)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--output", "-o", default="soak-decision.md", metavar="FILE|-", help="markdown report (default soak-decision.md; '-' = stdout)")
+    out.add_argument("--json", metavar="FILE|-", help="write the figures as JSON ('-' = stdout)")
+    out.add_argument("--chart", metavar="FILE.svg", help="SVG chart: cold vs warm latency distribution and p95 per hour")
+    rules = parser.add_argument_group("counting rules")
+    rules.add_argument("--dual-write-pattern", metavar="REGEX", help="log text counted as a dual-write failure (default: (?i)dual.?write.*(fail|error))")
+    rules.add_argument("--mongo-error-pattern", metavar="REGEX",
+                       help="log text / exception counted as a Mongo connection error (default: Mongo(Network|NetworkTimeout|ServerSelection|TopologyClosed|PoolClosed)Error)")
+    rules.add_argument("--cpu-outcome", metavar="OUTCOME", help="invocation outcome counted as CPU limit exceeded (default exceededCpu)")
+    perf = parser.add_argument_group("performance")
+    perf.add_argument("--jobs", "-j", type=_non_negative_int, default=0, metavar="N", help="processes for big plain files (default: one per CPU)")
+    perf.add_argument("--exact", action="store_true", help="parse every record as JSON (no regex fast path); same figures, slower")
+
+
+def _baseline(args: argparse.Namespace) -> float | None:
+    import os
+
+    from cutover.errors import UsageError
+
+    if args.baseline_cold_ping_ms is not None:
+        return float(args.baseline_cold_ping_ms)
+    raw = os.environ.get("BASELINE_COLD_PING_MS", "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(f"BASELINE_COLD_PING_MS={raw!r} is not a number of milliseconds") from None
+    if not value > 0:
+        raise UsageError(f"BASELINE_COLD_PING_MS={raw!r} must be > 0")
+    return value
+
+
+def _patterns(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    import re
+
+    from cutover.errors import UsageError
+    from cutover.logs.model import Patterns
+
+    base = Patterns()
+    chosen = Patterns(
+        dual_write=args.dual_write_pattern or base.dual_write,
+        mongo_error=args.mongo_error_pattern or base.mongo_error,
+        cpu_outcome=args.cpu_outcome or base.cpu_outcome,
+    )
+    for flag, pattern in (("--dual-write-pattern", chosen.dual_write), ("--mongo-error-pattern", chosen.mongo_error)):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise UsageError(f"{flag} {pattern!r}: {exc}") from None
+    return chosen
+
+
+def _window(args: argparse.Namespace) -> tuple:
+    import time
+
+    from cutover.errors import UsageError
+    from cutover.telemetry.timespec import parse_time_ms
+
+    now_ms = int(time.time() * 1000)
+    since = parse_time_ms(args.since, now_ms, "--since") if args.since else None
+    until = parse_time_ms(args.until, now_ms, "--until") if args.until else None
+    if since is not None and until is not None and until <= since:
+        raise UsageError("--until must be later than --since")
+    return since, until
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotBuiltError("analyze-soak is not built yet in this version")
+    import sys
+
+    from cutover.core.fsutil import write_output
+    from cutover.errors import UsageError
+    from cutover.logs import report, svg
+    from cutover.logs.analyze import Options, analyze
+
+    if args.input.count("-") > 1:
+        raise UsageError("--input - (stdin) can be given only once")
+    outputs = [p for p in (args.output, args.json) if p == "-"]
+    if len(outputs) > 1:
+        raise UsageError("--output - and --json - cannot both write to stdout")
+    since, until = _window(args)
+    options = Options(
+        baseline_cold_ping_ms=_baseline(args), factor=args.factor, gate_cmd=args.gate_cmd,
+        min_cold_samples=args.min_cold_samples, patterns=_patterns(args), since_ms=since, until_ms=until,
+        jobs=args.jobs, fast=not args.exact, hourly=True,
+    )
+
+    def note(message: str) -> None:
+        if args.verbose and not args.quiet:
+            print(message, file=sys.stderr)
+
+    result = analyze(args.input, options, note=note)
+    if args.chart:
+        title = f"Soak: {result.decision} — cold n={len(result.cold_values):,}, warm n={len(result.warm_values):,}"
+        write_output(args.chart, svg.chart(result.cold_values, result.warm_values, result.hourly, title))
+    if args.output:
+        write_output(args.output, report.render_markdown(result, args.chart))
+    if args.json:
+        write_output(args.json, report.json_text(result))
+    if not args.quiet:
+        print(f"analyze-soak: {result.decision}: {result.gate.reason}", file=sys.stderr)
+    return result.exit_code

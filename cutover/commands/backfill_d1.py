@@ -1,18 +1,73 @@
-"""Generate (and optionally execute) D1 SQL that restores trading_trades from Mongo."""
+"""Write Mongo documents back into D1 as rerunnable SQL (and run it), keeping every original id.
+
+Reads the collection (default trading_trades), maps fields to the table's columns (from the
+`CREATE TABLE` that `wrangler d1 export --no-data` prints), keeps `legacy_id` as the row id,
+and writes multi-row upserts of at most 100,000 bytes each (D1's statement limit). Running the
+file twice changes nothing; running it after Mongo changed applies the changes.
+"""
 from __future__ import annotations
 
 import argparse
 
-from cutover.errors import NotBuiltError
-
 EXAMPLES = """\
-  cutover backfill-d1 --config rollback.json --output backfill-d1.sql --dry-run
+  # see what would be written: counts, id ranges, mapping warnings, first statement
+  cutover backfill-d1 --config rollback.json --schema schema.sql --dry-run
+
+  # write backfill-d1.sql, then run it with wrangler against the remote database
+  cutover backfill-d1 --config rollback.json --schema schema.sql --execute
+
+  # no node on this host: send the statements through the D1 REST API (resumable)
+  CLOUDFLARE_API_TOKEN_FILE=~/.cf-token cutover backfill-d1 --config rollback.json \\
+      --schema schema.sql --mode api --database-id 0b9e…
+
+  # get the schema file first
+  wrangler d1 export trading --remote --no-data --output schema.sql
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    src = parser.add_argument_group("source")
+    src.add_argument("--config", metavar="FILE", help="backfill config (JSON); flags override it")
+    src.add_argument("--source", metavar="SPEC", help="Mongo source: export:DIR_OR_FILE | dataapi:URL | mongodb+srv://")
+    src.add_argument("--mongo-database", metavar="NAME", help="Mongo database (config mongo.database)")
+    src.add_argument("--collection", metavar="NAME", help="collection to read (config d1.collection, default trading_trades)")
+    src.add_argument("--page-size", type=int, metavar="N", help="dataapi: documents per page (default 1000, max 50000)")
+    src.add_argument("--since", metavar="ISO", help="only rows for documents changed since then (ids still planned over all)")
+    src.add_argument("--since-field", metavar="FIELD", help="date field for --since (config d1.since_field, default updatedAt)")
+
+    tgt = parser.add_argument_group("target table")
+    tgt.add_argument("--schema", metavar="FILE", help="CREATE TABLE text (wrangler d1 export --no-data); config d1.schema")
+    tgt.add_argument("--table", metavar="NAME", help="D1 table (config d1.table, default trading_trades)")
+    tgt.add_argument("--id-column", metavar="NAME", help="id column (config d1.id_column, default id)")
+    tgt.add_argument("--legacy-id-field", metavar="FIELD", help="Mongo field holding the original id (default legacy_id)")
+    tgt.add_argument("--start-id", type=int, metavar="N", default=None,
+                     help="documents without a legacy id get ids from max(legacy ids, N-1)+1 (default 1); "
+                          "pin it so reruns give the same ids")
+    tgt.add_argument("--date-format", action="append", default=[], metavar="COLUMN=UNIT",
+                     help="how dates are written to a column: iso, ms, s or sqlite (default: ms for INTEGER columns, "
+                          "iso otherwise); repeatable")
+    tgt.add_argument("--replace-lone-surrogates", action="store_true",
+                     help="write U+FFFD for lone UTF-16 surrogates instead of refusing the document")
+
+    out = parser.add_argument_group("output and execution")
+    out.add_argument("--dry-run", action="store_true", help="read and plan, write nothing; print counts, ids, warnings, first statement")
+    out.add_argument("--output", "-o", metavar="FILE.sql", default="backfill-d1.sql", help="SQL file (default backfill-d1.sql; - = stdout)")
+    out.add_argument("--json", metavar="FILE|-", help="write a JSON summary")
+    out.add_argument("--mode", choices=("file", "api"), default="file",
+                     help="file: write SQL (run it with --execute); api: also send it through the D1 REST API")
+    out.add_argument("--execute", action="store_true", help="run: wrangler d1 execute DB --remote --file FILE -y")
+    out.add_argument("--wrangler", metavar="CMD", default="wrangler", help="wrangler command for --execute (default wrangler; e.g. 'npx wrangler')")
+    out.add_argument("--database", metavar="NAME", help="D1 database name for wrangler (config d1.database)")
+    out.add_argument("--database-id", metavar="UUID", help="D1 database id for --mode api (config d1.database_id)")
+    out.add_argument("--account-id", metavar="ID", help="Cloudflare account (config cloudflare.account_id, env CLOUDFLARE_ACCOUNT_ID)")
+    out.add_argument("--checkpoint", metavar="FILE", help="--mode api progress file (default OUTPUT.checkpoint.json)")
+    out.add_argument("--resume", action="store_true", help="--mode api: continue from the checkpoint")
+    out.add_argument("--rate", type=float, default=4.0, metavar="N", help="--mode api requests per second (default 4), within the 5-minute budget")
+    out.add_argument("--headroom", type=float, default=0.1, metavar="FRACTION", help="share of Cloudflare's 1,200/5 min budget left unused (default 0.1)")
+    out.add_argument("--max-statement-bytes", type=int, default=100_000, metavar="N", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotBuiltError("backfill-d1 is not built yet in this version")
+    from cutover.commands._backfill_d1_run import run_backfill_d1
+
+    return run_backfill_d1(args)

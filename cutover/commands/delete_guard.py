@@ -1,19 +1,56 @@
 """Typed confirmation around `wrangler kv namespace delete` and `wrangler d1 delete`.
-Never run in CI: without an interactive terminal it refuses with exit 3."""
+
+Shows what is about to go, asks the operator to type the exact namespace id / database name,
+and only then runs wrangler (terminal attached) and returns its exit status. NEVER RUN IN CI:
+when stdin is not a terminal (so `yes NAME | ...` cannot confirm) or CI is set to anything
+non-empty, it refuses with exit 3 before doing anything else. Output may be piped (| tee)."""
 from __future__ import annotations
 
 import argparse
 
-from cutover.errors import NotBuiltError
-
 EXAMPLES = """\
-  cutover delete-guard d1 trading
+  cutover delete-guard d1 trading --require-backup trading-export.sql
+  cutover delete-guard kv-namespace --namespace-id 0f2ac74b498b48028cb68387c421e279 --audit-log deletes.log
+  cutover delete-guard kv-namespace --binding SESSIONS | tee delete-sessions.txt
+
+exit codes: 0 wrangler deleted it (else wrangler's own status), 1 nothing deleted (mismatch,
+empty input, EOF, missing/old backup), 3 refused (stdin not a terminal, or CI set), 130 Ctrl-C
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument("resource", choices=("kv-namespace", "d1"), help="what to delete")
+    parser.add_argument("name", nargs="?", metavar="NAME", help="d1: the database name (as wrangler d1 delete takes it)")
+    parser.add_argument("--namespace-id", metavar="ID", help="kv-namespace: the namespace id to delete")
+    parser.add_argument("--binding", metavar="NAME",
+                        help="kv-namespace: delete the namespace bound as NAME in ./wrangler.toml (wrangler resolves it)")
+    parser.add_argument("--preview", action="store_true", help="kv-namespace: the preview namespace of the binding")
+    parser.add_argument("--wrangler", metavar="CMD", default="wrangler",
+                        help="wrangler command to run, split like a shell would (default: wrangler on PATH; "
+                        "e.g. 'npx wrangler')")
+    parser.add_argument("--require-backup", metavar="FILE",
+                        help="refuse unless FILE exists, is not empty and is newer than --max-backup-age")
+    parser.add_argument("--max-backup-age", metavar="AGE", default="24h",
+                        help="with --require-backup: 24h (default), 90m, 2d, 3600s; a bare number is hours")
+    parser.add_argument("--audit-log", metavar="FILE",
+                        help="append JSON lines (UTC time, user, host, resource, outcome): the decision, then wrangler's result")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotBuiltError("delete-guard is not built yet in this version")
+    import os
+    import sys
+
+    from cutover.errors import RefusedError
+    from cutover.guard import isatty
+
+    # First, before any other check or output: a guard that can be confirmed by a pipe or a CI
+    # job is no guard at all.
+    if os.environ.get("CI"):
+        raise RefusedError("refused: CI is set; delete-guard never runs in CI (nothing deleted)")
+    stdin = sys.stdin
+    if stdin is None or not isatty(stdin):
+        raise RefusedError("refused: stdin is not a terminal; run it interactively (nothing deleted)")
+
+    from cutover.guard.session import run_guard
+
+    return run_guard(args)

@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cutover.worker.shipped import export_files, list_text, read_shipped
     from cutover.errors import UsageError
+    from cutover.worker.shipped import export_files, list_text, read_shipped
 
     if args.action == "list":
         if args.target:

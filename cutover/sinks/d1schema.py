@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 from cutover.errors import CutoverError
 
@@ -21,7 +21,7 @@ class Column:
     name: str
     declared_type: str = ""
     not_null: bool = False
-    default_sql: Optional[str] = None  # the DEFAULT expression as written, usable in VALUES
+    default_sql: str | None = None  # the DEFAULT expression as written, usable in VALUES
     primary_key: bool = False
     unique: bool = False
     generated: bool = False
@@ -34,7 +34,7 @@ class Table:
     primary_key: Tuple[str, ...] = ()
     unique_sets: List[Tuple[str, ...]] = field(default_factory=list)
 
-    def column(self, name: str) -> Optional[Column]:
+    def column(self, name: str) -> Column | None:
         lower = name.lower()
         for col in self.columns:
             if col.name.lower() == lower:
@@ -193,7 +193,7 @@ def _parse_column(tokens: List[_Tok]) -> Column:
     return col
 
 
-def _parse_create_table(stmt: List[_Tok]) -> Optional[Table]:
+def _parse_create_table(stmt: List[_Tok]) -> Table | None:
     words = [t.upper for t in stmt[:8]]
     if not words or words[0] != "CREATE":
         return None

@@ -35,6 +35,7 @@ from cutover.sources import values as v
 _JS_DATE_LIMIT_MS = 8_640_000_000_000_000
 _MAX_ARRAY_INDEX = 2**32 - 2
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 _SURROGATE_PAIR_OR_LONE = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
 
 
@@ -69,8 +70,20 @@ def js_number(value: float) -> str:
 
 
 def _escape_surrogates(match: re.Match[str]) -> str:
+    # A high+low pair is one character in JavaScript's UTF-16 strings; a lone one is escaped.
     text = match.group(0)
-    return text if len(text) == 2 else f"\\u{ord(text):04x}"
+    return combine_pair(text) if len(text) == 2 else f"\\u{ord(text):04x}"
+
+
+def combine_pair(pair: str) -> str:
+    return chr(0x10000 + ((ord(pair[0]) - 0xD800) << 10) + (ord(pair[1]) - 0xDC00))
+
+
+def combine_surrogate_pairs(text: str) -> str:
+    """Python can hold a UTF-16 surrogate pair as two code points; JavaScript sees one character."""
+    if not _LONE_SURROGATE.search(text):
+        return text
+    return _SURROGATE_PAIR.sub(lambda m: combine_pair(m.group(0)), text)
 
 
 def js_string(text: str) -> str:

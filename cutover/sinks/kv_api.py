@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, Sequence, Tuple
 from urllib.parse import quote
 
 from cutover.core.http import HttpClient, HttpError, parse_retry_after
@@ -30,6 +30,17 @@ BLOCK_RETRIES = 3
 MAX_BLOCK_WAIT = 330.0
 # Statuses that mean the namespace/token is unusable: stop the run instead of failing every key.
 FATAL_STATUSES = frozenset({401, 403, 404})
+
+
+def api_limiter(
+    per_second: float | None, window_budget: int, window_seconds: float,
+    on_wait: Callable[[float, str], None] | None = None,
+) -> RateLimiter:
+    """The run's limiter. Its window is padded by max(1 s, 1 %): Cloudflare counts a request when
+    it arrives, a moment after we take its slot, and jitter in that moment must not let two
+    windows' bursts land inside one of Cloudflare's."""
+    pad = max(1.0, window_seconds * 0.01)
+    return RateLimiter(per_second, window_budget, window_seconds + pad, on_wait=on_wait)
 
 
 class Pacer:
@@ -55,7 +66,7 @@ def namespace_path(account_id: str, namespace_id: str) -> str:
     return f"accounts/{quote(account_id, safe='')}/storage/kv/namespaces/{quote(namespace_id, safe='')}"
 
 
-def bulk_pair(record: KVRecord, ttl: Optional[int]) -> str:
+def bulk_pair(record: KVRecord, ttl: int | None) -> str:
     """One element of the bulk body; non-UTF-8 values go base64 with `"base64": true`."""
     try:
         text = record.value.decode("utf-8")
@@ -114,7 +125,7 @@ def bulk_chunks(
 
 
 def _fatal(exc: HttpError, what: str) -> CutoverError:
-    hint = {401: "check CLOUDFLARE_API_TOKEN", 403: "the token lacks Workers KV Storage Write",
+    hint = {401: "check CLOUDFLARE_API_TOKEN", 403: "check CLOUDFLARE_API_TOKEN: wrong, or without Workers KV Storage Write",
             404: "check the account id and namespace id"}.get(exc.status or 0, "")
     return CutoverError(f"{what}: {exc}" + (f" ({hint})" if hint else ""))
 
@@ -168,7 +179,7 @@ class BulkSink(_ApiSink):
         pending = list(records)
         for attempt in range(self.key_retries + 1):
             if attempt:
-                self.sleep(min(30.0, 0.5 * 2 ** (attempt - 1)))
+                self.sleep(min(30.0, 0.25 * 2 ** (attempt - 1)))
             retry: List[KVRecord] = []
             while pending:
                 # TTLs are fixed per request, right after its rate-limit slot is granted.

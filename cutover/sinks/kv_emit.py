@@ -6,7 +6,7 @@ same pairs the bulk API takes. TTLs count from when the file is written, so appl
 from __future__ import annotations
 
 import os
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Sequence
 
 from cutover.core.fsutil import atomic_writer
 from cutover.sinks.base import KVSink, WriteResult, now_ms
@@ -34,7 +34,7 @@ class EmitSink(KVSink):
         self.path = path
         self.clock_ms = clock_ms  # type: ignore[assignment]
         self.pairs: List[str] = []
-        self.earliest_ttl: Optional[int] = None
+        self.earliest_ttl: int | None = None
 
     def write(self, records: Sequence[KVRecord]) -> WriteResult:
         result = WriteResult()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Optional, Union
+from typing import Any, NamedTuple, Union
 
 from cutover.sinks import jsvalue
 from cutover.sources import values as v
@@ -44,8 +44,8 @@ class ModuleSpec:
     namespace_id: str
     key_field: str = "_id"
     value_field: str = "value"
-    expires_field: Optional[str] = "expiresAt"
-    metadata_field: Optional[str] = None
+    expires_field: str | None = "expiresAt"
+    metadata_field: str | None = None
 
 
 class KVRecord(NamedTuple):
@@ -53,8 +53,8 @@ class KVRecord(NamedTuple):
 
     key: str
     value: bytes
-    expires_at_ms: Optional[int]
-    metadata: Optional[str]
+    expires_at_ms: int | None
+    metadata: str | None
     doc_id: Any
 
 
@@ -72,7 +72,7 @@ class Invalid(NamedTuple):
 Mapped = Union[KVRecord, Expired, Invalid]
 
 
-def expiration_ttl_at_send(expires_at_ms: Optional[int], now_ms: int) -> Optional[int]:
+def expiration_ttl_at_send(expires_at_ms: int | None, now_ms: int) -> int | None:
     """`expiration_ttl` for a write sent at `now_ms`: None = no expiry, EXPIRED = skip it.
 
     Seconds left are rounded up (never expire before Mongo does) and raised to KV's 60 s minimum.
@@ -103,10 +103,10 @@ class _Missing:
 _MISSING = _Missing()
 
 
-def key_text(raw: Any) -> Optional[str]:
+def key_text(raw: Any) -> str | None:
     """The KV key a field value names (strings as-is, ObjectId hex, numbers as JS prints them)."""
     if isinstance(raw, str):
-        return str(raw)
+        return jsvalue.combine_surrogate_pairs(str(raw))
     if isinstance(raw, v.ObjectId):
         return raw.hex
     if isinstance(raw, bool):
@@ -118,13 +118,13 @@ def key_text(raw: Any) -> Optional[str]:
     return None
 
 
-def key_problem(key: str) -> Optional[Invalid]:
+def key_problem(key: str) -> Invalid | None:
     """Why KV would refuse this key, or None."""
     if key == "":
         return Invalid(None, "key_empty", "empty key")
     if key in (".", ".."):
         return Invalid(None, "key_dot", f"key {key!r} is not allowed")
-    if _LONE_SURROGATE.search(key):
+    if _LONE_SURROGATE.search(jsvalue.combine_surrogate_pairs(key)):
         return Invalid(None, "key_encoding", "key is not valid Unicode (lone surrogate)")
     size = len(key.encode("utf-8"))
     if size > MAX_KEY_BYTES:
@@ -135,7 +135,7 @@ def key_problem(key: str) -> Optional[Invalid]:
 def utf8_like_js(text: str) -> bytes:
     """UTF-8 as a Worker's TextEncoder writes it: lone surrogates become U+FFFD."""
     if _LONE_SURROGATE.search(text):
-        text = _LONE_SURROGATE.sub("\ufffd", text)
+        text = _LONE_SURROGATE.sub("\ufffd", jsvalue.combine_surrogate_pairs(text))
     return text.encode("utf-8")
 
 
@@ -161,7 +161,7 @@ def map_document(doc: v.Document, spec: ModuleSpec, now_ms: int) -> Mapped:
     if problem is not None:
         return problem._replace(doc_id=doc_id)
 
-    expires_at_ms: Optional[int] = None
+    expires_at_ms: int | None = None
     if spec.expires_field:
         raw_exp = get_field(doc, spec.expires_field)
         if isinstance(raw_exp, v.DateTime):
@@ -178,7 +178,7 @@ def map_document(doc: v.Document, spec: ModuleSpec, now_ms: int) -> Mapped:
     if len(value) > MAX_VALUE_BYTES:
         return Invalid(doc_id, "value_too_large", f"value is {len(value)} bytes (max {MAX_VALUE_BYTES})")
 
-    metadata: Optional[str] = None
+    metadata: str | None = None
     if spec.metadata_field:
         raw_meta = get_field(doc, spec.metadata_field)
         if raw_meta is not _MISSING and raw_meta is not None:

@@ -107,6 +107,21 @@ def text_bytes(text: str, replace_lone_surrogates: bool = False, notes: Notes = 
     return bytes(out)
 
 
+# wrangler (d1 execute --file) deletes the first "BEGIN TRANSACTION;" and "COMMIT;" it finds
+# anywhere in the file - inside string literals too - and refuses a file with two; so that
+# phrase is never written whole: 'BEGIN TRANS' || 'ACTION' stores the same text.
+_TXN = "BEGIN TRANSACTION"
+_TXN_SPLIT = "BEGIN TRANS' || 'ACTION"
+
+
+def quote_text(text: str) -> str:
+    """`text` (valid UTF-8, no NUL) as a quoted literal that survives wrangler's file handling."""
+    quoted = "'" + text.replace("'", "''") + "'" if "'" in text else "'" + text + "'"
+    if _TXN in text:
+        return "(" + quoted.replace(_TXN, _TXN_SPLIT) + ")"
+    return quoted
+
+
 def text_literal(text: str, replace_lone_surrogates: bool = False, notes: Notes = None) -> str:
     """A SQL string literal that stores exactly `text` (see `text_bytes` for surrogates)."""
     if text.isascii():
@@ -125,9 +140,7 @@ def text_literal(text: str, replace_lone_surrogates: bool = False, notes: Notes 
                 return hex_text_literal(data)  # raw invalid UTF-8: only a byte literal keeps it
         if "\x00" in text:
             return hex_text_literal(text.encode("utf-8"))
-    if "'" in text:
-        return "'" + text.replace("'", "''") + "'"
-    return "'" + text + "'"
+    return quote_text(text)
 
 
 def integer_literal(value: int, notes: Notes = None) -> str:
@@ -145,9 +158,38 @@ def real_literal(value: float, notes: Notes = None) -> str:
         if notes is not None:
             notes.append(NOTE_NON_FINITE)
         return "NULL"
-    text = repr(value)
-    # repr(1e16) == '1e+16': SQLite reads that as REAL; digits-only forms keep '.0'.
-    return text
+    magnitude = abs(value)
+    if magnitude == 0.0 or _REPR_SAFE_MIN <= magnitude < _REPR_SAFE_MAX:
+        # repr: shortest digits that round-trip; repr(1e16) == '1e+16' is still REAL to SQLite.
+        return repr(value)
+    return exact_real_expression(value)
+
+
+# SQLite >= 3.43 (D1) reads repr() digits back exactly in this range; beyond it (and in
+# every range on older SQLite) its decimal parser can be off by one unit in the last place.
+_REPR_SAFE_MIN = 1e-80
+_REPR_SAFE_MAX = 1e80
+_TWO_62 = str(2**62)
+
+
+def exact_real_expression(value: float) -> str:
+    """`value` as mantissa x powers of two: each step is exact in IEEE arithmetic, so the
+    result is bit-exact whatever SQLite's decimal parser does."""
+    mantissa, exponent = math.frexp(value)
+    digits = int(mantissa * (1 << 53))
+    exponent -= 53
+    while digits and digits % 2 == 0:  # shorter text, same value
+        digits //= 2
+        exponent += 1
+    op = " * " if exponent >= 0 else " / "
+    steps = abs(exponent)
+    parts = [f"CAST({digits} AS REAL)"]
+    while steps >= 62:
+        parts.append(_TWO_62)
+        steps -= 62
+    if steps:
+        parts.append(str(2**steps))
+    return "(" + op.join(parts) + ")"
 
 
 def date_literal(value: v.DateTime, unit: str = "iso", notes: Notes = None) -> str:
@@ -187,7 +229,7 @@ def render(
     """One Mongo value as a SQL literal for a column of the given affinity; may raise LiteralError."""
     kind = type(value)
     if kind is str:
-        if value.isascii() and "\x00" not in value:  # fast path: the common case
+        if value.isascii() and "\x00" not in value and _TXN not in value:  # fast path: the common case
             return "'" + value.replace("'", "''") + "'" if "'" in value else "'" + value + "'"
         return text_literal(value, replace_lone_surrogates, notes)
     if value is None:
@@ -226,7 +268,7 @@ def renderer_for(affinity: str, date_unit: str, replace_lone_surrogates: bool = 
     """A fast `(value, notes) -> literal` closure for one column."""
 
     def _render(value: Any, notes: Notes) -> str:
-        if type(value) is str and value.isascii() and "\x00" not in value:
+        if type(value) is str and value.isascii() and "\x00" not in value and _TXN not in value:
             return "'" + value.replace("'", "''") + "'" if "'" in value else "'" + value + "'"
         return render(value, affinity, date_unit, notes, replace_lone_surrogates)
 
@@ -240,7 +282,7 @@ LITERAL_KINDS = ("text", "hex_text", "blob")
 
 def literal_kind(literal: str) -> str | None:
     """'text', 'hex_text' or 'blob' for string/byte literals this module writes; None otherwise."""
-    if literal.startswith("'"):
+    if literal.startswith("'") or literal.startswith("('"):
         return "text"
     if literal.startswith("CAST(X'"):
         return "hex_text"
@@ -257,9 +299,7 @@ def stored_size(literal: str) -> int:
     """Bytes the value of a literal occupies in SQLite (what D1's 2 MB limit counts)."""
     kind = literal_kind(literal)
     if kind == "text":
-        inner = literal[1:-1]
-        if "'" in inner:
-            inner = inner.replace("''", "'")
+        inner = _unquote(literal)
         return len(inner) if inner.isascii() else len(inner.encode("utf-8", "surrogatepass"))
     if kind == "hex_text":
         return (len(literal) - len("CAST(X'' AS TEXT)")) // 2
@@ -275,7 +315,7 @@ def split_literal(literal: str, max_bytes: int) -> List[str]:
         raise ValueError("max_bytes too small to split a literal")
     kind = literal_kind(literal)
     if kind == "text":
-        return _split_text(literal[1:-1].replace("''", "'"), max_bytes)
+        return _split_text(_unquote(literal), max_bytes)
     if kind in ("hex_text", "blob"):
         hexdigits = literal[7:-10] if kind == "hex_text" else literal[2:-1]
         overhead = len("CAST(X'' AS TEXT)") if kind == "hex_text" else 3
@@ -286,6 +326,13 @@ def split_literal(literal: str, max_bytes: int) -> List[str]:
         }
         return [wrap[kind](hexdigits[i : i + step]) for i in range(0, len(hexdigits), step)] or [literal]
     raise ValueError(f"cannot split a non-string literal: {literal[:40]}")
+
+
+def _unquote(literal: str) -> str:
+    if literal.startswith("("):
+        literal = literal[1:-1].replace(_TXN_SPLIT, _TXN)
+    inner = literal[1:-1]
+    return inner.replace("''", "'") if "'" in inner else inner
 
 
 def _split_text(text: str, max_bytes: int) -> List[str]:
@@ -300,10 +347,11 @@ def _split_text(text: str, max_bytes: int) -> List[str]:
             if 0xD800 <= ord(piece[-1]) <= 0xDBFF and start + size < len(text) and size > 1:
                 size -= 1  # never cut a surrogate pair in half
                 continue
-            rendered = "'" + piece.replace("'", "''") + "'"
-            if len(rendered.encode("utf-8", "surrogatepass")) <= max_bytes:
+            rendered = quote_text(piece)
+            length = len(rendered.encode("utf-8", "surrogatepass"))
+            if length <= max_bytes:
                 break
-            size = max(1, size * budget // (len(rendered.encode("utf-8", "surrogatepass")) + 1))
+            size = max(1, min(size - 1, size * budget // (length + 1)))
         pieces.append(rendered)
         start += size
     return pieces or ["''"]

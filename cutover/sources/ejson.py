@@ -122,43 +122,21 @@ def parse_iso_millis(text: str) -> int:
     return total * 1000 + millis
 
 
-# Millisecond base of "YYYY-MM-DDTHH" (UTC) for the fast path; bounded, cleared when full.
-_HOUR_BASE: Dict[str, int] = {}
-_HOUR_BASE_MAX = 20_000
-
-
-def _fast_utc_millis(text: str) -> int | None:
-    """Millis for exactly `YYYY-MM-DDTHH:MM:SS.mmmZ` / `…:SSZ` (what mongoexport writes), else None."""
-    base = _HOUR_BASE.get(text[:13])
-    if base is None:
-        return None
-    size = len(text)
-    if size == 24 and text[23] == "Z" and text[19] == "." and text[16] == ":" and text[13] == ":":
-        digits = text[14:16] + text[17:19] + text[20:23]
-    elif size == 20 and text[19] == "Z" and text[16] == ":" and text[13] == ":":
-        digits = text[14:16] + text[17:19] + "000"
-    else:
-        return None
-    if not digits.isdigit():
-        return None
-    minutes, rest = divmod(int(digits), 100_000)  # MM SS mmm -> minutes, SS*1000+mmm
-    if minutes > 59 or rest >= 60_000:
-        return None
-    return base + minutes * 60_000 + rest
+_EPOCH_NAIVE = _dt.datetime(1970, 1, 1)
+_ONE_MS = _dt.timedelta(milliseconds=1)
+_fromisoformat = _dt.datetime.fromisoformat
 
 
 def _parse_iso_date(text: str) -> DateTime:
-    fast = _fast_utc_millis(text)
-    if fast is not None:
-        return DateTime(fast)
-    millis = parse_iso_millis(text)
-    if len(text) in (20, 24) and text[-1] == "Z" and text[10] == "T" and text[:4].isdigit():
-        if len(_HOUR_BASE) >= _HOUR_BASE_MAX:
-            _HOUR_BASE.clear()
-        hour = int(text[11:13])
-        y, mo, d = int(text[:4]), int(text[5:7]), int(text[8:10])
-        _HOUR_BASE[text[:13]] = (_days_from_civil(y, mo, d) * 24 + hour) * 3_600_000
-    return DateTime(millis)
+    # Fast path for what mongoexport writes (`…:SS.mmmZ` / `…:SSZ`): C-level parsing and
+    # range checks; anything else (offsets, other precisions) takes the general parser.
+    size = len(text)
+    if (size == 24 and text[19] == "." or size == 20) and text[-1] == "Z" and text[10] == "T" and text[4] == "-":
+        try:
+            return DateTime((_fromisoformat(text[:-1]) - _EPOCH_NAIVE) // _ONE_MS)
+        except ValueError:
+            pass
+    return DateTime(parse_iso_millis(text))
 
 
 def _parse_date(doc: Dict[str, Any]) -> DateTime:
@@ -397,21 +375,45 @@ _PARSERS: Dict[str, Callable[[Dict[str, Any]], Any]] = {
 _WRAPPER_KEYS = frozenset(_PARSERS)
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
 def object_hook(doc: Dict[str, Any]) -> Any:
     """`json` object hook: a wrapper dict becomes its value type, any other dict is kept."""
     if _WRAPPER_KEYS.isdisjoint(doc):
         return doc
     if len(doc) == 1:
-        # Fast paths for the two wrappers every exported document carries.
-        value = doc.get("$date")
-        if value is not None and type(value) is str:
-            return _parse_iso_date(value)
-        value = doc.get("$oid")
-        if value is not None and type(value) is str and len(value) == 24:
-            try:
-                return ObjectId(bytes.fromhex(value))
-            except ValueError:
-                pass  # the full parser below says what is wrong
+        # Fast paths for the wrappers exports are made of, inlined and building the frozen
+        # values directly: this runs millions of times per export. Anything unusual falls
+        # through to the full parsers below, which also explain what is wrong.
+        for key in doc:
+            pass
+        value = doc[key]
+        if key == "$date":
+            if value.__class__ is str and len(value) == 24 and value[23] == "Z" and value[19] == ".":
+                try:
+                    millis = (_fromisoformat(value[:23]) - _EPOCH_NAIVE) // _ONE_MS
+                except (ValueError, TypeError):
+                    pass
+                else:
+                    date = _new(DateTime)
+                    _set(date, "millis", millis)
+                    return date
+        elif key == "$oid":
+            if value.__class__ is str and len(value) == 24:
+                try:
+                    binary = bytes.fromhex(value)
+                except ValueError:
+                    pass
+                else:
+                    if len(binary) == 12:
+                        oid = _new(ObjectId)
+                        _set(oid, "binary", binary)
+                        return oid
+        elif key == "$numberLong":
+            if value.__class__ is str and value.isdigit() and value.isascii() and len(value) < 19:
+                return Int64(value)  # under 19 digits: inside the int64 range
     for key in doc:
         parser = _PARSERS.get(key)
         if parser is not None:
@@ -421,6 +423,83 @@ def object_hook(doc: Dict[str, Any]) -> Any:
 
 _decoder = json.JSONDecoder(object_hook=object_hook)
 decode_raw = _decoder.raw_decode  # (text, index) -> (value, end), for streaming readers
+# json's C scanner: (text, index) -> (value, end); StopIteration when no value starts at index.
+scan_document = _decoder.scan_once
+_scan_plain = json.JSONDecoder().scan_once
+_NOT_FAST = object()
+
+
+def _fast_wrapper(wrapper: Dict[str, Any]) -> Any:
+    """The value of a one-key `$oid`/`$date`/`$numberLong` wrapper in its usual form, else _NOT_FAST."""
+    for key in wrapper:
+        pass
+    value = wrapper[key]
+    if value.__class__ is not str:
+        return _NOT_FAST
+    if key == "$date":
+        if len(value) == 24 and value[23] == "Z" and value[19] == ".":
+            try:
+                millis = (_fromisoformat(value[:23]) - _EPOCH_NAIVE) // _ONE_MS
+            except (ValueError, TypeError):
+                return _NOT_FAST
+            date = _new(DateTime)
+            _set(date, "millis", millis)
+            return date
+    elif key == "$oid":
+        if len(value) == 24:
+            try:
+                binary = bytes.fromhex(value)
+            except ValueError:
+                return _NOT_FAST
+            if len(binary) == 12:
+                oid = _new(ObjectId)
+                _set(oid, "binary", binary)
+                return oid
+    elif key == "$numberLong":
+        if value.isdigit() and value.isascii() and len(value) < 19:
+            return Int64(value)
+    return _NOT_FAST
+
+
+def scan_line(line: bytes) -> tuple[Any, str, int]:
+    """Decode one NDJSON line: (value, text, end); StopIteration when no value starts at column 0.
+
+    Exports put their wrappers in top-level fields (`_id`, dates), so when every `$` of the
+    line belongs to such a field, the line is parsed without the object hook (C speed) and
+    those fields are converted in place; any other line takes the hooked parse. Same result.
+    """
+    text = line.decode("utf-8")
+    dollars = line.count(b"$")
+    if dollars == 0:
+        value, end = _scan_plain(text, 0)
+        return value, text, end
+    if dollars <= 8:
+        value, end = _scan_plain(text, 0)
+        if value.__class__ is dict:
+            found = 0
+            for key, field in value.items():
+                if field.__class__ is not dict or len(field) != 1:
+                    continue
+                # inlined fast forms of $date / $oid (this loop runs per document)
+                wrapped = field.get("$date")
+                if wrapped.__class__ is str and len(wrapped) == 24 and wrapped[23] == "Z" and wrapped[19] == ".":
+                    try:
+                        millis = (_fromisoformat(wrapped[:23]) - _EPOCH_NAIVE) // _ONE_MS
+                    except (ValueError, TypeError):
+                        break
+                    converted = _new(DateTime)
+                    _set(converted, "millis", millis)
+                else:
+                    converted = _fast_wrapper(field)
+                    if converted is _NOT_FAST:
+                        break
+                value[key] = converted
+                found += 1
+            else:
+                if found == dollars:
+                    return value, text, end
+    value, end = _decoder.scan_once(text, 0)
+    return value, text, end
 
 
 def _check_keys(value: Any) -> None:
@@ -455,10 +534,20 @@ def loads(text: str | bytes) -> Any:
 
 def loads_document(text: str | bytes) -> Document:
     """Decode one Extended JSON document; EJSONError if the top level is not an object."""
-    value = loads(text)
-    if type(value) is not dict:
-        raise EJSONError(f"expected a document (JSON object), got {_json_kind(value)}")
-    return value
+    return as_document(loads(text))
+
+
+def as_document(value: Any) -> Document:
+    """A decoded top-level value as a document: a DBRef-shaped document stays a document."""
+    if value.__class__ is dict:
+        return value
+    if isinstance(value, DBRef):
+        doc: Document = {"$ref": value.collection, "$id": value.id}
+        if value.database is not None:
+            doc["$db"] = value.database
+        doc.update(value.extra)
+        return doc
+    raise EJSONError(f"expected a document (JSON object), got {_json_kind(value)}")
 
 
 def decode(value: Any) -> Any:

@@ -115,19 +115,29 @@ class ExportSource(MongoSource):
             raise CutoverError(f"{path}: cannot read ({_describe(exc)})") from None
 
     def _lines(self, path: str, handle: IO[bytes]) -> Iterator[Document]:
-        decode = ejson._decoder.decode
+        # The hot loop: json's C scanner called directly, one line at a time.
+        scan = ejson.scan_line
         lineno = 0
         for line in handle:
             lineno += 1
             try:
-                doc = decode(line.decode("utf-8"))
-                if type(doc) is not dict:
-                    raise ejson.EJSONError(f"expected a document (JSON object), got {ejson._json_kind(doc)}")
+                doc, text, end = scan(line)
+                if end != len(text) and not text[end:].isspace():
+                    ejson.loads(text)  # raises json's "Extra data" error with its position
+                if doc.__class__ is not dict:
+                    doc = ejson.as_document(doc)
                 if b"\\u0000" in line:
                     ejson.check_nul_keys(doc)
-            except ValueError as exc:  # JSONDecodeError, EJSONError, UnicodeDecodeError
-                if line.strip():
+            except StopIteration:  # no JSON value at column 0: a blank line, or leading blanks
+                if not line.strip():
+                    continue
+                try:
+                    doc = ejson.loads_document(line.decode("utf-8"))
+                except ValueError as exc:
                     self._bad(f"{path}:{lineno}", _reason(exc))
+                    continue
+            except ValueError as exc:  # JSONDecodeError, EJSONError, UnicodeDecodeError
+                self._bad(f"{path}:{lineno}", _reason(exc))
                 continue
             yield doc
 
@@ -202,8 +212,11 @@ class ExportSource(MongoSource):
                         self._fatal(path, line + buf.count("\n", pos, exc.pos), exc.msg)
                     except ValueError as exc:
                         self._fatal(path, line, _reason(exc))
-                if type(doc) is not dict:
-                    self._fatal(path, line, f"expected a document (JSON object), got {ejson._json_kind(doc)}")
+                if doc.__class__ is not dict:
+                    try:
+                        doc = ejson.as_document(doc)
+                    except ValueError as exc:
+                        self._fatal(path, line, _reason(exc))
                 if "\\u0000" in buf[pos:end]:
                     try:
                         ejson.check_nul_keys(doc)
@@ -224,28 +237,39 @@ class ExportSource(MongoSource):
 
     # -- MongoSource -----------------------------------------------------------------
     def scan(self, collection: str, options: ScanOptions = ScanOptions()) -> Iterator[Batch]:
-        keep = DocumentFilter(options)
-        resuming = options.after_id is not None
-        batch: Batch = []
         size = max(1, options.batch_size)
-        for doc in self.iter_documents(collection):
-            if resuming:
-                if doc.get("_id") == options.after_id:
-                    resuming = False
-                continue
-            if not keep.matches(doc):
-                continue
-            batch.append(keep.project(doc))
+        docs = self.iter_documents(collection)
+        if options.after_id is not None:
+            docs = self._after(docs, collection, options.after_id)
+        keep = DocumentFilter(options)
+        if keep.since is not None or keep.projecting:
+            docs = (keep.project(d) for d in docs if keep.matches(d))
+        batch: Batch = []
+        append = batch.append
+        for doc in docs:
+            append(doc)
             if len(batch) >= size:
                 yield batch
                 batch = []
-        if resuming:
-            raise CutoverError(
-                f"{self.description}: resume position _id {ejson.dumps(options.after_id)} is not in the "
-                f"export of {collection!r}; the file changed since the checkpoint - start over without --resume"
-            )
+                append = batch.append
         if batch:
             yield batch
+
+    def documents(self, collection: str, options: ScanOptions = ScanOptions()) -> Iterator[Document]:
+        # Unbatched: holding a batch of parsed documents costs more than the parsing itself.
+        if options.after_id is None and options.since is None and not options.projection:
+            return self.iter_documents(collection)
+        return super().documents(collection, options)
+
+    def _after(self, docs: Iterator[Document], collection: str, after_id: Any) -> Iterator[Document]:
+        for doc in docs:
+            if doc.get("_id") == after_id:
+                yield from docs
+                return
+        raise CutoverError(
+            f"{self.description}: resume position _id {ejson.dumps(after_id)} is not in the "
+            f"export of {collection!r}; the file changed since the checkpoint - start over without --resume"
+        )
 
     def count(self, collection: str, options: ScanOptions = ScanOptions()) -> int | None:
         """Exact count by reading the whole file once - so damage shows up before any write."""

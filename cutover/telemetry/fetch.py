@@ -15,7 +15,7 @@ from cutover.core.fsutil import atomic_writer, write_output
 from cutover.core.progress import Progress, format_duration
 from cutover.errors import ConfigError, CutoverError, UsageError
 from cutover.telemetry.query import MAX_LIMIT, Filter, build_body, events_filter, row_time, script_filter, soak_filter
-from cutover.telemetry.summary import QuietTracker, format_summary, span, spans
+from cutover.telemetry.summary import QuietTracker, format_summary, merge_gaps, span, spans
 from cutover.telemetry.timespec import iso_ms, parse_time_ms
 
 RETENTION_DAYS = 7  # Workers Logs retention on the Paid plan (3 days on Free)
@@ -76,7 +76,7 @@ def _finish(args: argparse.Namespace, summary: Dict[str, Any]) -> int:
     _write_json(args, summary)
     if summary["gaps"]:
         raise CutoverError(
-            f"coverage incomplete: {len(summary['gaps'])} gap(s) listed above; {args.output} holds the rows that were fetched"
+            f"coverage incomplete: {len(summary['gaps'])} gap(s) (see the summary); {args.output} holds the rows that were fetched"
         )
     return 0
 
@@ -88,6 +88,9 @@ def run_fetch(args: argparse.Namespace) -> int:
     if args.from_dir:
         if args.resume:
             raise UsageError("--resume applies to the API fetch; a Logpush folder merge simply runs again")
+        if args.only_events or args.soak_only:
+            raise UsageError("--only-events/--soak-only filter API queries; a Logpush merge keeps every row "
+                             "(analyze-soak skips the ones it does not count)")
         return _from_dir(args, now_ms)
     return _from_api(args, now_ms)
 
@@ -105,6 +108,8 @@ def _from_api(args: argparse.Namespace, now_ms: int) -> int:
         raise UsageError("--script NAME is required (the Worker whose logs to fetch), or use --from-dir DIR")
     if args.output == "-" and args.resume:
         raise UsageError("--resume needs a file --output, not stdout")
+    if args.output == "-" and args.json == "-":
+        raise UsageError("--output - and --json - would both write to stdout; give one of them a file")
     frame_ms = _duration_ms(args.frame, "--frame")
     quiet_ms = _duration_ms(args.quiet_gap, "--quiet-gap")
     filters = _filters(args)
@@ -124,7 +129,7 @@ def _from_api(args: argparse.Namespace, now_ms: int) -> int:
     else:
         from_ms, to_ms = _window(args, now_ms, required=True)
         _check_output(args)
-        if resumable and (checkpoint.exists() or os.path.exists(args.output + ".partial")):
+        if resumable and checkpoint.exists():
             raise CutoverError(
                 f"an interrupted run left {checkpoint_path} / {args.output}.partial: add --resume to continue it, "
                 "or delete them to start over"
@@ -132,6 +137,7 @@ def _from_api(args: argparse.Namespace, now_ms: int) -> int:
         state = {"from_ms": from_ms, "to_ms": to_ms, "done_until_ms": from_ms, "bytes": 0, "rows": 0,
                  "requests": 0, "splits": 0, "throttled": 0, "duplicates": 0, "gaps": [], "boundary_ids": {},
                  "quiet_last_ms": None, "quiet": [], "first_ms": None, "last_ms": None, "abr_level": 1.0}
+        checkpoint.state = state
     if from_ms < now_ms - RETENTION_DAYS * DAY_MS:
         _say(args, f"fetch-logs: warning: --since is more than {RETENTION_DAYS} days ago; Workers Logs keeps "
                    f"{RETENTION_DAYS} days (3 on Free), older rows are gone")
@@ -153,13 +159,16 @@ def _from_api(args: argparse.Namespace, now_ms: int) -> int:
     progress = Progress("fetch-logs", total=max(1, (to_ms - from_ms) // 60000), unit=" log-min",
                         enabled=False if args.quiet else None)
 
+    def note(message: str) -> None:
+        if not args.quiet:
+            progress.note(message)
+
     def waited(seconds: float, reason: str) -> None:
         if args.verbose or seconds >= 5:
-            progress.note(f"fetch-logs: pacing: waiting {seconds:.1f}s for the Cloudflare request budget ({reason})")
+            note(f"fetch-logs: pacing: waiting {seconds:.1f}s for the Cloudflare request budget ({reason})")
 
     def retried(event: RetryEvent) -> None:
-        if not args.quiet:
-            progress.note(f"fetch-logs: {event.reason}, retry {event.attempt} in {event.delay:.1f}s")
+        note(f"fetch-logs: {event.reason}, retry {event.attempt} in {event.delay:.1f}s")
 
     limiter = RateLimiter(window_limit=cloudflare_budget(args.headroom), on_wait=waited)
     http = HttpClient(cloudflare_api_base(), headers={"Authorization": f"Bearer {token}"},
@@ -174,7 +183,7 @@ def _from_api(args: argparse.Namespace, now_ms: int) -> int:
     start_ms = int(state["done_until_ms"])
     progress.update(int((start_ms - from_ms) // 60000))
     if args.resume:
-        progress.note(f"fetch-logs: resuming at {iso_ms(start_ms)} with {state['rows']:,} rows already written")
+        note(f"fetch-logs: resuming at {iso_ms(start_ms)} with {state['rows']:,} rows already written")
 
     try:
         for leaf in walker.walk(start_ms, to_ms):
@@ -185,6 +194,9 @@ def _from_api(args: argparse.Namespace, now_ms: int) -> int:
                 if ts is not None:
                     state["first_ms"] = ts if state["first_ms"] is None else min(state["first_ms"], ts)
                     state["last_ms"] = ts if state["last_ms"] is None else max(state["last_ms"], ts)
+            if args.verbose:
+                note(f"fetch-logs: {iso_ms(leaf.from_ms)} .. {iso_ms(leaf.to_ms)}: {len(rows)} rows "
+                              f"({leaf.requests} request{'s' if leaf.requests != 1 else ''})")
             if leaf.gap:
                 state["gaps"].append([leaf.from_ms, leaf.to_ms, leaf.gap])
                 progress.note(f"fetch-logs: GAP {iso_ms(leaf.from_ms)} .. {iso_ms(leaf.to_ms)}: {leaf.gap}")
@@ -204,12 +216,15 @@ def _from_api(args: argparse.Namespace, now_ms: int) -> int:
             progress.update(max(0, done_min - progress.count))
     except KeyboardInterrupt:
         progress.close()
+        _drop_if_nothing_saved(checkpoint, output, resumable)
         if resumable:
             _say(args, f"fetch-logs: interrupted at {iso_ms(int(state['done_until_ms']))} with {state['rows']:,} rows "
                        "saved; run the same command with --resume to continue")
         raise
     except CutoverError as exc:
         progress.close()
+        if _drop_if_nothing_saved(checkpoint, output, resumable):
+            raise
         hint = (f"; {state['rows']:,} rows up to {iso_ms(int(state['done_until_ms']))} are saved, "
                 "rerun with --resume to continue") if resumable else ""
         raise CutoverError(f"{exc}{hint}", exc.exit_code) from None
@@ -225,11 +240,22 @@ def _from_api(args: argparse.Namespace, now_ms: int) -> int:
         "requests": state["requests"], "splits": state["splits"], "throttled": state["throttled"],
         "duplicates_skipped": state["duplicates"], "sampled": state["abr_level"] > 1, "abr_level": state["abr_level"],
         "filters": filters, "resumed": bool(args.resume),
-        "gaps": [span(a, b, reason) for a, b, reason in state["gaps"]],
+        "gaps": [span(a, b, reason) for a, b, reason in merge_gaps(state["gaps"])],
         "quiet": spans(quiet.close(to_ms)),
         "complete": not state["gaps"],
     }
     return _finish(args, summary)
+
+
+def _drop_if_nothing_saved(checkpoint: Checkpoint, output: Any, resumable: bool) -> bool:
+    """A run that failed before its first committed frame leaves nothing behind (nothing to resume)."""
+    if not resumable or checkpoint.exists():
+        return False
+    try:
+        os.unlink(output.partial)
+    except OSError:
+        pass
+    return True
 
 
 # -- Logpush folder -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List
 
@@ -43,15 +44,21 @@ def script_filter(script: str) -> Filter:
     return leaf(SCRIPT_KEY, "eq", script)
 
 
+def _event_leaves(name: str) -> List[Filter]:
+    # Logged as an object, Workers Logs indexes `event` as a field; logged as a JSON string,
+    # only the message text carries it.
+    return [leaf("event", "eq", name), leaf("$metadata.message", "regex", r'"event"\s*:\s*"' + re.escape(name) + '"')]
+
+
 def events_filter(names: List[str]) -> Filter:
-    """Rows whose logged object has `event` equal to one of `names`."""
-    return group([leaf("event", "eq", name) for name in names])
+    """Rows whose logged object (or JSON string) has `event` equal to one of `names`."""
+    return group([f for name in names for f in _event_leaves(name)])
 
 
 def soak_filter() -> Filter:
     """Every row analyze-soak can count: the structured events, failure texts, CPU-limit outcomes."""
     return group(
-        [leaf("event", "eq", name) for name in SOAK_EVENTS]
+        [f for name in SOAK_EVENTS for f in _event_leaves(name)]
         + [
             leaf("$metadata.message", "regex", MONGO_ERROR_RE),
             leaf("$metadata.message", "regex", DUAL_WRITE_RE),

@@ -41,6 +41,19 @@ def spans(pairs: List[Tuple[int, int]] | List[List[int]], reason: str | None = N
     return [span(int(p[0]), int(p[1]), reason) for p in pairs]
 
 
+def merge_gaps(gaps: List[List[Any]]) -> List[List[Any]]:
+    """Join gaps that touch or overlap (adjacent frames share a boundary millisecond)."""
+    merged: List[List[Any]] = []
+    for a, b, reason in sorted(gaps, key=lambda g: (g[0], g[1])):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+            if reason not in merged[-1][2]:
+                merged[-1][2] += f"; {reason}"
+        else:
+            merged.append([a, b, reason])
+    return merged
+
+
 def format_summary(s: Dict[str, Any]) -> List[str]:
     """Lines for stderr: the headline first, then each gap and quiet stretch."""
     window = ""

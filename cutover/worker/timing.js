@@ -53,8 +53,8 @@ function defaultLog(line) {
   console.log(line);
 }
 
-// Deployed Workers report the Unix epoch while the global scope is evaluated, so a start
-// time taken here may be 0; then the isolate's age is counted from its first request.
+// Workers timers only advance across I/O, and while the global scope is evaluated the clock
+// may read 0 (the Unix epoch); then the isolate's age is counted from its first request.
 const EPOCH_FROZEN_BELOW = 1e12; // any real Date.now() today is above this (2001-09-09)
 const moduleLoadedAt = Date.now();
 /** @type {number | undefined} */

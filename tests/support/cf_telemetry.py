@@ -12,7 +12,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 from tests.support.cfapi import ACCOUNT_ID, FakeCloudflare, envelope, error
 from tests.support.httpserver import Reply, Request
@@ -32,7 +32,9 @@ class TelemetryStore:
     queries: List[Dict[str, Any]] = field(default_factory=list)  # every accepted request body
     abr_level: float | None = None  # set > 1 to report sampled results
     omit_empty_events: bool = False  # answer an empty frame without an `events` object
+    ignore_offset: bool = False  # a cursor that never advances (to prove gaps are reported)
     fail_after: int | None = None  # answer HTTP 400 to every query after this many (an "outage")
+    on_query: Callable[[int], None] | None = None  # called with the number of queries answered so far
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, rows: List[Dict[str, Any]]) -> None:
@@ -198,7 +200,7 @@ def install(fake: FakeCloudflare, store: TelemetryStore | None = None) -> Teleme
                        if tf["from"] <= r["timestamp"] <= tf["to"] and _match(r, filters, combination)]
         matched.sort(key=lambda r: (r["timestamp"], r["$metadata"]["id"]), reverse=True)
         offset = body.get("offset")
-        if offset is not None:
+        if offset is not None and not store.ignore_offset:
             if body.get("offsetDirection", "next") != "next":
                 return error(400, 10001, "this fake pages forward only")
             ids = [r["$metadata"]["id"] for r in matched]
@@ -215,6 +217,8 @@ def install(fake: FakeCloudflare, store: TelemetryStore | None = None) -> Teleme
                               "updated": "", "updatedBy": ""}},
             "statistics": stats,
         }
+        if store.on_query is not None:
+            store.on_query(len(store.queries))
         if page or not store.omit_empty_events:
             result["events"] = {"events": page, "count": len(matched),
                                 "fields": [{"key": "$metadata.id", "type": "string"}]}

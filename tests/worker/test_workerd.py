@@ -2,21 +2,39 @@
 under `wrangler dev` (local workerd, offline); its console.log lines are the soak's input."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from tests.support.workerd import bot_worker, json_events, post_update
 
 COMMANDS = ["/ping", "/ping", "/ping", "/fail", "/ping", "/ping"]
 
 
-def test_first_request_cold_then_warm_in_workerd(tmp_path: Path) -> None:
+@dataclass
+class Session:
+    statuses: list[int]
+    lines: list[str]  # wrangler dev's stdout, the Worker's console.log lines among them
+    stdout_file: Path
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
+    """One Worker run shared by the tests below: COMMANDS sent one after another."""
+    tmp_path = tmp_path_factory.mktemp("workerd")
     with bot_worker(tmp_path) as worker:
         statuses = [post_update(worker.url, i + 1, text) for i, text in enumerate(COMMANDS)]
         lines = worker.wait_for(
             lambda ls: len(json_events(ls, "cmd_timing")) >= len(COMMANDS), 30, "one cmd_timing per request"
         )
-    (tmp_path / "wrangler-stdout.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stdout_file = tmp_path / "wrangler-stdout.txt"
+    stdout_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Session(statuses, lines, stdout_file)
 
+
+def test_first_request_cold_then_warm_in_workerd(session: Session) -> None:
+    statuses, lines = session.statuses, session.lines
     assert statuses == [500 if c == "/fail" else 200 for c in COMMANDS]
     requests = json_events(lines, "request")
     timings = json_events(lines, "cmd_timing")
@@ -37,3 +55,22 @@ def test_first_request_cold_then_warm_in_workerd(tmp_path: Path) -> None:
             assert timing["ok"] is False, "the failing handler is still timed"
     # The handler's error reached the Worker after the middleware logged and rethrew it.
     assert json_events(lines, "handler_error") == [{"event": "handler_error", "name": "MongoNetworkError"}]
+
+
+def test_concurrent_burst_has_exactly_one_cold_request_and_secret_is_checked(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    secret = "test-webhook-secret-7f3a"
+    header = {"X-Telegram-Bot-Api-Secret-Token": secret}
+    burst = 8
+    with bot_worker(tmp_path, vars={"TELEGRAM_WEBHOOK_SECRET": secret}) as worker:
+        assert post_update(worker.url, 999, "/ping") == 403, "no secret header: rejected"
+        with ThreadPoolExecutor(burst) as pool:
+            statuses = list(pool.map(lambda i: post_update(worker.url, i, "/ping", header), range(1, burst + 1)))
+        lines = worker.wait_for(lambda ls: len(json_events(ls, "cmd_timing")) >= burst, 30, "the burst's events")
+    assert statuses == [200] * burst
+    requests = json_events(lines, "request")
+    assert len(requests) == burst + 1
+    assert [r["cold"] for r in requests].count(True) == 1, "one isolate: only its first request is cold"
+    assert requests[0]["cold"] is True, "the rejected request was the isolate's first"
+    assert len(json_events(lines, "cmd_timing")) == burst

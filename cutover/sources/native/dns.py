@@ -168,7 +168,13 @@ class Resolver:
         return [r for r in self.query(name, TYPE_SRV) if isinstance(r, SRVRecord)]
 
     def txt(self, name: str) -> List[str]:
-        return [r for r in self.query(name, TYPE_TXT) if isinstance(r, str)]
+        """TXT strings of `name`; none when the name itself does not exist (TXT is optional)."""
+        try:
+            return [r for r in self.query(name, TYPE_TXT) if isinstance(r, str)]
+        except DNSError as exc:
+            if "no such DNS name" in str(exc):
+                return []
+            raise
 
     def address(self, name: str) -> str:
         """The first IPv4 address of `name` (for hosts reached through an injected nameserver)."""

@@ -1,0 +1,83 @@
+"""SQL generation rate of backfill-d1 on synthetic trading_trades documents (target >= 100k docs/s).
+
+Run by hand: `.venv/bin/python bench/d1.py [--docs 1000000]`. Documents are built in memory
+(the value types a Mongo source yields) so the figure is the planner's and the renderer's
+alone: mapping, literals, id assignment, statement packing and the file text.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cutover.sinks.d1plan import D1Planner, PlanOptions, render_file  # noqa: E402
+from cutover.sinks.d1schema import parse_schema  # noqa: E402
+from cutover.sources.values import DateTime, Decimal128, Int64, ObjectId  # noqa: E402
+
+SCHEMA = """CREATE TABLE trading_trades (
+  id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, chat_id INTEGER, symbol TEXT, side TEXT, qty REAL,
+  price REAL, fee TEXT, status TEXT, created_at TEXT, updated_at INTEGER, note TEXT, meta TEXT,
+  is_open INTEGER DEFAULT 0);"""
+
+SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "TON/USDT", "DOGE/USDT"]
+NOTES = ["", "tp hit", "manual close; user's request", "stop -- moved", "😀 moon", "partial fill\nretry"]
+
+
+def make_documents(n: int, seed: int = 1) -> list[dict]:
+    rnd = random.Random(seed)
+    base = 1_700_000_000
+    docs = []
+    for i in range(n):
+        doc = {
+            "_id": ObjectId((base + i // 10).to_bytes(4, "big") + i.to_bytes(8, "big")),
+            "userId": f"user-{rnd.randrange(50_000)}",
+            "chatId": Int64(rnd.randrange(10**12)),
+            "symbol": rnd.choice(SYMBOLS),
+            "side": "buy" if i % 2 else "sell",
+            "qty": round(rnd.uniform(0.001, 50), 6),
+            "price": round(rnd.uniform(0.05, 70_000), 2),
+            "fee": Decimal128(f"{rnd.randrange(10_000) / 100:.2f}"),
+            "status": "open" if i % 7 else "closed",
+            "createdAt": DateTime((base + i) * 1000),
+            "updatedAt": DateTime((base + i) * 1000 + 500),
+            "note": rnd.choice(NOTES),
+            "meta": {"src": "bot", "v": 2, "tags": ["a", "b"]} if i % 3 == 0 else None,
+            "isOpen": i % 7 != 0,
+        }
+        if i % 4:
+            doc["legacy_id"] = i + 1
+        docs.append(doc)
+    return docs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--docs", type=int, default=1_000_000)
+    args = parser.parse_args()
+    table = parse_schema(SCHEMA)["trading_trades"]
+    t0 = time.perf_counter()
+    docs = make_documents(args.docs)
+    t1 = time.perf_counter()
+    planner = D1Planner(PlanOptions(table, start_id=1))
+    for doc in docs:
+        planner.add(doc)
+    t2 = time.perf_counter()
+    plan = planner.plan()
+    text = render_file(plan)
+    t3 = time.perf_counter()
+    size = len(text.encode("utf-8"))
+    total = t3 - t1
+    print(f"documents built: {args.docs:,} in {t1 - t0:.1f}s (not counted)")
+    print(f"render rows:     {t2 - t1:.2f}s")
+    print(f"ids+statements:  {t3 - t2:.2f}s ({plan.report.statements:,} statements, {size / 1e6:.1f} MB)")
+    print(f"rate:            {args.docs / total:,.0f} docs/s (target >= 100,000)")
+    assert plan.report.error_count == 0, plan.report.errors
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

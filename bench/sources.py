@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Export-source throughput and memory: our `export:` reader against a plain `json.loads` loop.
+
+Generates a mongoexport-style NDJSON file of KV-session documents (relaxed EJSON v2: `$oid`,
+`$date`, `$numberLong`), then runs each reader in its own process and prints docs/s, the ratio
+to the plain loop, and peak RSS (ru_maxrss) - flat memory means RSS does not grow with N.
+
+Run by hand:  python3 bench/sources.py [--docs 1000000] [--dir bench/out] [--runs 3]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_STEPS = ["menu", "settings", "checkout", "await_amount", "await_symbol", "idle"]
+_COMMANDS = ["/start", "/help", "/buy", "/sell", "/portfolio", "/settings", "/ping"]
+
+
+def _iso(millis: int) -> str:
+    seconds, ms = divmod(millis, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
+
+
+def session_document(rng: random.Random, i: int) -> dict:
+    """One KV-session document as the Mongo session storage keeps it (relaxed EJSON)."""
+    updated = 1_764_000_000_000 + i * 250 + rng.randrange(250)
+    chat = rng.randrange(10**8, 10**10)
+    value = {
+        "step": rng.choice(_STEPS),
+        "lang": rng.choice(["en", "de", "ru", "es"]),
+        "lastCommand": rng.choice(_COMMANDS),
+        "settings": {"notify": rng.random() < 0.5, "tz": "Europe/Berlin", "currency": "USD"},
+        "cart": [{"sku": f"A{rng.randrange(100)}", "qty": rng.randrange(1, 5)} for _ in range(rng.randrange(0, 4))],
+        "messageIds": [rng.randrange(10**6) for _ in range(rng.randrange(0, 6))],
+    }
+    return {
+        "_id": {"$oid": f"{updated // 1000:08x}{rng.getrandbits(64):016x}"},
+        "key": f"{chat}:{chat}",
+        "value": value,
+        "counter": {"$numberLong": str(rng.randrange(10**6))},
+        "expiresAt": {"$date": _iso(updated + 30 * 86_400_000 + rng.randrange(1000))},
+        "updatedAt": {"$date": _iso(updated)},
+    }
+
+
+def generate(path: Path, docs: int) -> None:
+    rng = random.Random(20261128)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        for i in range(docs):
+            out.write(json.dumps(session_document(rng, i), separators=(",", ":")))
+            out.write("\n")
+    os.replace(tmp, path)
+
+
+# -- the measured readers (each runs in a fresh process) ------------------------------------
+
+def _read_plain(path: str) -> int:
+    count = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            json.loads(line)
+            count += 1
+    return count
+
+
+def _read_documents(path: str) -> int:
+    from cutover.sources.export import ExportSource
+
+    count = 0
+    source = ExportSource(path)
+    for _doc in source.documents(source.collections()[0]):
+        count += 1
+    return count
+
+
+def _read_batches(path: str) -> int:
+    from cutover.sources.base import ScanOptions
+    from cutover.sources.export import ExportSource
+
+    source = ExportSource(path)
+    return sum(len(batch) for batch in source.scan(source.collections()[0], ScanOptions(batch_size=1000)))
+
+
+READERS = {
+    "json.loads loop": _read_plain,
+    "export source (documents)": _read_documents,
+    "export source (batches of 1000)": _read_batches,
+}
+
+
+def child(reader: str, path: str) -> None:
+    import resource
+
+    start = time.perf_counter()
+    count = READERS[reader](path)
+    wall = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"docs": count, "seconds": wall, "peak_rss_kb": peak_kb}))
+
+
+def run_child(reader: str, path: Path) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", reader, str(path)], capture_output=True, text=True, env=env, check=True
+    )
+    return json.loads(out.stdout)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=1_000_000)
+    parser.add_argument("--dir", default=str(ROOT / "bench" / "out"))
+    parser.add_argument("--runs", type=int, default=3, help="median of this many runs per reader")
+    parser.add_argument("--child", nargs=2, metavar=("READER", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return 0
+    path = Path(args.dir) / f"kv_sessions-{args.docs}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        print(f"generating {path} ({args.docs:,} documents)…", file=sys.stderr)
+        generate(path, args.docs)
+    size_mb = path.stat().st_size / 1e6
+    print(f"file: {path}  {args.docs:,} docs  {size_mb:.0f} MB  ({size_mb * 1e6 / args.docs:.0f} bytes/doc)")
+    print(f"python {sys.version.split()[0]}")
+    base_rate = None
+    for reader in READERS:
+        results = [run_child(reader, path) for _ in range(args.runs)]
+        seconds = statistics.median(r["seconds"] for r in results)
+        docs = results[0]["docs"]
+        rate = docs / seconds
+        base_rate = base_rate or rate
+        peak = max(r["peak_rss_kb"] for r in results) / 1024
+        print(f"{reader:34s} {rate:10,.0f} docs/s  {rate / base_rate:6.1%} of loop  {seconds:6.2f} s  peak RSS {peak:6.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,170 @@
+"""One interactive delete-guard run: checks, summary, typed confirmation, wrangler, audit."""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from typing import List
+
+from cutover.errors import EXIT_INTERRUPTED, CutoverError, UsageError
+from cutover.guard import isatty
+from cutover.guard.audit import AuditLog
+from cutover.guard.backup import check_backup, parse_age
+from cutover.guard.target import Target, d1_target, kv_namespace_target, typed_matches, wrangler_argv
+
+
+def build_target(args: argparse.Namespace) -> Target:
+    if args.resource == "d1":
+        if not args.name:
+            raise UsageError("d1 needs the database NAME: cutover delete-guard d1 NAME")
+        if args.namespace_id or args.binding or args.preview:
+            raise UsageError("--namespace-id/--binding/--preview are for kv-namespace, not d1")
+        return d1_target(args.name)
+    if args.name:
+        raise UsageError("kv-namespace takes --namespace-id ID or --binding NAME, not a positional NAME")
+    if bool(args.namespace_id) == bool(args.binding):
+        raise UsageError("kv-namespace needs exactly one of --namespace-id ID or --binding NAME")
+    return kv_namespace_target(args.namespace_id, args.binding, args.preview)
+
+
+def resolve_wrangler(command: str) -> List[str]:
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise UsageError(f"--wrangler {command!r}: {exc}") from None
+    if not argv:
+        raise UsageError("--wrangler is empty")
+    found = shutil.which(argv[0])
+    if not found:
+        raise CutoverError(f"nothing deleted: wrangler command {argv[0]!r} not found on PATH (use --wrangler CMD)")
+    return argv
+
+
+def _say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def _details(target: Target, account: str | None) -> List[str]:
+    from cutover.core.config import cloudflare_api_base, read_secret
+
+    if target.kind == "kv-namespace" and not target.namespace_id:
+        return ["details:   not looked up (a binding is resolved by wrangler from the wrangler config)"]
+    token = read_secret("CLOUDFLARE_API_TOKEN")
+    if not account or not token:
+        missing = "CLOUDFLARE_ACCOUNT_ID" if not account else "CLOUDFLARE_API_TOKEN"
+        return [f"details:   not looked up ({missing} not set)"]
+    from cutover.core.redact import scrub
+    from cutover.guard.details import lookup
+
+    try:
+        return lookup(target, account, token, cloudflare_api_base())
+    except Exception as exc:  # noqa: BLE001 - details are best effort; say why and go on
+        reason = scrub(str(exc)) or type(exc).__name__
+        return [f"details:   Cloudflare API not reachable, going on without them ({reason})"]
+
+
+def _discard_type_ahead() -> None:
+    """Drop input typed before the prompt (a paste that landed early must not confirm).
+    Called before the prompt is shown, so nothing typed in answer to it is lost."""
+    try:
+        import termios
+
+        termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
+    except (ImportError, OSError, ValueError):
+        pass
+
+
+def _read_answer() -> str | None:
+    """One line from the terminal; None on EOF."""
+    raw = sys.stdin.buffer.readline()
+    if not raw:
+        return None
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
+def run_wrangler(argv: List[str]) -> int:
+    """Run wrangler on our terminal; Ctrl-C reaches it too (same process group): wait for it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        proc = subprocess.Popen(argv)
+    except OSError as exc:
+        raise CutoverError(f"could not start {argv[0]}: {exc.strerror}") from None
+    while True:
+        try:
+            code = proc.wait()
+            break
+        except KeyboardInterrupt:
+            continue
+    return code if code >= 0 else 128 - code
+
+
+def run_guard(args: argparse.Namespace) -> int:
+    target = build_target(args)
+    max_age = parse_age(args.max_backup_age)
+    wrangler = resolve_wrangler(args.wrangler)
+    backup_line = check_backup(args.require_backup, max_age) if args.require_backup else None
+    audit = AuditLog(args.audit_log)
+    account = os.environ.get("CLOUDFLARE_ACCOUNT_ID") or None
+    try:
+        return _confirm_and_delete(target, wrangler, account, backup_line, audit)
+    finally:
+        audit.close()
+
+
+def _show_and_ask(target: Target, argv: List[str], account: str | None, backup_line: str | None) -> str | None:
+    """Print what will be deleted, prompt, and return the typed line (None on EOF)."""
+    _say(f"About to DELETE {target.label}. This cannot be undone.")
+    _say(f"  account:   {account or '(CLOUDFLARE_ACCOUNT_ID not set: wrangler picks the account)'}")
+    for line in _details(target, account):
+        _say(f"  {line}")
+    if backup_line:
+        _say(f"  backup:    {backup_line}")
+    _say(f"  will run:  {' '.join(shlex.quote(a) for a in argv)}")
+    _discard_type_ahead()
+    # The prompt must reach the operator's eyes: stderr normally (stdout may be `| tee`d), but
+    # stdout when stderr is redirected away from the terminal (`2>errors.log`).
+    stream = sys.stderr if isatty(sys.stderr) or not isatty(sys.stdout) else sys.stdout
+    stream.write(f"Type the {target.confirm_what} to delete it ({target.confirm_text}); anything else cancels: ")
+    stream.flush()
+    return _read_answer()
+
+
+
+def _confirm_and_delete(
+    target: Target, wrangler: List[str], account: str | None, backup_line: str | None, audit: AuditLog
+) -> int:
+    argv = wrangler_argv(wrangler, target)
+    try:
+        answer = _show_and_ask(target, argv, account, backup_line)
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        audit.write(target.audit_resource(), account, "cancelled: interrupted")
+        print("cutover delete-guard: interrupted; nothing deleted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if answer is None:
+        sys.stderr.write("\n")
+        audit.write(target.audit_resource(), account, "cancelled: end of input")
+        raise CutoverError("nothing deleted: no answer (end of input)")
+    if not typed_matches(answer, target.confirm_text):
+        typed = answer[:-1] if answer.endswith("\n") else answer
+        audit.write(target.audit_resource(), account, "cancelled: typed text did not match")
+        if not typed:
+            raise CutoverError("nothing deleted: empty answer")
+        raise CutoverError(f"nothing deleted: typed {typed!r}, which is not exactly {target.confirm_text!r}")
+    audit.write(target.audit_resource(), account, "confirmed: running wrangler")
+    code = run_wrangler(argv)
+    outcome = "deleted" if code == 0 else "wrangler failed"
+    try:
+        audit.write(target.audit_resource(), account, outcome, wrangler_exit=code)
+    except CutoverError as exc:
+        # wrangler has already acted: its status is the answer; the audit problem is a warning.
+        print(f"cutover delete-guard: warning: {exc}", file=sys.stderr)
+    if code == 0:
+        print(f"cutover delete-guard: wrangler exited 0: {target.label} deleted", file=sys.stderr)
+    else:
+        print(f"cutover delete-guard: wrangler exited {code}; see its output above", file=sys.stderr)
+    return code

@@ -1,0 +1,210 @@
+"""The function API: analyze(paths, options) -> SoakResult; render_markdown / to_json in report.py."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable, Dict, List, Sequence, Tuple
+
+from cutover.logs import fastpath, jsonstream
+from cutover.logs.formats import count_value, csvrows
+from cutover.logs.gate import Gate, decide
+from cutover.logs.inputs import Source, container_of, open_input
+from cutover.logs.model import Patterns, Tally
+from cutover.logs.rules import Counter
+from cutover.logs.stats import Summary, percentile_sorted, summarize
+
+PARALLEL_MIN_BYTES = 64 << 20  # below this a second process costs more than it saves
+HOUR_MS = 3_600_000
+
+
+@dataclass
+class Options:
+    baseline_cold_ping_ms: float | None = None
+    factor: float = 2.5
+    gate_cmd: str | None = None
+    min_cold_samples: int = 20
+    patterns: Patterns = field(default_factory=Patterns)
+    since_ms: int | None = None
+    until_ms: int | None = None
+    jobs: int = 0  # 0 = one per CPU
+    fast: bool = True  # False: every record through full JSON parsing
+    hourly: bool = True  # p95 per hour (the chart and its table)
+
+
+@dataclass
+class InputSummary:
+    name: str
+    container: str
+    formats: Dict[str, int]
+    records: int
+    malformed: int
+    fast_records: int
+
+
+@dataclass
+class GroupResult:
+    cmd: str
+    cold: bool
+    summary: Summary
+
+
+@dataclass
+class SoakResult:
+    gate: Gate
+    groups: List[GroupResult]
+    tally: Tally
+    inputs: List[InputSummary]
+    cold_values: List[float]  # sorted, the gate's population
+    warm_values: List[float]  # sorted
+    hourly: List[Tuple[int, float | None, int, float | None, int]]  # (hour ms, cold p95, n, warm p95, n)
+    options: Options
+
+    @property
+    def decision(self) -> str:
+        return self.gate.decision
+
+    @property
+    def exit_code(self) -> int:
+        return self.gate.exit_code
+
+
+def _scan_json(counter: Counter, stream: BinaryIO) -> None:
+    for value in jsonstream.values(stream):
+        if value is jsonstream.MALFORMED:
+            counter.tally.malformed += 1
+            continue
+        count_value(counter, value)
+
+
+def _scan_csv(counter: Counter, stream: BinaryIO) -> None:
+    for row in csvrows.rows(stream):
+        if row is None:
+            counter.tally.malformed += 1
+        else:
+            counter.record(csvrows.row_record(row))
+
+
+def _scan_range(path: str, start: int, end: int, template: Counter) -> Tally:
+    """One byte range of a plain Logpush file (whole lines: start and end sit just after a newline)."""
+    counter = fastpath.new_tally_counter(template)
+    with open(path, "rb", buffering=0) as handle:
+        handle.seek(start)
+        fastpath.scan_stream(counter, handle.readinto, limit=end - start)
+    return counter.tally
+
+
+def _ranges(path: str, size: int, parts: int) -> List[Tuple[int, int]]:
+    """Split [0, size) into `parts` ranges that start right after a newline."""
+    cuts = [0]
+    with open(path, "rb") as handle:
+        for i in range(1, parts):
+            handle.seek(size * i // parts)
+            handle.readline()
+            cuts.append(max(handle.tell(), cuts[-1]))
+    cuts.append(size)
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+def _scan_parallel(path: str, size: int, counter: Counter, jobs: int) -> None:
+    import concurrent.futures
+    import multiprocessing
+
+    ranges = _ranges(path, size, jobs)
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        context = None
+    if context is None or len(ranges) < 2:
+        for start, end in ranges:
+            counter.tally.merge(_scan_range(path, start, end, counter))
+        return
+    # The parent takes the first range itself; children the rest.
+    with concurrent.futures.ProcessPoolExecutor(max_workers=len(ranges) - 1, mp_context=context) as pool:
+        futures = [pool.submit(_scan_range, path, start, end, counter) for start, end in ranges[1:]]
+        counter.tally.merge(_scan_range(path, ranges[0][0], ranges[0][1], counter))
+        for future in futures:
+            counter.tally.merge(future.result())
+
+
+def scan_source(source: Source, counter: Counter, options: Options) -> str:
+    """Count one opened input into counter.tally; returns the container kind."""
+    kind = container_of(source.head)
+    if kind == "empty":
+        return kind
+    if kind == "csv":
+        _scan_csv(counter, source.stream)
+        return kind
+    fast = options.fast and fastpath.fast_path_usable(counter) and fastpath.looks_like_logpush_lines(source.head)
+    if not fast:
+        _scan_json(counter, source.stream)
+        return kind
+    jobs = options.jobs or os.cpu_count() or 1
+    if source.size is not None and source.size >= PARALLEL_MIN_BYTES and jobs > 1:
+        source.stream.close()
+        _scan_parallel(source.name, source.size, counter, jobs)
+        return "ndjson"
+    fastpath.scan_stream(counter, source.stream.readinto)  # type: ignore[attr-defined]
+    return "ndjson"
+
+
+def _sorted_values(tally: Tally, predicate: Callable[[str, bool], bool]) -> List[float]:
+    values: List[float] = []
+    for (cmd, cold), group in tally.groups.items():
+        if predicate(cmd, cold):
+            values.extend(group.values)
+    values.sort()
+    return values
+
+
+def _hourly(tally: Tally) -> List[Tuple[int, float | None, int, float | None, int]]:
+    buckets: Dict[Tuple[int, bool], List[float]] = {}
+    for (_cmd, cold), group in tally.groups.items():
+        for value, ms in zip(group.values, group.times):
+            if ms >= 0:
+                key = (ms - ms % HOUR_MS, cold)
+                found = buckets.get(key)
+                if found is None:
+                    buckets[key] = [value]
+                else:
+                    found.append(value)
+    hours = sorted({hour for hour, _cold in buckets})
+    rows = []
+    for hour in hours:
+        cold = sorted(buckets.get((hour, True), []))
+        warm = sorted(buckets.get((hour, False), []))
+        rows.append((hour, percentile_sorted(cold, 0.95), len(cold), percentile_sorted(warm, 0.95), len(warm)))
+    return rows
+
+
+def summarize_tally(tally: Tally, inputs: List[InputSummary], options: Options) -> SoakResult:
+    groups = []
+    for (cmd, cold), group in sorted(tally.groups.items(), key=lambda item: (item[0][0], item[0][1])):
+        groups.append(GroupResult(cmd, cold, summarize(group.values)))
+    gate_cmd = options.gate_cmd
+    cold_values = _sorted_values(tally, lambda cmd, cold: cold and (gate_cmd is None or cmd == gate_cmd))
+    warm_values = _sorted_values(tally, lambda cmd, cold: not cold and (gate_cmd is None or cmd == gate_cmd))
+    gate = decide(percentile_sorted(cold_values, 0.95), len(cold_values), options.baseline_cold_ping_ms,
+                  options.factor, options.min_cold_samples, gate_cmd)
+    hourly = _hourly(tally) if options.hourly else []
+    return SoakResult(gate, groups, tally, inputs, cold_values, warm_values, hourly, options)
+
+
+def analyze(paths: Sequence[str], options: Options | None = None, stdin: BinaryIO | None = None,
+            note: Callable[[str], None] | None = None) -> SoakResult:
+    """Read every input (files, `-` for stdin), apply the counting rules, compute figures and the gate."""
+    options = options or Options()
+    total = Tally()
+    inputs: List[InputSummary] = []
+    for path in paths:
+        counter = Counter(Tally(), options.patterns, options.since_ms, options.until_ms)
+        source = open_input(path, stdin)
+        try:
+            kind = scan_source(source, counter, options)
+        finally:
+            source.stream.close()
+        tally = counter.tally
+        inputs.append(InputSummary(path, kind, dict(tally.formats), tally.records, tally.malformed, tally.fast_records))
+        if note:
+            note(f"{path}: {tally.records:,} records ({kind}), {tally.cmd_timing:,} cmd_timing, {tally.malformed:,} malformed")
+        total.merge(tally)
+    return summarize_tally(total, inputs, options)

@@ -1,0 +1,62 @@
+"""Open inputs (`-` = stdin, gzip by magic bytes) and sniff their container: JSON or CSV."""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import sys
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from cutover.errors import CutoverError
+
+GZIP_MAGIC = b"\x1f\x8b"
+SNIFF_BYTES = 1 << 16
+
+
+@dataclass
+class Source:
+    """An opened input: a binary stream with its first bytes available for sniffing."""
+
+    name: str
+    stream: BinaryIO
+    head: bytes
+    gzipped: bool
+    size: int | None  # bytes on disk for plain files, None otherwise
+
+
+def open_input(name: str, stdin: BinaryIO | None = None) -> Source:
+    """Open a file or stdin; gzip is detected by content, not by the file name."""
+    try:
+        raw: BinaryIO = (stdin or sys.stdin.buffer) if name == "-" else open(name, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise CutoverError(f"cannot read --input {name}: {exc.strerror or exc}") from None
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    gzipped = buffered.peek(2)[:2] == GZIP_MAGIC
+    stream: BinaryIO = gzip.GzipFile(fileobj=buffered, mode="rb") if gzipped else buffered  # type: ignore[assignment]
+    if gzipped:
+        stream = io.BufferedReader(stream, buffer_size=1 << 20)  # type: ignore[arg-type]
+    try:
+        head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
+    except (OSError, EOFError) as exc:
+        raise CutoverError(f"cannot read --input {name}: {exc}") from None
+    size = None
+    if name != "-" and not gzipped:
+        try:
+            size = os.fstat(buffered.fileno()).st_size
+        except OSError:
+            size = None
+    return Source(name, stream, head, gzipped, size)
+
+
+def container_of(head: bytes) -> str:
+    """'json' (NDJSON, concatenated/pretty-printed objects, arrays), 'csv', or 'empty'."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text:
+        return "empty"
+    if text[:1] in (b"{", b"["):
+        return "json"
+    first_line = text.split(b"\n", 1)[0]
+    if b"," in first_line or b";" in first_line or b"\t" in first_line:
+        return "csv"
+    return "json"  # not JSON either: every line will be counted as malformed

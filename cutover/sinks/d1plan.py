@@ -1,0 +1,449 @@
+"""Mongo documents -> rerunnable D1 statements: column mapping, id assignment, size limits.
+
+Ids: a document's legacy id is its row id; the others get ids from max(legacy ids,
+start_id - 1) + 1 upward in a stable order (ObjectId time, then `_id`), so a rerun over the
+same documents gives the same ids. Statements are multi-row `INSERT … ON CONFLICT(id) DO
+UPDATE SET …` of at most `max_statement_bytes`; a value too large to inline is written as
+'' and appended with `UPDATE … SET col = col || …` pieces (still rerunnable).
+"""
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Tuple
+
+from cutover.sinks import sql
+from cutover.sinks.d1schema import Column, Table, snake_case
+from cutover.sources import values as v
+
+D1_MAX_STATEMENT_BYTES = 100_000  # D1: maximum SQL statement length
+D1_MAX_ROW_BYTES = 2_000_000  # D1: maximum string, BLOB or table row size
+EXAMPLES_KEPT = 20
+
+
+@dataclass
+class PlanOptions:
+    table: Table
+    id_column: str = "id"
+    legacy_id_field: str = "legacy_id"
+    start_id: int = 1
+    date_units: Dict[str, str] = field(default_factory=dict)  # column (any case) -> iso|ms|s|sqlite
+    column_map: Dict[str, str] = field(default_factory=dict)  # column -> field, overrides name matching
+    max_statement_bytes: int = D1_MAX_STATEMENT_BYTES
+    max_row_bytes: int = D1_MAX_ROW_BYTES
+    replace_lone_surrogates: bool = False
+
+
+@dataclass
+class Issue:
+    """A counted kind of problem with a few examples ("document _id=… field …")."""
+
+    count: int = 0
+    examples: List[str] = field(default_factory=list)
+
+    def add(self, example: str) -> None:
+        self.count += 1
+        if len(self.examples) < EXAMPLES_KEPT:
+            self.examples.append(example)
+
+
+@dataclass
+class Report:
+    documents: int = 0
+    rows: int = 0
+    legacy_ids: int = 0
+    legacy_min: int | None = None
+    legacy_max: int | None = None
+    assigned: int = 0
+    assigned_first: int | None = None
+    assigned_last: int | None = None
+    base_id: int = 1
+    statements: int = 0
+    bytes: int = 0
+    split_values: int = 0  # values appended in pieces because they exceed one statement
+    mapping: Dict[str, Dict[str, int]] = field(default_factory=dict)  # column -> field -> docs
+    unmapped_fields: Dict[str, int] = field(default_factory=dict)
+    unfilled_columns: List[str] = field(default_factory=list)
+    warnings: Dict[str, Issue] = field(default_factory=dict)
+    errors: Dict[str, Issue] = field(default_factory=dict)
+
+    def warn(self, kind: str, example: str) -> None:
+        self.warnings.setdefault(kind, Issue()).add(example)
+
+    def error(self, kind: str, example: str) -> None:
+        self.errors.setdefault(kind, Issue()).add(example)
+
+    @property
+    def error_count(self) -> int:
+        return sum(i.count for i in self.errors.values())
+
+
+@dataclass
+class Plan:
+    statements: List[str]
+    units: List[Tuple[int, int]]  # (first statement, count): statements that belong together
+    report: Report
+    columns: List[str]  # written columns, id first
+
+
+def describe_id(value: Any) -> str:
+    if isinstance(value, v.ObjectId):
+        return value.hex
+    if isinstance(value, str):
+        return repr(value)
+    return repr(value)
+
+
+def id_sort_key(doc_id: Any) -> Tuple[Any, ...]:
+    """Stable order for documents without a legacy id: ObjectIds by time (then bytes), then others."""
+    if isinstance(doc_id, v.ObjectId):
+        return (0, doc_id.binary, 0, "")
+    if isinstance(doc_id, (int, float)) and not isinstance(doc_id, bool):
+        return (1, b"", doc_id, "")
+    return (2, b"", 0, f"{type(doc_id).__name__}:{doc_id!r}")
+
+
+def legacy_id_value(raw: Any) -> int:
+    """An integer id from a legacy_id field (int, Int64, integral float, or digit string)."""
+    if isinstance(raw, bool):
+        raise ValueError(f"legacy id {raw!r} is a boolean")
+    if isinstance(raw, int) or isinstance(raw, float) and raw.is_integer():
+        value = int(raw)
+    elif isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+        value = int(raw.strip())
+    elif isinstance(raw, v.Decimal128) and raw.value.lstrip("-").isdigit():
+        value = int(raw.value)
+    else:
+        raise ValueError(f"legacy id {raw!r} is not an integer")
+    if not sql.INT64_MIN <= value <= sql.INT64_MAX:
+        raise ValueError(f"legacy id {value} does not fit a 64-bit INTEGER")
+    return value
+
+
+_MISSING = object()
+
+
+class D1Planner:
+    """Feed documents with `add`; `plan()` assigns ids and builds the statements."""
+
+    def __init__(self, options: PlanOptions) -> None:
+        self.options = options
+        table = options.table
+        id_col = table.column(options.id_column)
+        if id_col is None:
+            raise ValueError(f"table {table.name} has no id column {options.id_column!r}")
+        self.id_column = id_col
+        self.report = Report()
+        self.columns: List[Column] = [
+            c for c in table.columns if c.name.lower() != id_col.name.lower() and not c.generated
+        ]
+        self._by_name = {c.name.lower(): i for i, c in enumerate(self.columns)}
+        self._by_snake = {}
+        for i, c in enumerate(self.columns):
+            self._by_snake.setdefault(snake_case(c.name), i)
+        units = {k.lower(): u for k, u in options.date_units.items()}
+        self._renderers = [
+            sql.renderer_for(
+                sql.column_affinity(c.declared_type),
+                units.get(c.name.lower(), sql.default_date_unit(c.declared_type)),
+                options.replace_lone_surrogates,
+            )
+            for c in self.columns
+        ]
+        self._not_null = [i for i, c in enumerate(self.columns) if c.not_null]
+        # field name -> (column index, exact) or None (unmapped); filled lazily per new name
+        self._fields: Dict[str, Tuple[int, bool] | None] = {}
+        self._explicit_columns = set()
+        for col_name, field_name in options.column_map.items():
+            idx = self._by_name.get(col_name.lower())
+            if idx is None:
+                raise ValueError(f"column_map names column {col_name!r}, which table {table.name} does not have")
+            self._fields[field_name] = (idx, True)
+            self._explicit_columns.add(idx)
+        self._skip_fields = {"_id", options.legacy_id_field}
+        self._mapping: List[collections.Counter[str]] = [collections.Counter() for _ in self.columns]
+        self._unmapped: collections.Counter[str] = collections.Counter()
+        self._used = [False] * len(self.columns)
+        # (legacy id or None, order key, cells) of the documents to write
+        self._rows: List[Tuple[int | None, Tuple[Any, ...], List[str | None]]] = []
+        # every document known (written or only counted for id planning): order key -> legacy id
+        self._universe: Dict[Tuple[Any, ...], int | None] = {}
+        self._legacy_owners: Dict[int, List[Any]] = {}
+        self._missing_required: List[Tuple[int, str]] = []  # (column index, document) without a value
+        self._notes: List[str] = []
+
+    # -- mapping -----------------------------------------------------------------------
+    def _resolve(self, name: str) -> Tuple[int, bool] | None:
+        idx = self._by_name.get(name.lower())
+        found: Tuple[int, bool] | None = None
+        if idx is not None and idx not in self._explicit_columns:
+            found = (idx, True)
+        else:
+            idx = self._by_snake.get(snake_case(name))
+            if idx is not None and idx not in self._explicit_columns:
+                found = (idx, False)
+        self._fields[name] = found
+        return found
+
+    def _register(self, doc: Dict[str, Any], label: str) -> Tuple[bool, int | None, Tuple[Any, ...]]:
+        """Record a document for id planning: (ok, legacy id, order key)."""
+        doc_id = doc.get("_id")
+        key = id_sort_key(doc_id)
+        legacy: int | None = None
+        raw_legacy = doc.get(self.options.legacy_id_field)
+        if raw_legacy is not None and raw_legacy is not v.Undefined:
+            try:
+                legacy = legacy_id_value(raw_legacy)
+            except ValueError as exc:
+                self.report.error("bad_legacy_id", f"{label}: {exc}")
+                return False, None, key
+        if key not in self._universe:
+            self._universe[key] = legacy
+            if legacy is not None:
+                self._legacy_owners.setdefault(legacy, []).append(doc_id)
+        return True, legacy, key
+
+    def add_id_only(self, doc: Dict[str, Any]) -> None:
+        """A document that is not written but takes part in id planning (--since runs)."""
+        self._register(doc, f"document _id={describe_id(doc.get('_id'))}")
+
+    def add(self, doc: Dict[str, Any]) -> None:
+        report = self.report
+        report.documents += 1
+        label = f"document _id={describe_id(doc.get('_id'))}"
+        ok, legacy, key = self._register(doc, label)
+        if not ok:
+            return
+        cells: List[str | None] = [None] * len(self.columns)
+        notes = self._notes
+        fields = self._fields
+        failed = False
+        for name, value in doc.items():
+            target = fields.get(name, _MISSING)
+            if target is _MISSING:
+                target = self._resolve(name)
+            if target is None:
+                if name not in self._skip_fields:
+                    self._unmapped[name] += 1
+                continue
+            idx, exact = target  # type: ignore[misc]
+            if cells[idx] is not None:
+                if not exact:
+                    continue  # an exact name match (user_id) wins over a camelCase one (userId)
+                self._uncount_inexact(doc, idx, name)
+            try:
+                cells[idx] = self._renderers[idx](value, notes)
+            except sql.LiteralError as exc:
+                report.error("unwritable_value", f"{label} field {name!r}: {exc}")
+                failed = True
+                continue
+            self._mapping[idx][name] += 1
+            if notes:
+                for kind in notes:
+                    report.warn(kind, f"{label} field {name!r}")
+                notes.clear()
+        if failed:
+            return
+        for idx in self._not_null:
+            cell = cells[idx]
+            if cell is None or cell == "NULL":
+                default = self.columns[idx].default_sql
+                if default is not None:
+                    cells[idx] = default
+                else:
+                    self._missing_required.append((idx, label))
+        for idx, cell in enumerate(cells):
+            if cell is not None:
+                self._used[idx] = True
+        total = sum(len(c) for c in cells if c is not None)
+        if total > self.options.max_row_bytes:
+            sizes = [(sql.stored_size(c), i) for i, c in enumerate(cells) if c is not None]
+            stored = sum(s for s, _ in sizes)
+            if stored > self.options.max_row_bytes:
+                big = max(sizes)
+                report.error(
+                    "row_too_large",
+                    f"{label}: {stored:,} bytes, over D1's {self.options.max_row_bytes:,}-byte row limit "
+                    f"(largest: column {self.columns[big[1]].name!r}, {big[0]:,} bytes)",
+                )
+                return
+        self._rows.append((legacy, key, cells))
+
+    def _uncount_inexact(self, doc: Dict[str, Any], idx: int, exact_name: str) -> None:
+        for other in doc:
+            target = self._fields.get(other)
+            if other != exact_name and target is not None and target[0] == idx and not target[1]:
+                counter = self._mapping[idx]
+                counter[other] -= 1
+                if counter[other] <= 0:
+                    del counter[other]
+                return
+
+    def add_all(self, docs: Iterable[Dict[str, Any]]) -> None:
+        for doc in docs:
+            self.add(doc)
+
+    # -- ids and statements ------------------------------------------------------------
+    def _assign_ids(self) -> List[Tuple[int, List[str | None]]]:
+        report = self.report
+        for legacy, owners in sorted(self._legacy_owners.items()):
+            if len(owners) > 1:
+                report.error(
+                    "duplicate_legacy_id",
+                    f"{self.options.legacy_id_field} {legacy} is used by {len(owners)} documents: "
+                    + ", ".join(describe_id(o) for o in owners[:5]) + (" …" if len(owners) > 5 else ""),
+                )
+        legacy_max = max(self._legacy_owners) if self._legacy_owners else None
+        base = max(legacy_max or 0, self.options.start_id - 1) + 1
+        report.base_id = base
+        # Every known document without a legacy id gets its place in one stable order, so
+        # the same documents always get the same ids (also when only some are written).
+        new_keys = sorted(k for k, legacy in self._universe.items() if legacy is None)
+        assigned = {k: base + i for i, k in enumerate(new_keys)}
+        if new_keys and base + len(new_keys) - 1 > sql.INT64_MAX:
+            report.error("id_overflow", f"assigned ids would pass {sql.INT64_MAX}")
+        rows: List[Tuple[int, List[str | None]]] = []
+        legacy_written: List[int] = []
+        new_written: List[int] = []
+        for legacy, key, cells in self._rows:
+            if legacy is None:
+                row_id = assigned[key]
+                new_written.append(row_id)
+            else:
+                row_id = legacy
+                legacy_written.append(legacy)
+            rows.append((row_id, cells))
+        if legacy_written:
+            report.legacy_ids = len(legacy_written)
+            report.legacy_min = min(legacy_written)
+            report.legacy_max = max(legacy_written)
+        if new_written:
+            report.assigned = len(new_written)
+            report.assigned_first = min(new_written)
+            report.assigned_last = max(new_written)
+        rows.sort(key=lambda item: item[0])
+        return rows
+
+    def plan(self) -> Plan:
+        report = self.report
+        rows = self._assign_ids()
+        used = [i for i, flag in enumerate(self._used) if flag]
+        for idx, label in self._missing_required:
+            if self._used[idx]:
+                report.error(
+                    "not_null_without_value",
+                    f"{label}: column {self.columns[idx].name!r} is NOT NULL (no default) and the document has no value",
+                )
+        report.mapping = {self.columns[i].name: dict(self._mapping[i]) for i in range(len(self.columns)) if self._mapping[i]}
+        report.unmapped_fields = dict(self._unmapped.most_common())
+        for i, col in enumerate(self.columns):
+            if not self._used[i]:
+                report.unfilled_columns.append(col.name)
+                if col.not_null and col.default_sql is None:
+                    report.error(
+                        "unfilled_not_null_column",
+                        f"column {col.name!r} is NOT NULL without a default and no Mongo field maps to it "
+                        f"(map one with d1.column_map {{\"{col.name}\": \"fieldName\"}})",
+                    )
+        builder = _StatementBuilder(self.options, self.id_column.name, [self.columns[i] for i in used], report)
+        for row_id, cells in rows:
+            builder.add_row(row_id, [self._cell_or_default(i, cells[i]) for i in used])
+        builder.flush()
+        report.rows = len(rows)
+        report.statements = len(builder.statements)
+        report.bytes = builder.total_bytes
+        return Plan(builder.statements, builder.units, report, [self.id_column.name] + [self.columns[i].name for i in used])
+
+    def _cell_or_default(self, idx: int, cell: str | None) -> str:
+        if cell is not None:
+            return cell
+        default = self.columns[idx].default_sql
+        return default if default is not None else "NULL"
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+class _StatementBuilder:
+    def __init__(self, options: PlanOptions, id_name: str, columns: List[Column], report: Report) -> None:
+        self.limit = options.max_statement_bytes
+        self.report = report
+        self.table = sql.quote_identifier(options.table.name)
+        self.id_q = sql.quote_identifier(id_name)
+        self.col_q = [sql.quote_identifier(c.name) for c in columns]
+        self.header = f"INSERT INTO {self.table} ({', '.join([self.id_q] + self.col_q)}) VALUES\n"
+        if self.col_q:
+            sets = ", ".join(f"{q} = excluded.{q}" for q in self.col_q)
+            self.footer = f"\nON CONFLICT ({self.id_q}) DO UPDATE SET {sets};"
+        else:
+            self.footer = f"\nON CONFLICT ({self.id_q}) DO NOTHING;"
+        self.fixed = _utf8_len(self.header) + _utf8_len(self.footer)
+        if self.fixed + 64 > self.limit:
+            raise ValueError("table has too many columns for one statement under the size limit")
+        self.statements: List[str] = []
+        self.units: List[Tuple[int, int]] = []
+        self.total_bytes = 0
+        self._pending: List[str] = []
+        self._pending_bytes = 0
+
+    def _emit(self, statements: List[str]) -> None:
+        self.units.append((len(self.statements), len(statements)))
+        for stmt in statements:
+            self.statements.append(stmt)
+            self.total_bytes += _utf8_len(stmt) + 1
+
+    def flush(self) -> None:
+        if self._pending:
+            self._emit([self.header + ",\n".join(self._pending) + self.footer])
+            self._pending = []
+            self._pending_bytes = 0
+
+    def add_row(self, row_id: int, cells: List[str]) -> None:
+        row = "(" + ",".join([str(row_id)] + cells) + ")"
+        size = _utf8_len(row)
+        if self.fixed + size > self.limit:
+            self.flush()
+            self._add_big_row(row_id, cells)
+            return
+        if self._pending and self.fixed + self._pending_bytes + 2 + size > self.limit:
+            self.flush()
+        self._pending_bytes += size + (2 if self._pending else 0)
+        self._pending.append(row)
+
+    def _add_big_row(self, row_id: int, cells: List[str]) -> None:
+        """INSERT with the largest values empty, then append them in pieces that each fit."""
+        budget = self.limit - self.fixed
+        order = sorted(range(len(cells)), key=lambda i: -len(cells[i]))
+        inline = list(cells)
+        deferred: List[int] = []
+        for i in order:
+            if _utf8_len("(" + ",".join([str(row_id)] + inline) + ")") <= budget:
+                break
+            kind = sql.literal_kind(inline[i])
+            if kind is None:
+                continue
+            inline[i] = sql.empty_literal(kind)
+            deferred.append(i)
+        row = "(" + ",".join([str(row_id)] + inline) + ")"
+        if _utf8_len(row) > budget:
+            self.report.error("row_too_large", f"row id {row_id}: cannot fit its non-text values in one statement")
+            return
+        statements = [self.header + row + self.footer]
+        for i in sorted(deferred):
+            col = self.col_q[i]
+            kind = sql.literal_kind(cells[i])
+            if kind == "blob":
+                prefix, suffix = f"UPDATE {self.table} SET {col} = CAST({col} || ", f" AS BLOB) WHERE {self.id_q} = {row_id};"
+            else:
+                prefix, suffix = f"UPDATE {self.table} SET {col} = {col} || ", f" WHERE {self.id_q} = {row_id};"
+            piece_budget = self.limit - _utf8_len(prefix) - _utf8_len(suffix)
+            for piece in sql.split_literal(cells[i], piece_budget):
+                statements.append(prefix + piece + suffix)
+            self.report.split_values += 1
+        self._emit(statements)
+
+
+def render_file(plan: Plan) -> str:
+    """The .sql file: one statement per line group, no BEGIN/COMMIT (D1 refuses them)."""
+    return "".join(stmt + "\n" for stmt in plan.statements)

@@ -1,0 +1,582 @@
+"""The backfill-kv loop: Mongo scan -> records -> sink, one checkpoint per acknowledged batch.
+
+Resume position = the `_id` of the last document whose whole batch was acknowledged. A batch
+with failed keys freezes that position for its module, so a resume redoes it (rewriting a
+key is harmless, skipping one is not).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any, Dict, List, Sequence
+
+from cutover.commands.backfill_kv import DEFAULT_CHECKPOINT, DEFAULT_FAILED_KEYS
+from cutover.core.checkpoint import Checkpoint
+from cutover.core.config import Config, cloudflare_account_id, cloudflare_api_base, read_secret
+from cutover.core.fsutil import write_output
+from cutover.core.progress import Progress, format_duration
+from cutover.errors import CutoverError, UsageError
+from cutover.sinks import jsvalue
+from cutover.sinks.base import KVSink, WriteResult, now_ms
+from cutover.sinks.kvrecord import INVALID_REASONS, Expired, Invalid, KVRecord, ModuleSpec, map_document
+
+_SENTINEL = object()
+SHOWN_INVALID = 10  # invalid documents named on stderr per module (all go to the failed-keys file)
+
+
+@dataclass
+class ModuleStats:
+    documents: int = 0
+    written: int = 0
+    expired: int = 0
+    invalid: int = 0
+    invalid_by_reason: Dict[str, int] = field(default_factory=dict)
+    failed: int = 0
+    bytes: int = 0
+    requests: int = 0
+    retries: int = 0
+    elapsed_s: float = 0.0
+
+
+
+@dataclass
+class Settings:
+    modules: List[ModuleSpec]
+    source_spec: str
+    database: str
+    data_source: str | None
+    since_iso: str | None
+    since_fields: Dict[str, str]
+    mode: str
+    rate: float
+    headroom: float
+    api_limit: int
+    api_window: float
+    dry_run: bool
+    emit: str | None
+    checkpoint_path: str | None
+    resume: bool
+    failed_keys_path: str
+    json_path: str | None
+    page_size: int
+    batch_size: int
+    skip_bad_lines: bool
+    account_id: str | None
+    quiet: bool
+    verbose: bool
+
+
+# -- settings ----------------------------------------------------------------------------
+
+def parse_fraction(text: str) -> float:
+    """'10%' or '0.1' -> 0.1; UsageError outside [0, 1)."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise UsageError(f"--budget-headroom {text!r}: expected a share such as 10% or 0.1") from None
+    if not 0.0 <= value < 1.0:
+        raise UsageError(f"--budget-headroom {text!r}: must be at least 0 and below 100%")
+    return value
+
+
+def parse_api_limit(text: str) -> tuple:  # type: ignore[type-arg]
+    try:
+        count, seconds = text.split("/", 1)
+        limit, window = int(count), float(seconds)
+    except ValueError:
+        raise UsageError(f"--api-limit {text!r}: expected REQUESTS/SECONDS, e.g. 1200/300") from None
+    if limit < 1 or window <= 0:
+        raise UsageError(f"--api-limit {text!r}: both numbers must be positive")
+    return limit, window
+
+
+def budget(limit: int, headroom: float) -> int:
+    return max(1, int(limit * (1.0 - headroom)))
+
+
+def _module_specs(cfg: Config, wanted: Sequence[str] | None, namespace_override: str | None) -> List[ModuleSpec]:
+    table = cfg.get("kv_modules", {}, kind=dict)
+    if not table:
+        raise CutoverError(f"config file {cfg.source}: no kv_modules configured")
+    names = list(wanted) if wanted else list(table)
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise UsageError(f"unknown module(s) {', '.join(unknown)}; configured: {', '.join(table)}")
+    if namespace_override and len(names) != 1:
+        raise UsageError("--namespace-id needs exactly one --module (each module has its own namespace)")
+    specs = []
+    for name in dict.fromkeys(names):
+        prefix = f"kv_modules.{name}"
+        cfg.get(prefix, kind=dict)
+        expires = cfg.get(f"{prefix}.expires_field", "expiresAt", kind=str)
+        specs.append(
+            ModuleSpec(
+                name=name,
+                collection=cfg.require(f"{prefix}.collection"),
+                namespace_id=namespace_override or cfg.require(f"{prefix}.namespace_id"),
+                key_field=cfg.get(f"{prefix}.key_field", "_id", kind=str),
+                value_field=cfg.get(f"{prefix}.value_field", "value", kind=str),
+                expires_field=expires or None,
+                metadata_field=cfg.get(f"{prefix}.metadata_field", None, kind=str) or None,
+            )
+        )
+    return specs
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    cfg = Config.load(args.config)
+    if args.config is None and not args.source:
+        raise UsageError("--config FILE is required (it names the modules, collections and namespaces)")
+    cfg.set("mongo.source", args.source)
+    cfg.set("mongo.database", args.database)
+    specs = _module_specs(cfg, args.module, args.namespace_id)
+    if args.rate is None or args.rate <= 0:
+        raise UsageError("--rate must be positive")
+    if args.emit and args.mode == "put":
+        raise UsageError("--emit writes a bulk file; it cannot be combined with --mode put")
+    if args.emit and args.resume:
+        raise UsageError("--emit writes its file at the end; there is nothing to --resume (just run it again)")
+    if args.dry_run and args.resume:
+        raise UsageError("--dry-run writes nothing and keeps no checkpoint; drop --resume")
+    limit, window = parse_api_limit(args.api_limit)
+    if not 1 <= args.batch_size <= 10_000:
+        raise UsageError("--batch-size must be between 1 and 10000 (Cloudflare's bulk limit)")
+    since_iso = None
+    if args.since:
+        from cutover.sources.ejson import parse_iso_millis
+
+        try:
+            parse_iso_millis(args.since)
+        except ValueError:
+            raise UsageError(f"--since {args.since!r}: expected an ISO-8601 instant, e.g. 2026-11-20T00:00:00Z") from None
+        since_iso = args.since
+    account = args.account_id or cloudflare_account_id(cfg)
+    return Settings(
+        modules=specs,
+        source_spec=cfg.require("mongo.source"),
+        database=cfg.get("mongo.database", "", kind=str),
+        data_source=cfg.get("mongo.data_source", None, kind=str),
+        since_iso=since_iso,
+        since_fields={s.name: cfg.get(f"kv_modules.{s.name}.since_field", "updatedAt", kind=str) for s in specs},
+        mode=args.mode,
+        rate=args.rate,
+        headroom=parse_fraction(args.budget_headroom),
+        api_limit=limit,
+        api_window=window,
+        dry_run=args.dry_run,
+        emit=args.emit,
+        checkpoint_path=None if (args.dry_run or args.emit) else (args.checkpoint or DEFAULT_CHECKPOINT),
+        resume=args.resume,
+        failed_keys_path=args.failed_keys or DEFAULT_FAILED_KEYS,
+        json_path=args.json,
+        page_size=args.page_size,
+        batch_size=args.batch_size,
+        skip_bad_lines=args.skip_bad_lines,
+        account_id=account,
+        quiet=bool(getattr(args, "quiet", False)),
+        verbose=bool(getattr(args, "verbose", False)),
+    )
+
+
+# -- output ------------------------------------------------------------------------------
+
+class Console:
+    """stderr notes (quiet-aware, progress-safe); warnings always shown."""
+
+    def __init__(self, quiet: bool, verbose: bool, stream: IO[str] | None = None) -> None:
+        self.quiet = quiet
+        self.verbose = verbose
+        self.stream = stream or sys.stderr
+        self.progress: Progress | None = None
+        self._warned: set = set()  # type: ignore[type-arg]
+
+    def _emit(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.note(text)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            self._emit(text)
+
+    def debug(self, text: str) -> None:
+        if self.verbose and not self.quiet:
+            self._emit(text)
+
+    def warn(self, text: str, once: str | None = None) -> None:
+        if once is not None:
+            if once in self._warned:
+                return
+            self._warned.add(once)
+        self._emit(f"warning: {text}")
+
+
+class ProblemLog:
+    """NDJSON lines for failed keys and invalid documents, opened only when there is one.
+    `path` None (dry run) counts without writing."""
+
+    def __init__(self, path: str | None, append: bool) -> None:
+        self.path = path
+        self.append = append
+        self.count = 0
+        self._handle: IO[str] | None = None
+
+    def add(self, module: str, kind: str, key: str | None, doc_id: Any, reason: str) -> None:
+        self.count += 1
+        if self.path is None:
+            return
+        if self._handle is None:
+            self._handle = open(self.path, "a" if self.append else "w", encoding="utf-8")  # noqa: SIM115
+        try:
+            shown_id = jsvalue.to_plain(doc_id)
+        except TypeError:
+            shown_id = repr(doc_id)
+        line = {"module": module, "kind": kind, "key": key, "_id": shown_id, "reason": reason}
+        self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+# -- sinks -------------------------------------------------------------------------------
+
+class DryRunSink(KVSink):
+    """Counts the requests a real run would send; writes nothing."""
+
+    def __init__(self, mode: str, batch_size: int) -> None:
+        self.mode = mode
+        self.batch_size = batch_size
+        self.batch_records = batch_size if mode == "bulk" else 200
+
+    def write(self, records: Sequence[KVRecord]) -> WriteResult:
+        from cutover.sinks.kv_api import bulk_chunks
+
+        result = WriteResult()
+        if self.mode == "put":
+            result.written = len(records)
+            result.requests = len(records)
+            return result
+        for chunk, expired in bulk_chunks(records, now_ms(), max_pairs=self.batch_size):
+            result.expired += len(expired)
+            result.written += len(chunk.records)
+            result.requests += 1 if chunk.records else 0
+        return result
+
+
+def estimate_seconds(requests: int, per_second: float | None, window_budget: int, window: float) -> float:
+    """Lower bound on wall time for `requests` under a per-second rate and a window budget."""
+    if requests <= 0:
+        return 0.0
+    by_rate = (requests - 1) / per_second if per_second else 0.0
+    by_budget = ((requests - 1) // window_budget) * window
+    return max(by_rate, by_budget)
+
+
+# -- the run -----------------------------------------------------------------------------
+
+def run_backfill(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    console = Console(settings.quiet, settings.verbose)
+    return Backfill(settings, console).run()
+
+
+class Backfill:
+    def __init__(self, settings: Settings, console: Console) -> None:
+        self.s = settings
+        self.console = console
+        self.window_budget = budget(settings.api_limit, settings.headroom)
+        self.stats: Dict[str, ModuleStats] = {}
+        self.client: Any = None
+        self.pacer: Any = None
+        self.lines: List[str] = []
+
+    # -- setup ---------------------------------------------------------------------
+    def _job(self) -> Dict[str, Any]:
+        return {
+            "command": "backfill-kv",
+            "source": self.s.source_spec,
+            "database": self.s.database,
+            "since": self.s.since_iso,
+            "modules": {
+                m.name: {"collection": m.collection, "namespace_id": m.namespace_id, "key_field": m.key_field,
+                         "value_field": m.value_field, "expires_field": m.expires_field,
+                         "metadata_field": m.metadata_field}
+                for m in self.s.modules
+            },
+        }
+
+    def _open_checkpoint(self) -> Checkpoint | None:
+        if self.s.checkpoint_path is None:
+            return None
+        cp = Checkpoint(self.s.checkpoint_path, self._job())
+        if self.s.resume:
+            if not cp.load():
+                self.console.warn(f"no checkpoint at {cp.path}; starting from the beginning")
+        elif cp.exists():
+            raise CutoverError(
+                f"checkpoint {cp.path} exists from an earlier unfinished run: add --resume to continue it, "
+                "or delete it to start over"
+            )
+        cp.state.setdefault("modules", {})
+        cp.save()  # from now on a crash leaves something to --resume (and a plain rerun is refused)
+        return cp
+
+    def _api(self) -> None:
+        from cutover.core.http import HttpClient, RetryEvent
+        from cutover.sinks.kv_api import Pacer, api_limiter
+
+        token = read_secret("CLOUDFLARE_API_TOKEN", required=True)
+        if not self.s.account_id:
+            raise CutoverError(
+                "no Cloudflare account id: set CLOUDFLARE_ACCOUNT_ID, cloudflare.account_id in the config, or --account-id"
+            )
+        per_second = self.s.rate if self.s.mode == "put" else None
+        limiter = api_limiter(per_second, self.window_budget, self.s.api_window, on_wait=self._on_wait)
+        self.pacer = Pacer(limiter)
+
+        def on_retry(event: RetryEvent) -> None:
+            self.console.debug(f"retry {event.attempt} in {event.delay:.1f}s: {event.reason} ({event.url})")
+
+        self.client = HttpClient(
+            cloudflare_api_base(),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120.0,
+            max_retry_after=60.0,
+            pace=self.pacer,
+            on_retry=on_retry,
+        )
+
+    def _on_wait(self, delay: float, reason: str) -> None:
+        if reason != "window":
+            return
+        limit = f"{self.window_budget:,} requests per {format_duration(self.s.api_window)}"
+        rate_note = " not --rate," if self.s.mode == "put" else ""
+        self.console.warn(f"the API budget ({limit}),{rate_note} is what limits this run now", once="budget")
+        if delay >= 5:
+            self.console.info(f"waiting {format_duration(delay)} for the API budget")
+
+    def _on_block(self, seconds: float) -> None:
+        self.console.warn(
+            f"Cloudflare answered 429 (rate limit; another client on this token?); waiting {format_duration(seconds)} "
+            "and sending again with fresh TTLs"
+        )
+
+    def _sink(self, spec: ModuleSpec) -> KVSink:
+        if self.s.dry_run:
+            return DryRunSink(self.s.mode, self.s.batch_size)
+        if self.s.emit:
+            from cutover.sinks.kv_emit import EmitSink, emit_path
+
+            return EmitSink(emit_path(self.s.emit, spec.name, len(self.s.modules) > 1))
+        from cutover.sinks.kv_api import BulkSink, PutSink
+
+        kwargs = {"on_block": self._on_block}
+        if self.s.mode == "put":
+            workers = max(1, min(32, math.ceil(self.s.rate / 5)))
+            return PutSink(self.client, self.pacer, self.s.account_id, spec.namespace_id, workers=workers, **kwargs)
+        return BulkSink(self.client, self.pacer, self.s.account_id, spec.namespace_id, max_pairs=self.s.batch_size, **kwargs)
+
+    # -- main ----------------------------------------------------------------------
+    def run(self) -> int:
+        from cutover.sources import open_source
+
+        started = time.monotonic()
+        checkpoint = self._open_checkpoint()
+        if not (self.s.dry_run or self.s.emit):
+            self._api()
+        problems = ProblemLog(None if self.s.dry_run else self.s.failed_keys_path, append=self.s.resume)
+        source = open_source(
+            self.s.source_spec,
+            database=self.s.database,
+            data_source=self.s.data_source,
+            page_size=self.s.page_size,
+            skip_bad_lines=self.s.skip_bad_lines,
+        )
+        try:
+            for spec in self.s.modules:
+                self._run_module(source, spec, checkpoint, problems)
+        finally:
+            problems.close()
+            source.close()
+        elapsed = time.monotonic() - started
+        failed = sum(st.failed for st in self.stats.values())
+        if checkpoint is not None and failed == 0:
+            checkpoint.remove()  # finished cleanly: nothing to resume
+        self._report(elapsed, failed, problems)
+        if failed:
+            raise CutoverError(f"{failed:,} key(s) failed after retries; listed in {problems.path} "
+                               f"(run again with --resume to retry them)")
+        return 0
+
+    def _run_module(self, source: Any, spec: ModuleSpec, checkpoint: Checkpoint | None, problems: ProblemLog) -> None:
+        from cutover.sources import ScanOptions, ejson
+        from cutover.sources.values import DateTime
+
+        saved: Dict[str, Any] = checkpoint.state["modules"].get(spec.name, {}) if checkpoint else {}
+        if saved.get("done"):
+            self.stats[spec.name] = ModuleStats(**saved.get("stats", {}))
+            self.console.info(f"{spec.name}: already done in the checkpoint; skipped")
+            return
+        stats = ModuleStats(**saved["stats"]) if saved.get("stats") else ModuleStats()
+        self.stats[spec.name] = stats
+        after_id = ejson.loads(saved["after_id"]) if saved.get("after_id") is not None else None
+        if after_id is not None:
+            self.console.info(f"{spec.name}: resuming after _id {saved['after_id']} ({stats.documents:,} documents done)")
+        since = DateTime(ejson.parse_iso_millis(self.s.since_iso)) if self.s.since_iso else None
+        sink = self._sink(spec)
+        options = ScanOptions(
+            since=since, since_field=self.s.since_fields[spec.name], after_id=after_id,
+            batch_size=min(sink.batch_records, 10_000),
+        )
+        progress = Progress(spec.name, enabled=None if not self.s.quiet else False, unit=" docs")
+        if progress.enabled:
+            progress.total = source.count(spec.collection, options)
+        self.console.progress = progress
+        frozen = False
+        elapsed_before = stats.elapsed_s
+        module_start = time.monotonic()
+        # Per-module request counts: what the checkpoint carried plus what the shared client sent since.
+        base_requests, base_retries = stats.requests, stats.retries
+        requests_before = self.client.stats.requests if self.client else 0
+        retries_before = self.client.stats.retries if self.client else 0
+        buffer: List[KVRecord] = []
+        last_id: Any = _SENTINEL
+
+        def flush() -> None:
+            nonlocal frozen, buffer
+            result = sink.write(buffer) if buffer else WriteResult()
+            buffer = []
+            stats.written += result.written
+            stats.expired += result.expired
+            stats.failed += len(result.failed)
+            if self.client is None:
+                stats.requests += result.requests
+            else:
+                stats.requests = base_requests + self.client.stats.requests - requests_before
+                stats.retries = base_retries + self.client.stats.retries - retries_before
+            stats.elapsed_s = round(elapsed_before + time.monotonic() - module_start, 3)
+            for failure in result.failed:
+                problems.add(spec.name, "failed", failure.key, failure.doc_id, failure.reason)
+            if result.failed and not frozen:
+                frozen = True
+                self.console.warn(f"{spec.name}: {len(result.failed)} key(s) failed; the checkpoint stays before "
+                                  "them so --resume retries them")
+            if checkpoint is not None and not frozen and last_id is not _SENTINEL:
+                checkpoint.state["modules"][spec.name] = {"after_id": ejson.dumps(last_id), "stats": asdict(stats)}
+                checkpoint.save()
+
+        try:
+            for batch in source.scan(spec.collection, options):
+                now = now_ms()
+                for doc in batch:
+                    stats.documents += 1
+                    mapped = map_document(doc, spec, now)
+                    if isinstance(mapped, KVRecord):
+                        buffer.append(mapped)
+                        stats.bytes += len(mapped.value)
+                    elif isinstance(mapped, Expired):
+                        stats.expired += 1
+                    elif isinstance(mapped, Invalid):
+                        stats.invalid += 1
+                        stats.invalid_by_reason[mapped.reason] = stats.invalid_by_reason.get(mapped.reason, 0) + 1
+                        problems.add(spec.name, "invalid", None, mapped.doc_id, f"{mapped.reason}: {mapped.detail}")
+                        if stats.invalid <= SHOWN_INVALID or self.s.verbose:
+                            self.console.warn(f"{spec.name}: document _id {_shown(mapped.doc_id)} not written: {mapped.detail}")
+                        elif stats.invalid == SHOWN_INVALID + 1:
+                            self.console.warn(f"{spec.name}: more invalid documents; all are counted in the summary"
+                                              + ("" if self.s.dry_run else f" and listed in {problems.path}"))
+                progress.update(len(batch))
+                if batch:
+                    last_id = batch[-1].get("_id")
+                if len(buffer) >= sink.batch_records:
+                    flush()
+            flush()
+            sink.close()
+        finally:
+            progress.close()
+            self.console.progress = None
+        bad_lines = getattr(source, "bad_lines", 0)
+        if bad_lines:
+            self.console.warn(f"{spec.name}: {bad_lines} damaged line(s) in the export were skipped (--skip-bad-lines)")
+        if checkpoint is not None and not frozen:
+            checkpoint.state["modules"][spec.name] = {"done": True, "stats": asdict(stats)}
+            checkpoint.save()
+        self._module_line(spec, stats)
+
+    # -- reporting -----------------------------------------------------------------
+    def _module_line(self, spec: ModuleSpec, st: ModuleStats) -> None:
+        invalid = ""
+        if st.invalid:
+            parts = ", ".join(f"{r} {st.invalid_by_reason[r]:,}" for r in INVALID_REASONS if st.invalid_by_reason.get(r))
+            invalid = f" ({parts})"
+        verb = "would write" if self.s.dry_run else ("emitted" if self.s.emit else "written")
+        line = (f"{spec.name}: {st.documents:,} documents, {verb} {st.written:,} ({_size(st.bytes)}), "
+                f"expired skipped {st.expired:,}, invalid {st.invalid:,}{invalid}, failed {st.failed:,}")
+        if self.s.dry_run and not self.s.emit:
+            per_second = self.s.rate if self.s.mode == "put" else None
+            secs = estimate_seconds(st.requests, per_second, self.window_budget, self.s.api_window)
+            kind = "bulk request(s)" if self.s.mode == "bulk" else "PUT(s)"
+            line += (f"; would send {st.requests:,} {kind}, >= {format_duration(secs)} under the budget of "
+                     f"{self.window_budget:,} per {format_duration(self.s.api_window)}")
+        elif not self.s.emit:
+            line += f"; {st.requests:,} requests, {st.retries:,} retries, {format_duration(st.elapsed_s)}"
+        if self.s.emit and not self.s.dry_run:
+            from cutover.sinks.kv_emit import emit_path
+
+            path = emit_path(self.s.emit, spec.name, len(self.s.modules) > 1)
+            line += (f"\n  apply with: wrangler kv bulk put {path} --namespace-id {spec.namespace_id} --remote"
+                     "   (TTLs count from now: apply it within minutes)")
+        self.lines.append(line)
+        self.console.debug(line)
+
+    def _report(self, elapsed: float, failed: int, problems: ProblemLog) -> None:
+        summary = {
+            "ok": failed == 0,
+            "dry_run": self.s.dry_run,
+            "mode": "emit" if self.s.emit else self.s.mode,
+            "modules": {name: asdict(st) for name, st in self.stats.items()},
+            "requests": self.client.stats.requests if self.client else sum(s.requests for s in self.stats.values()),
+            "retries": self.client.stats.retries if self.client else 0,
+            "throttled": self.client.stats.throttled if self.client else 0,
+            "elapsed_s": round(elapsed, 3),
+            "budget_per_window": self.window_budget,
+            "failed_keys_file": problems.path if problems.count and problems.path else None,
+        }
+        total_written = sum(s.written for s in self.stats.values())
+        head = "DRY RUN: " if self.s.dry_run else ""
+        verdict = "OK" if failed == 0 else f"FAILED ({failed:,} keys)"
+        # The summary is the result: stdout, unless stdout carries the JSON.
+        out = sys.stderr if self.s.json_path == "-" else sys.stdout
+        out.write(f"{head}backfill-kv {verdict}: {total_written:,} keys "
+                  f"{'to write' if self.s.dry_run else 'written'} in {format_duration(elapsed)}\n")
+        for line in self.lines:
+            out.write(line + "\n")
+        out.flush()
+        if problems.count and problems.path:
+            self.console.warn(f"{problems.count:,} failed key(s)/invalid document(s) listed in {problems.path}")
+        if self.s.json_path:
+            write_output(self.s.json_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+
+
+def _shown(doc_id: Any) -> str:
+    try:
+        return json.dumps(jsvalue.to_plain(doc_id))
+    except TypeError:
+        return repr(doc_id)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000.0  # type: ignore[assignment]
+    return f"{n} B"
+

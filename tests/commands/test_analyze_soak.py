@@ -1,0 +1,150 @@
+"""analyze-soak end to end through cli.main: the gate's outcomes and exit codes, outputs, stdin, errors."""
+from __future__ import annotations
+
+import io
+import json
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from cutover.cli import main
+from tests.logs.builders import T0, js, logpush, ndjson, timing
+
+
+def soak_file(tmp_path: Path, cold_ms: List[float], warm_ms: List[float] = (100.0,)) -> Path:  # type: ignore[assignment]
+    records = [logpush([[js(timing("/start", ms, True))]], ts=T0 + i * 600_000) for i, ms in enumerate(cold_ms)]
+    records += [logpush([[js(timing("/help", ms, False))]], ts=T0 + i * 600_000 + 1) for i, ms in enumerate(warm_ms)]
+    path = tmp_path / "soak.ndjson"
+    path.write_text(ndjson(records))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _no_baseline_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BASELINE_COLD_PING_MS", raising=False)
+
+
+def run_json(args: List[str], capsys: pytest.CaptureFixture[str]) -> tuple:
+    code = main(["analyze-soak", *args, "--json", "-", "--output", "/dev/null", "-q"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_proceed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = soak_file(tmp_path, [float(v) for v in range(100, 125)])  # 25 cold samples, p95 = 122.8
+    code, doc = run_json(["--input", str(path), "--baseline-cold-ping-ms", "50"], capsys)
+    assert code == 0
+    assert doc["decision"] == "PROCEED"
+    assert doc["gate"] == {"cold_p95_ms": pytest.approx(122.8), "baseline_cold_ping_ms": 50.0, "factor": 2.5,
+                           "threshold_ms": 125.0, "cmd": None, "cold_samples": 25, "min_cold_samples": 20}
+    assert set(doc["counts"]) >= {"records", "cmd_timing", "cpu_time_exceeded", "dual_write_failures", "mongo_connection_errors", "malformed"}
+    assert doc["groups"][0].keys() >= {"cmd", "cold", "count", "p50_ms", "p95_ms", "p99_ms", "max_ms"}
+
+
+def test_pivot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = soak_file(tmp_path, [float(v) for v in range(100, 125)])
+    code, doc = run_json(["--input", str(path), "--baseline-cold-ping-ms", "40"], capsys)
+    assert (code, doc["decision"], doc["gate"]["threshold_ms"]) == (4, "PIVOT", 100.0)
+
+
+def test_inconclusive_with_too_few_cold_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = soak_file(tmp_path, [100.0] * 19)
+    code, doc = run_json(["--input", str(path), "--baseline-cold-ping-ms", "400"], capsys)
+    assert (code, doc["decision"], doc["gate"]["cold_samples"]) == (5, "INCONCLUSIVE", 19)
+    code, doc = run_json(["--input", str(path), "--baseline-cold-ping-ms", "400", "--min-cold-samples", "19"], capsys)
+    assert (code, doc["decision"]) == (0, "PROCEED")
+
+
+def test_no_cold_samples_gives_null_p95(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = soak_file(tmp_path, [], [100.0, 200.0])
+    code, doc = run_json(["--input", str(path), "--baseline-cold-ping-ms", "400"], capsys)
+    assert (code, doc["decision"], doc["gate"]["cold_p95_ms"]) == (5, "INCONCLUSIVE", None)
+
+
+def test_report_only_without_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = soak_file(tmp_path, [9999.0] * 30)
+    code, doc = run_json(["--input", str(path)], capsys)
+    assert (code, doc["decision"], doc["gate"]["threshold_ms"]) == (0, "REPORT-ONLY", None)
+    assert doc["gate"]["cold_p95_ms"] == 9999.0
+
+
+def test_baseline_from_environment_and_flag_wins(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    path = soak_file(tmp_path, [100.0] * 25)
+    monkeypatch.setenv("BASELINE_COLD_PING_MS", "30")
+    code, doc = run_json(["--input", str(path)], capsys)
+    assert (code, doc["decision"], doc["gate"]["baseline_cold_ping_ms"]) == (4, "PIVOT", 30.0)
+    code, doc = run_json(["--input", str(path), "--baseline-cold-ping-ms", "400"], capsys)
+    assert (code, doc["decision"]) == (0, "PROCEED")
+    monkeypatch.setenv("BASELINE_COLD_PING_MS", "fast")
+    assert main(["analyze-soak", "--input", str(path), "--output", "/dev/null"]) == 2
+    assert "BASELINE_COLD_PING_MS" in capsys.readouterr().err
+
+
+def test_gate_cmd_and_factor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records = [logpush([[js(timing("/start", 100.0, True))]]) for _ in range(20)]
+    records += [logpush([[js(timing("/trade", 1000.0, True))]]) for _ in range(20)]
+    path = tmp_path / "two.ndjson"
+    path.write_text(ndjson(records))
+    code, doc = run_json(["--input", str(path), "--baseline-cold-ping-ms", "100", "--gate-cmd", "/start", "--factor", "1.5"], capsys)
+    assert (code, doc["decision"], doc["gate"]["cmd"], doc["gate"]["cold_samples"]) == (0, "PROCEED", "/start", 20)
+    code, doc = run_json(["--input", str(path), "--baseline-cold-ping-ms", "100", "--factor", "1.5"], capsys)
+    assert (code, doc["decision"], doc["gate"]["cold_samples"]) == (4, "PIVOT", 40)
+
+
+def test_markdown_and_chart_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = soak_file(tmp_path, [float(v) for v in range(100, 130)], [50.0, 60.0])
+    md, svg = tmp_path / "soak-decision.md", tmp_path / "soak.svg"
+    code = main(["analyze-soak", "--input", str(path), "--baseline-cold-ping-ms", "40", "--output", str(md), "--chart", str(svg)])
+    assert code == 4
+    text = md.read_text()
+    first_lines = text.splitlines()[:4]
+    assert first_lines[0] == "# Soak decision: **PIVOT**"
+    assert "P95" in first_lines[2] and "100.0 ms" in first_lines[2] and "2.5 x baseline 40 ms" in first_lines[2]
+    assert "p99 is about the largest values" in text  # n < 100 warning
+    assert "soak.svg" in text and "P95 per hour" in text
+    root = ET.fromstring(svg.read_text())
+    assert root.tag.endswith("svg") and len(root) > 10
+    assert "PIVOT" in capsys.readouterr().err
+
+
+def test_stdin_and_markdown_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    data = soak_file(tmp_path, [100.0] * 20).read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(data))))  # type: ignore[arg-type]
+    code = main(["analyze-soak", "--input", "-", "--output", "-", "--baseline-cold-ping-ms", "100", "-q"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith("# Soak decision: **PROCEED**")
+
+
+def test_since_until_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = soak_file(tmp_path, [float(v) for v in range(100, 125)])  # one cold sample every 10 minutes
+    code, doc = run_json(["--input", str(path), "--since", "2025-11-28T01:00:00Z", "--until", "2025-11-28T02:00:00Z",
+                          "--min-cold-samples", "1"], capsys)
+    assert doc["gate"]["cold_samples"] == 6 and doc["counts"]["outside_window"] > 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--factor", "0"], ["--min-cold-samples", "-1"], ["--baseline-cold-ping-ms", "abc"], ["--dual-write-pattern", "("],
+     ["--since", "yesterday-ish"], ["--since", "2025-11-28T02:00:00Z", "--until", "2025-11-28T01:00:00Z"]],
+)
+def test_usage_errors_exit_2(tmp_path: Path, args: List[str]) -> None:
+    path = soak_file(tmp_path, [1.0])
+    try:
+        code = main(["analyze-soak", "--input", str(path), "--output", "/dev/null", *args])
+    except SystemExit as exc:  # argparse
+        code = exc.code  # type: ignore[assignment]
+    assert code == 2
+
+
+def test_missing_input_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze-soak", "--input", str(tmp_path / "nope.ndjson"), "--output", "/dev/null"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot read --input" in err and "Traceback" not in err
+
+
+def test_alias(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = soak_file(tmp_path, [100.0] * 20)
+    assert main(["analyze:soak", "--input", str(path), "--output", "/dev/null", "--baseline-cold-ping-ms", "100", "-q"]) == 0

@@ -1,0 +1,285 @@
+"""backfill-d1 end to end: mongoexport files in, SQL out, run in SQLite / a fake wrangler / the D1 REST API."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from cutover.cli import main
+from cutover.sources import ejson
+from cutover.sources.values import DateTime, ObjectId
+from tests.support import cf_d1
+from tests.support import sqlite as sqlite_support
+from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare
+
+DDL = (
+    "CREATE TABLE trading_trades (id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, symbol TEXT, qty REAL, "
+    "created_at TEXT, closed_at INTEGER, note TEXT, meta TEXT, is_open INTEGER DEFAULT 0);"
+)
+DB_UUID = "5d0b7e4c-1111-4222-8333-944455556666"
+
+
+def oid(n: int, t: int = 0x65A00000) -> ObjectId:
+    return ObjectId(t.to_bytes(4, "big") + n.to_bytes(8, "big"))
+
+
+def sample_docs() -> list[dict]:
+    return [
+        {"_id": oid(1), "legacy_id": 11, "userId": "u1", "symbol": "BTC", "qty": 0.5, "createdAt": DateTime(1700000000000),
+         "closedAt": DateTime(1700000100000), "note": "it's -- fine; really", "isOpen": False, "updatedAt": DateTime(1000)},
+        {"_id": oid(3), "userId": "u3", "symbol": "ETH", "qty": float("inf"), "note": "nul\x00byte 😀",
+         "meta": {"tags": ["a", "b"], "n": 1}, "updatedAt": DateTime(5000)},
+        {"_id": oid(2), "legacy_id": 12, "userId": "u2", "symbol": "SOL", "qty": 3, "isOpen": True, "extra": "x",
+         "updatedAt": DateTime(1000)},
+        {"_id": oid(4), "userId": "u4", "note": "big " + "y" * 150_000, "updatedAt": DateTime(1000)},
+    ]
+
+
+def read_sql(path: Path) -> str:
+    with open(path, encoding="utf-8", newline="") as handle:  # keep \r\n inside values as written
+        return handle.read()
+
+
+def write_export(directory: Path, docs: list[dict]) -> None:
+    lines = [json.dumps(json.loads(ejson.dumps(d)), ensure_ascii=True) for d in docs]
+    (directory / "trading_trades.json").write_text("\n".join(lines) + "\n", encoding="ascii")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    write_export(tmp_path, sample_docs())
+    (tmp_path / "schema.sql").write_text("PRAGMA defer_foreign_keys=TRUE;\n" + DDL + "\n")
+    (tmp_path / "rollback.json").write_text(json.dumps({
+        "mongo": {"source": "export:.", "database": "bot"},
+        "cloudflare": {"account_id": ACCOUNT_ID},
+        "d1": {"database": "trading", "database_id": DB_UUID, "table": "trading_trades",
+               "collection": "trading_trades", "schema": "schema.sql"},
+    }))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def rows_of(conn) -> list[tuple]:
+    return list(conn.execute("SELECT id, user_id, symbol, qty, created_at, closed_at, note, meta, is_open FROM trading_trades ORDER BY id"))
+
+
+def apply_file(path: Path, conn=None):
+    conn = conn or sqlite_support.connect()
+    if not conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        conn.execute(DDL)
+    conn.executescript(read_sql(path))
+    return conn
+
+
+EXPECTED = [
+    (11, "u1", "BTC", 0.5, "2023-11-14T22:13:20.000Z", 1700000100000, "it's -- fine; really", None, 0),
+    (12, "u2", "SOL", 3.0, None, None, None, None, 1),
+    (13, "u3", "ETH", None, None, None, "nul\x00byte 😀", '{"tags":["a","b"],"n":1}', 0),
+    (14, "u4", None, None, None, None, "big " + "y" * 150_000, None, 0),
+]
+
+
+def test_dry_run_reports_and_writes_nothing(workdir, capsys):
+    assert main(["backfill-d1", "--config", "rollback.json", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "DRY RUN" in out
+    assert "4 documents" in out
+    assert "2 legacy ids kept (11..12)" in out and "2 new ids 13..14" in out
+    assert "extra (1)" in out  # unmapped field
+    assert "NaN/±Infinity written as NULL" in out and oid(3).hex in out
+    assert "first statement" in out and 'INSERT INTO "trading_trades"' in out
+    assert "appended in pieces" in out
+    assert not (workdir / "backfill-d1.sql").exists()
+
+
+def test_writes_rerunnable_sql(workdir, capsys):
+    assert main(["backfill-d1", "--config", "rollback.json", "-q"]) == 0
+    sql_file = workdir / "backfill-d1.sql"
+    text = sql_file.read_text(encoding="utf-8")
+    assert "BEGIN" not in text and "COMMIT" not in text.replace("'", "")
+    assert all(len(s.encode()) <= 100_000 for s in text.split(";\n") if s)
+    conn = apply_file(sql_file)
+    assert rows_of(conn) == EXPECTED
+    apply_file(sql_file, conn)
+    assert rows_of(conn) == EXPECTED
+    # Mongo changes; the rerun applies them, ids stay put
+    docs = sample_docs()
+    docs[0]["note"] = "edited"
+    docs[1]["qty"] = 2.25
+    docs.append({"_id": oid(9), "userId": "u9"})
+    write_export(workdir, docs)
+    assert main(["backfill-d1", "--config", "rollback.json", "-q"]) == 0
+    apply_file(sql_file, conn)
+    rows = rows_of(conn)
+    assert rows[0][6] == "edited" and rows[2][3] == 2.25 and rows[4][:2] == (15, "u9")
+    assert [r[0] for r in rows] == [11, 12, 13, 14, 15]
+
+
+def test_json_summary_and_stdout_output(workdir, capsys):
+    assert main(["backfill-d1", "--config", "rollback.json", "--output", "-", "--json", "summary.json", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('INSERT INTO "trading_trades"')
+    summary = json.loads((workdir / "summary.json").read_text())
+    assert summary["ok"] is True and summary["documents"] == 4 and summary["rows"] == 4
+    assert summary["ids"]["legacy"] == {"count": 2, "min": 11, "max": 12}
+    assert summary["ids"]["assigned"] == {"count": 2, "first": 13, "last": 14}
+    assert summary["warnings"]["non_finite_float"]["count"] == 1
+    assert summary["unmapped_fields"] == {"extra": 1, "updatedAt": 4}
+
+
+def test_validation_errors_exit_1_and_write_nothing(workdir, capsys):
+    docs = sample_docs()
+    docs[1]["legacy_id"] = 11
+    write_export(workdir, docs)
+    assert main(["backfill-d1", "--config", "rollback.json"]) == 1
+    err = capsys.readouterr().err
+    assert "legacy_id 11 is used by 2 documents" in err and oid(1).hex in err and oid(3).hex in err
+    assert "nothing written" in err
+    assert not (workdir / "backfill-d1.sql").exists()
+    assert main(["backfill-d1", "--config", "rollback.json", "--dry-run"]) == 1
+
+
+def test_start_id_and_since(workdir, capsys):
+    assert main(["backfill-d1", "--config", "rollback.json", "--start-id", "500", "-q"]) == 0
+    full = rows_of(apply_file(workdir / "backfill-d1.sql"))
+    assert [r[0] for r in full] == [11, 12, 500, 501]
+    assert main(["backfill-d1", "--config", "rollback.json", "--start-id", "500", "--since", "1970-01-01T00:00:04Z",
+                 "--output", "changed.sql", "-q"]) == 0
+    changed = rows_of(apply_file(workdir / "changed.sql"))
+    assert changed == [r for r in full if r[1] == "u3"]  # same id (500) as in the full run
+
+
+def test_schema_from_config_columns(workdir, capsys):
+    cfg = json.loads((workdir / "rollback.json").read_text())
+    del cfg["d1"]["schema"]
+    cfg["d1"]["columns"] = ["user_id TEXT", "note TEXT"]
+    (workdir / "rollback.json").write_text(json.dumps(cfg))
+    assert main(["backfill-d1", "--config", "rollback.json", "-q"]) == 0
+    text = (workdir / "backfill-d1.sql").read_text()
+    assert 'INSERT INTO "trading_trades" ("id", "user_id", "note") VALUES' in text
+    del cfg["d1"]["columns"]
+    (workdir / "rollback.json").write_text(json.dumps(cfg))
+    assert main(["backfill-d1", "--config", "rollback.json"]) == 1
+    assert "--schema" in capsys.readouterr().err
+
+
+def fake_wrangler(tmp_path: Path, status: int = 0) -> tuple[Path, Path]:
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    log = tmp_path / "wrangler-calls.jsonl"
+    script = bindir / "wrangler"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        "argv = sys.argv[1:]\n"
+        "data = open(argv[argv.index('--file') + 1], encoding='utf-8').read() if '--file' in argv else None\n"
+        f"open({str(log)!r}, 'a').write(json.dumps({{'argv': argv, 'bytes': len(data or '')}}) + '\\n')\n"
+        "print('fake wrangler: executed')\n"
+        f"sys.exit({status})\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script, log
+
+
+def test_execute_runs_wrangler_remote(workdir, monkeypatch, capfd):
+    script, log = fake_wrangler(workdir)
+    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+    assert main(["backfill-d1", "--config", "rollback.json", "--execute"]) == 0
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert calls[0]["argv"] == ["d1", "execute", "trading", "--remote", "--file", "backfill-d1.sql", "-y"]
+    assert calls[0]["bytes"] == len((workdir / "backfill-d1.sql").read_text(encoding="utf-8"))
+    assert "fake wrangler: executed" in capfd.readouterr().out
+
+
+def test_execute_returns_wrangler_status_and_accepts_a_command(workdir, capfd):
+    script, log = fake_wrangler(workdir, status=7)
+    rc = main(["backfill-d1", "--config", "rollback.json", "--execute", "--wrangler", f"{sys.executable} {script}",
+               "--database", "other-db"])
+    assert rc == 7
+    assert json.loads(log.read_text())["argv"][:3] == ["d1", "execute", "other-db"]
+    assert "exited with status 7" in capfd.readouterr().err
+
+
+def test_execute_refused_on_validation_errors(workdir, monkeypatch, capsys):
+    script, log = fake_wrangler(workdir)
+    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+    docs = sample_docs()
+    docs[0]["legacy_id"] = "not a number"
+    write_export(workdir, docs)
+    assert main(["backfill-d1", "--config", "rollback.json", "--execute"]) == 1
+    assert not log.exists()
+    assert "nothing executed" in capsys.readouterr().err
+
+
+def test_execute_without_wrangler_says_what_to_do(workdir, capsys):
+    assert main(["backfill-d1", "--config", "rollback.json", "--execute", "--wrangler", str(workdir / "nope")]) == 1
+    err = capsys.readouterr().err
+    assert "not found" in err and "--mode api" in err
+    assert (workdir / "backfill-d1.sql").exists()
+
+
+@pytest.fixture
+def d1api(monkeypatch):
+    fake = FakeCloudflare()
+    store = cf_d1.install(fake)
+    with fake:
+        db = store.create(DB_UUID, "trading", DDL)
+        monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", fake.api_base)
+        monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
+        yield fake, store, db
+
+
+def test_mode_api_applies_and_is_rerunnable(workdir, d1api, capsys):
+    fake, store, db = d1api
+    assert main(["backfill-d1", "--config", "rollback.json", "--mode", "api", "--json", "-", "-v"]) == 0
+    captured = capsys.readouterr()
+    assert TOKEN not in captured.out + captured.err
+    summary = json.loads(captured.out)
+    assert summary["api"]["statements_sent"] == summary["statements"]
+    assert rows_of(db.conn) == EXPECTED
+    posts = [r for r in fake.log if r.method == "POST"]
+    assert all(r.path.endswith(f"/accounts/{ACCOUNT_ID}/d1/database/{DB_UUID}/query") for r in posts)
+    assert all("batch" in r.json() for r in posts)
+    assert not (workdir / "backfill-d1.sql.checkpoint.json").exists()
+    assert main(["backfill-d1", "--config", "rollback.json", "--mode", "api", "-q"]) == 0
+    assert rows_of(db.conn) == EXPECTED
+
+
+def test_mode_api_resumes_after_a_failure(workdir, d1api, capsys):
+    fake, store, db = d1api
+    docs = [{"_id": oid(i), "legacy_id": i + 1, "userId": f"u{i}", "note": "n" * 3000} for i in range(200)]
+    write_export(workdir, docs)
+    args = ["backfill-d1", "--config", "rollback.json", "--mode", "api", "--max-statement-bytes", "10000", "-q"]
+    store.fail_at_query = 1  # the second request fails
+    assert main(args) == 1
+    assert "injected failure" in capsys.readouterr().err
+    checkpoint = json.loads((workdir / "backfill-d1.sql.checkpoint.json").read_text())
+    done = checkpoint["state"]["done"]
+    assert 0 < done < checkpoint["state"]["total"]
+    assert db.rows("SELECT count(*) FROM trading_trades")[0][0] == 3 * done
+    assert main(args) == 1  # a checkpoint exists: refuse to silently start over
+    assert "--resume" in capsys.readouterr().err
+    sent_before = len(db.queries)
+    assert main(args + ["--resume"]) == 0
+    first_resumed = db.queries[sent_before][0]
+    assert f"({3 * done + 1}," in first_resumed  # continued at the first unacknowledged row
+    assert db.rows("SELECT count(*), min(id), max(id) FROM trading_trades")[0] == (200, 1, 200)
+    assert not (workdir / "backfill-d1.sql.checkpoint.json").exists()
+
+
+def test_mode_api_needs_token_and_ids(workdir, d1api, monkeypatch, capsys):
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
+    assert main(["backfill-d1", "--config", "rollback.json", "--mode", "api"]) == 1
+    assert "CLOUDFLARE_API_TOKEN" in capsys.readouterr().err
+
+
+def test_flag_conflicts_are_usage_errors(workdir, capsys):
+    assert main(["backfill-d1", "--config", "rollback.json", "--execute", "--mode", "api"]) == 2
+    assert main(["backfill-d1", "--config", "rollback.json", "--execute", "--output", "-"]) == 2
+    assert main(["backfill-d1", "--config", "rollback.json", "--resume"]) == 2
+    assert main(["backfill-d1", "--config", "rollback.json", "--date-format", "note"]) == 2
+    assert main(["backfill-d1", "--config", "rollback.json", "--date-format", "note=weeks"]) == 2

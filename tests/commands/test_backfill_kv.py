@@ -1,0 +1,211 @@
+"""backfill-kv end to end: mongoexport files -> the local Cloudflare KV fake (or a wrangler file),
+checked key by key; kill -9 of a real process at random points, then --resume."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+
+from cutover import cli
+from tests.support import cf_kv
+from tests.support.cfapi import TOKEN, FakeCloudflare
+from tests.support.kvdata import NAMESPACE, assert_kv_matches, write_config, write_export
+from tests.support.tools import REPO, run_wrangler, wrangler_bin, wrangler_env
+
+
+@pytest.fixture()
+def cf() -> Iterator[FakeCloudflare]:
+    fake = FakeCloudflare()
+    cf_kv.install(fake).create_namespace(NAMESPACE)
+    with fake:
+        yield fake
+
+
+@pytest.fixture()
+def env(cf: FakeCloudflare, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Dict[str, str]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
+    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", cf.api_base)
+    monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID", raising=False)
+    return dict(os.environ)
+
+
+def setup_data(tmp_path: Path, n: int, **kw: object) -> tuple:
+    # "now" per test: some keys expire within the minute, so an import-time clock would go stale
+    expected = write_export(tmp_path / "dump", n, int(time.time() * 1000), **kw)  # type: ignore[arg-type]
+    return expected, write_config(tmp_path / "rollback.json", tmp_path / "dump")
+
+
+def run(*argv: str) -> int:
+    return cli.main(["backfill-kv", *argv])
+
+
+def test_bulk_run_restores_exact_state(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    expected, cfg = setup_data(tmp_path, 500)
+    assert run("--config", str(cfg), "--json", "summary.json", "--batch-size", "100") == 0
+    assert_kv_matches(cf.kv, expected, time.time())  # type: ignore[attr-defined]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    mod = summary["modules"]["sessions"]
+    dead = sum(1 for i in range(500) if i % 6 == 2 and i % 97 != 50)
+    assert mod["documents"] == 500
+    assert mod["written"] == len(expected)
+    assert mod["expired"] == dead
+    assert mod["invalid_by_reason"] == {"key_too_long": 5}
+    assert (mod["failed"], summary["ok"], summary["throttled"]) == (0, True, 0)
+    assert mod["requests"] == cf.kv.bulk_requests == 5  # type: ignore[attr-defined]
+    assert not (tmp_path / "backfill-kv.checkpoint.json").exists()  # finished: nothing to resume
+    invalid = [json.loads(x) for x in (tmp_path / "backfill-kv.failed.ndjson").read_text().splitlines()]
+    assert [x["reason"].split(":")[0] for x in invalid] == ["key_too_long"] * 5
+    out = capsys.readouterr()
+    assert out.out.startswith(f"backfill-kv OK: {len(expected)} keys written")
+    assert TOKEN not in out.out + out.err
+
+
+def test_put_mode_paced_by_the_budget_never_hits_the_limit(env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake = FakeCloudflare(window_limit=30, window_seconds=2.0, block_seconds=60.0)
+    cf_kv.install(fake).create_namespace(NAMESPACE)
+    with fake:
+        os.environ["CLOUDFLARE_API_BASE_URL"] = fake.api_base
+        expected, cfg = setup_data(tmp_path, 90, with_invalid=False)
+        assert run("--config", str(cfg), "--mode", "put", "--rate", "500", "--api-limit", "30/2", "--json", "-") == 0
+        assert fake.rate_limited == 0
+        assert fake.kv.put_requests == len(expected)  # type: ignore[attr-defined]
+        assert_kv_matches(fake.kv, expected, time.time())  # type: ignore[attr-defined]
+    err = capsys.readouterr().err
+    assert "the API budget (27 requests per 2s), not --rate, is what limits" in err
+
+
+def test_dry_run_sends_and_writes_nothing(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    expected, cfg = setup_data(tmp_path, 300)
+    before = sorted(os.listdir(tmp_path))
+    assert run("--config", str(cfg), "--dry-run", "--mode", "put", "--api-limit", "100/300") == 0
+    assert cf.log == []
+    assert sorted(os.listdir(tmp_path)) == before
+    out = capsys.readouterr().out
+    assert f"would write {len(expected)}" in out
+    assert "invalid 3 (key_too_long 3)" in out
+    # 247 PUTs at 90 per 5 minutes: two full windows of waiting
+    assert f"would send {len(expected):,} PUT(s), >= 10m00s" in out
+
+
+def test_failed_keys_exit_1_then_resume_retries_them(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    expected, cfg = setup_data(tmp_path, 120, with_invalid=False)
+    doomed = {k for i, k in enumerate(expected) if i % 10 == 3}
+    cf.kv.unsuccessful_always.update(doomed)  # type: ignore[attr-defined]
+    assert run("--config", str(cfg), "--batch-size", "120") == 1
+    err = capsys.readouterr().err
+    assert f"{len(doomed)} key(s) failed after retries" in err and "--resume" in err
+    failed = [json.loads(x) for x in (tmp_path / "backfill-kv.failed.ndjson").read_text().splitlines()]
+    assert {x["key"] for x in failed} == doomed
+    assert (tmp_path / "backfill-kv.checkpoint.json").exists()
+    # a plain rerun must not silently start over
+    assert run("--config", str(cfg)) == 1
+    assert "--resume" in capsys.readouterr().err
+    cf.kv.unsuccessful_always.clear()  # type: ignore[attr-defined]
+    assert run("--config", str(cfg), "--resume") == 0
+    assert_kv_matches(cf.kv, expected, time.time())  # type: ignore[attr-defined]
+
+
+def test_since_only_recent_documents(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path) -> None:
+    expected, cfg = setup_data(tmp_path, 200, with_invalid=False)
+    since_ms = int(time.time() * 1000) - 10 * 3_600_000
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since_ms / 1000)) + f".{since_ms % 1000:03d}Z"
+    assert run("--config", str(cfg), "--since", since) == 0
+    docs = [json.loads(x) for x in (tmp_path / "dump" / "kv_sessions.json").read_text().splitlines()]
+    keep = {d["key"] for d in docs if int(d["updatedAt"]["$date"]["$numberLong"]) >= since_ms}
+    recent = {k: e for k, e in expected.items() if k in keep}
+    assert 0 < len(recent) < len(expected)
+    assert_kv_matches(cf.kv, recent, time.time())  # type: ignore[attr-defined]
+
+
+def test_usage_and_target_errors(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, cfg = setup_data(tmp_path, 10)
+    assert run("--config", str(cfg), "--module", "nope") == 2
+    assert run("--config", str(cfg), "--emit", "x.json", "--mode", "put") == 2
+    assert run("--config", str(cfg), "--budget-headroom", "120%") == 2
+    os.environ["CLOUDFLARE_API_TOKEN"] = "not-the-right-token-123"
+    assert run("--config", str(cfg)) == 1
+    err = capsys.readouterr().err
+    assert "check CLOUDFLARE_API_TOKEN" in err
+    assert "not-the-right-token-123" not in err
+    del os.environ["CLOUDFLARE_API_TOKEN"]
+    os.remove(tmp_path / "backfill-kv.checkpoint.json")
+    assert run("--config", str(cfg)) == 1
+    assert "CLOUDFLARE_API_TOKEN is not set" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", ["bulk", "put"])
+def test_kill_9_at_random_points_then_resume_is_exact(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, mode: str) -> None:
+    expected, cfg = setup_data(tmp_path, 400)
+    rng = random.Random(f"kill-{mode}")
+    cmd = [sys.executable, "-m", "cutover", "backfill-kv", "--config", str(cfg), "--mode", mode, "--rate", "150",
+           "--batch-size", "15", "-q"]
+    env = {**env, "PYTHONPATH": str(REPO)}
+    kills = 0
+    for attempt in range(12):
+        proc = subprocess.Popen(cmd + (["--resume"] if attempt else []), cwd=str(tmp_path), env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        target = len(cf.log) + rng.randrange(1, 25 if mode == "put" else 5)
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and len(cf.log) < target and time.monotonic() < deadline:
+            time.sleep(0.002)
+        if proc.poll() is not None:
+            assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
+            break
+        time.sleep(rng.random() * 0.02)  # somewhere inside the batch, or in the checkpoint write
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        if proc.stderr:
+            proc.stderr.close()
+        kills += 1
+    else:
+        final = subprocess.run(cmd + ["--resume"], cwd=str(tmp_path), env=env, capture_output=True, timeout=120)
+        assert final.returncode == 0, final.stderr.decode()
+    assert kills >= 3
+    assert_kv_matches(cf.kv, expected, time.time())  # type: ignore[attr-defined]
+    assert not (tmp_path / "backfill-kv.checkpoint.json").exists()
+
+
+def test_emit_file_loads_into_real_wrangler(env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    expected, cfg = setup_data(tmp_path, 60)
+    assert run("--config", str(cfg), "--emit", "kv-{module}.json") == 0
+    out = capsys.readouterr().out
+    assert "wrangler kv bulk put kv-sessions.json --namespace-id " + NAMESPACE in out
+    emitted = json.loads((tmp_path / "kv-sessions.json").read_text())
+    assert {p["key"] for p in emitted} == set(expected)
+    home, state = tmp_path / "wrangler-home", tmp_path / "wrangler-state"
+    local = ["--namespace-id", NAMESPACE, "--local", "--persist-to", str(state)]
+    put = run_wrangler(["kv", "bulk", "put", "kv-sessions.json", *local], cwd=tmp_path, home=home)
+    assert put.returncode == 0, put.stderr
+    listed = wrangler_read(["kv", "key", "list", *local], tmp_path, home)
+    assert listed.returncode == 0, listed.stderr
+    keys = {k["name"]: k for k in json.loads(listed.stdout)}
+    assert set(keys) == set(expected)
+    sent_at = time.time()
+    for name, item in keys.items():
+        want = expected[name]
+        assert item.get("metadata") == want.metadata
+        if want.expires_at_ms is None:
+            assert "expiration" not in item
+        else:
+            # TTLs count from when the file was written; wrangler applied it seconds later
+            assert want.expires_at_ms / 1000 - 1 < item["expiration"] <= max(want.expires_at_ms / 1000, sent_at + 60) + 30
+    samples: List[str] = [k for i, k in enumerate(sorted(expected)) if i % 20 == 0]
+    for key in samples:
+        got = wrangler_read(["kv", "key", "get", key, "--text", *local], tmp_path, home)
+        assert got.returncode == 0, got.stderr
+        assert got.stdout.rstrip("\n").encode("utf-8") == expected[key].value
+
+
+def wrangler_read(args: List[str], cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    # `kv key list/get` print through wrangler's logger, which WRANGLER_LOG=warn silences.
+    return subprocess.run([wrangler_bin(), *args], cwd=str(cwd), env=wrangler_env(home, {"WRANGLER_LOG": "log"}),
+                          capture_output=True, text=True, timeout=120)

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from tests.support import cf_kv
+from tests.support.cfapi import FakeCloudflare
+
+NAMESPACE = "ns0123456789abcdef0123456789abcd"
+
+
+@pytest.fixture()
+def cf() -> Iterator[FakeCloudflare]:
+    fake = FakeCloudflare()
+    cf_kv.install(fake).create_namespace(NAMESPACE)
+    with fake:
+        yield fake

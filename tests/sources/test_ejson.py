@@ -1,0 +1,352 @@
+"""Extended JSON decoding: bson-corpus vectors, pymongo's json_util as oracle, legacy forms, errors."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bson import json_util
+from bson.json_util import CANONICAL_JSON_OPTIONS, LEGACY_JSON_OPTIONS, RELAXED_JSON_OPTIONS, DatetimeConversion, JSONOptions
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cutover.sources import ejson
+from cutover.sources import values as v
+from tests.sources.ejson_oracle import comparable, encode_bson, from_pymongo, to_pymongo
+from tests.support.tools import shared_testdata
+
+# -- bson-corpus ---------------------------------------------------------------------------
+
+CORPUS_FILES = [
+    "array", "binary", "boolean", "code", "code_w_scope", "datetime", "dbpointer", "dbref",
+    "decimal128-1", "decimal128-2", "decimal128-3", "decimal128-4", "decimal128-5", "decimal128-6",
+    "decimal128-7", "document", "double", "int32", "int64", "maxkey", "minkey", "multi-type",
+    "multi-type-deprecated", "null", "oid", "regex", "string", "symbol", "timestamp", "top", "undefined",
+]  # fmt: skip
+
+# A parse error in the corpus that we accept on purpose: the legacy v1 date {"$date": <ms>}
+# old mongoexport wrote (the issue requires reading it; pymongo accepts it too).
+ACCEPTED_LEGACY = {"Bad $date (number, not string or hash)"}
+
+
+def _corpus(name: str) -> dict:
+    path = shared_testdata("bson-corpus", f"{name}.json")
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _cases(kind: str):  # -> list of (file, case) params, skipping cleanly when ../shared is absent
+    out = []
+    root = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "bson-corpus"
+    for name in CORPUS_FILES:
+        path = root / f"{name}.json"
+        if not path.exists():
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for i, case in enumerate(data.get(kind, [])):
+            out.append(pytest.param(name, case, id=f"{name}:{i}:{case['description'][:50]}"))
+    if not out:
+        out.append(pytest.param(None, None, id="corpus-missing"))
+    return out
+
+
+def _skip_if_missing(name: Any) -> None:
+    if name is None:
+        shared_testdata("bson-corpus")  # skips with the reason
+        pytest.skip("bson-corpus not present")
+
+
+@pytest.mark.parametrize(("name", "case"), _cases("valid"))
+def test_corpus_canonical_extjson_encodes_to_canonical_bson(name: str, case: dict) -> None:
+    """json_to_bson(cEJ) = cB: our decoded value, encoded by pymongo's BSON encoder, is the vector's bytes."""
+    _skip_if_missing(name)
+    deprecated = _corpus(name).get("deprecated")
+    decoded = ejson.loads_document(case["canonical_extjson"])
+    expected_hex = case.get("converted_bson") if deprecated else case["canonical_bson"]
+    if case.get("lossy") or expected_hex is None:
+        pytest.skip("lossy vector")
+    assert encode_bson(decoded).hex().upper() == expected_hex.upper()
+
+
+@pytest.mark.parametrize(("name", "case"), _cases("valid"))
+def test_corpus_canonical_round_trip(name: str, case: dict) -> None:
+    """cEJ -> ours -> cEJ (our encoder) is the same JSON, floats compared by value."""
+    _skip_if_missing(name)
+    if case.get("lossy"):
+        pytest.skip("lossy vector")
+    decoded = ejson.loads_document(case["canonical_extjson"])
+    again = ejson.loads_document(ejson.dumps(decoded))
+    assert comparable(again) == comparable(decoded)
+    assert _normal(json.loads(ejson.dumps(decoded))) == _normal(json.loads(case["canonical_extjson"]))
+
+
+@pytest.mark.parametrize(("name", "case"), _cases("valid"))
+def test_corpus_degenerate_and_relaxed_forms(name: str, case: dict) -> None:
+    _skip_if_missing(name)
+    canonical = ejson.loads_document(case["canonical_extjson"])
+    if "degenerate_extjson" in case:
+        assert comparable(ejson.loads_document(case["degenerate_extjson"])) == comparable(canonical)
+    if "relaxed_extjson" in case:
+        ours = ejson.loads_document(case["relaxed_extjson"])
+        oracle = from_pymongo(json_util.loads(case["relaxed_extjson"], json_options=_ORACLE_OPTIONS))
+        assert comparable(ours, strict_ints=False) == comparable(oracle, strict_ints=False)
+        assert comparable(ours, strict_ints=False) == comparable(canonical, strict_ints=False)
+    if "degenerate_extjson" not in case and "relaxed_extjson" not in case:
+        pytest.skip("no degenerate or relaxed form")
+
+
+@pytest.mark.parametrize(("name", "case"), _cases("valid"))
+def test_corpus_matches_bson_decoded_by_pymongo(name: str, case: dict) -> None:
+    """Decimal128 canonical strings and every other value equal what pymongo decodes from cB."""
+    _skip_if_missing(name)
+    import bson
+
+    if _corpus(name).get("deprecated") or case.get("lossy"):
+        pytest.skip("deprecated types have no pymongo equivalent; lossy vectors differ by design")
+    oracle = from_pymongo(bson.decode(bytes.fromhex(case["canonical_bson"]), codec_options=_ORACLE_OPTIONS))
+    ours = ejson.loads_document(case["canonical_extjson"])
+    assert comparable(ours) == comparable(oracle)
+
+
+@pytest.mark.parametrize(("name", "case"), _cases("parseErrors"))
+def test_corpus_parse_errors_are_refused(name: str, case: dict) -> None:
+    _skip_if_missing(name)
+    text = case["string"]
+    if name.startswith("decimal128"):
+        text = json.dumps({"d": {"$numberDecimal": text}})
+    if case["description"] in ACCEPTED_LEGACY:
+        assert ejson.loads_document(text) == {"a": v.DateTime(42)}
+        return
+    with pytest.raises(ValueError) as info:
+        ejson.loads_document(text)
+    assert str(info.value)  # a message an operator can read
+
+
+_ORACLE_OPTIONS = JSONOptions(
+    datetime_conversion=DatetimeConversion.DATETIME_MS, tz_aware=True, uuid_representation=0
+)
+
+
+def _normal(value: Any) -> Any:
+    """JSON with $numberDouble strings compared by value (the corpus writes 1.0E+3, repr writes 1000.0)."""
+    if isinstance(value, dict):
+        if set(value) == {"$numberDouble"}:
+            return ("double", repr(float(value["$numberDouble"])))
+        return {k: _normal(x) for k, x in value.items()}
+    if isinstance(value, list):
+        return [_normal(x) for x in value]
+    return value
+
+
+# -- table: every type and legacy form --------------------------------------------------------
+
+OID = "56e1fc72e0c917e9c4714161"
+DECODES = [
+    ('{"$oid": "56e1fc72e0c917e9c4714161"}', v.ObjectId.from_hex(OID)),
+    ('{"$date": "1970-01-01T00:00:00Z"}', v.DateTime(0)),
+    ('{"$date": "2012-12-24T12:15:30.501Z"}', v.DateTime(1356351330501)),
+    ('{"$date": {"$numberLong": "1356351330501"}}', v.DateTime(1356351330501)),
+    ('{"$date": {"$numberLong": "-284643869501"}}', v.DateTime(-284643869501)),
+    ('{"$date": 1356351330501}', v.DateTime(1356351330501)),  # legacy v1
+    ('{"$date": "2012-12-24T13:15:30.501+01:00"}', v.DateTime(1356351330501)),  # legacy local offset
+    ('{"$date": "2012-12-24T13:15:30.501+0100"}', v.DateTime(1356351330501)),
+    ('{"$date": "2012-12-24T07:15:30.501-05"}', v.DateTime(1356351330501)),
+    ('{"$date": "2012-12-24T12:15:30.5012Z"}', v.DateTime(1356351330501)),  # sub-ms truncated
+    ('{"$date": "2012-12-24T12:15:30.5Z"}', v.DateTime(1356351330500)),
+    ('{"$date": "2012-12-24T12:15Z"}', v.DateTime(1356351300000)),
+    ('{"$numberInt": "-2147483648"}', -2147483648),
+    ('{"$numberLong": "9223372036854775807"}', v.Int64(2**63 - 1)),
+    ('{"$numberLong": "-9223372036854775808"}', v.Int64(-(2**63))),
+    ('{"$numberDouble": "-0.0"}', -0.0),
+    ('{"$numberDouble": "1E+300"}', 1e300),
+    ('{"$numberDouble": "Infinity"}', float("inf")),
+    ('{"$numberDouble": "-Infinity"}', float("-inf")),
+    ('{"$numberDecimal": "1.10"}', v.Decimal128("1.10")),
+    ('{"$numberDecimal": "-0"}', v.Decimal128("-0")),
+    ('{"$numberDecimal": "1E+3"}', v.Decimal128("1E+3")),
+    ('{"$numberDecimal": "-NaN"}', v.Decimal128("NaN")),
+    ('{"$numberDecimal": "-Infinity"}', v.Decimal128("-Infinity")),
+    ('{"$binary": {"base64": "AQID", "subType": "00"}}', v.Binary(b"\x01\x02\x03", 0)),
+    ('{"$binary": {"base64": "AQID", "subType": "80"}}', v.Binary(b"\x01\x02\x03", 0x80)),
+    ('{"$binary": "AQID", "$type": "00"}', v.Binary(b"\x01\x02\x03", 0)),  # legacy
+    ('{"$type": "5", "$binary": "AQID"}', v.Binary(b"\x01\x02\x03", 5)),  # legacy, keys swapped
+    ('{"$binary": "AQID", "$type": "ffffff80"}', v.Binary(b"\x01\x02\x03", 0x80)),  # old sign-extended
+    ('{"$uuid": "73ffd264-44b3-4c69-90e8-e7d1dfc035d4"}', v.Binary(bytes.fromhex("73ffd26444b34c6990e8e7d1dfc035d4"), 4)),
+    ('{"$timestamp": {"t": 4294967295, "i": 1}}', v.Timestamp(4294967295, 1)),
+    ('{"$regularExpression": {"pattern": "^a.c$", "options": "mi"}}', v.Regex("^a.c$", "im")),
+    ('{"$regex": "^a", "$options": "xi"}', v.Regex("^a", "ix")),  # legacy
+    ('{"$regex": "^a"}', v.Regex("^a", "")),
+    ('{"$minKey": 1}', v.MinKey),
+    ('{"$maxKey": 1}', v.MaxKey),
+    ('{"$undefined": true}', v.Undefined),
+    ('{"$symbol": "sym"}', v.Symbol("sym")),
+    ('{"$code": "f()"}', v.Code("f()")),
+    ('{"$code": "f(x)", "$scope": {"x": {"$numberInt": "1"}}}', v.Code("f(x)", {"x": 1})),
+    ('{"$ref": "c", "$id": {"$oid": "56e1fc72e0c917e9c4714161"}}', v.DBRef("c", v.ObjectId.from_hex(OID))),
+    ('{"$ref": "c", "$id": 5, "$db": "d", "x": 1}', v.DBRef("c", 5, "d", {"x": 1})),
+    ('{"$dbPointer": {"$ref": "b", "$id": {"$oid": "56e1fc72e0c917e9c4714161"}}}', v.DBPointer("b", v.ObjectId.from_hex(OID))),
+    ('{"$ref": 5, "a": 1}', {"$ref": 5, "a": 1}),  # not a DBRef: kept as a document
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DECODES, ids=[t for t, _ in DECODES])
+def test_decodes_every_type_and_legacy_form(text: str, expected: Any) -> None:
+    got = ejson.loads(text)
+    assert comparable(got) == comparable(expected)
+    # the same value nested in a document, and as a top-level field (the export fast path)
+    line = ('{"_id": 1, "x": ' + text + ', "y": [' + text + "]}").encode()
+    doc, _text, _end = ejson.scan_line(line)
+    assert comparable(doc) == comparable({"_id": 1, "x": expected, "y": [expected]})
+
+
+def test_legacy_date_matches_pymongo() -> None:
+    for text in ('{"d": {"$date": 1356351330501}}', '{"d": {"$date": "2012-12-24T13:15:30.501+01:00"}}'):
+        oracle = from_pymongo(json_util.loads(text, json_options=_ORACLE_OPTIONS))
+        assert ejson.loads(text) == oracle
+
+
+ERRORS = [
+    ('{"$oid": "56e1fc72e0c917e9c47141"}', "bad $oid"),
+    ('{"$oid": "zz e1fc72e0c917e9c4714161"}', "bad $oid"),
+    ('{"$date": "2012-13-24T12:15:30.501Z"}', "bad $date"),
+    ('{"$date": "2013-02-29T00:00:00Z"}', "bad $date"),
+    ('{"$date": "yesterday"}', "bad $date"),
+    ('{"$date": 1.5}', "bad $date"),
+    ('{"$date": true}', "bad $date"),
+    ('{"$numberLong": "9223372036854775808"}', "int64 range"),
+    ('{"$numberLong": " 1"}', "bad $numberLong"),
+    ('{"$numberLong": "1_000"}', "bad $numberLong"),
+    ('{"$numberInt": "2147483648"}', "int32 range"),
+    ('{"$numberDouble": "inf"}', "bad $numberDouble"),
+    ('{"$numberDouble": "1e999"}', "double range"),
+    ('{"$numberDecimal": "1_0"}', "bad $numberDecimal"),
+    ('{"$binary": {"base64": "AQI", "subType": "00"}}', "invalid base64"),
+    ('{"$binary": {"base64": "AQID", "subType": "100"}}', "subType"),
+    ('{"$binary": "AQID", "$type": "zz"}', "$type"),
+    ('{"$uuid": "73ffd26444b34c6990e8e7d1dfc035d4"}', "bad $uuid"),
+    ('{"$timestamp": {"t": -1, "i": 1}}', "bad $timestamp"),
+    ('{"$timestamp": {"t": true, "i": 1}}', "bad $timestamp"),
+    ('{"$regex": "a", "$options": "i", "x": 1}', "bad $regex"),
+    ('{"$undefined": false}', "bad $undefined"),
+    ('{"$dbPointer": {"$ref": "b", "$id": 5}}', "bad $dbPointer"),
+    ('{"$symbol": 5}', "bad $symbol"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), ERRORS, ids=[t for t, _ in ERRORS])
+def test_bad_wrappers_raise_a_clear_error(text: str, message: str) -> None:
+    with pytest.raises(ejson.EJSONError, match=message.replace("$", r"\$")):
+        ejson.loads(text)
+    # the export fast path takes the same decision
+    with pytest.raises(ejson.EJSONError, match=message.replace("$", r"\$")):
+        ejson.scan_line(('{"a": ' + text + "}").encode())
+
+
+def test_nul_in_field_name_is_refused_but_allowed_in_values() -> None:
+    with pytest.raises(ejson.EJSONError, match="NUL"):
+        ejson.loads('{"a": {"b\\u0000": 1}}')
+    assert ejson.loads('{"a": "b\\u0000"}') == {"a": "b\x00"}
+
+
+def test_loads_document_refuses_non_documents() -> None:
+    for text, kind in (("[1]", "an array"), ('"x"', "a string"), ("3", "a number"), ("null", "null")):
+        with pytest.raises(ejson.EJSONError, match=kind):
+            ejson.loads_document(text)
+
+
+def test_dumps_is_canonical() -> None:
+    doc = {
+        "_id": v.ObjectId.from_hex(OID),
+        "i": 1,
+        "l": v.Int64(1),
+        "big": 2**40,
+        "f": 1.5,
+        "nan": float("nan"),
+        "d": v.DateTime(-1),
+        "dec": v.Decimal128("1.10"),
+        "b": v.Binary(b"\x00", 4),
+    }
+    assert json.loads(ejson.dumps(doc)) == {
+        "_id": {"$oid": OID},
+        "i": {"$numberInt": "1"},
+        "l": {"$numberLong": "1"},
+        "big": {"$numberLong": str(2**40)},
+        "f": {"$numberDouble": "1.5"},
+        "nan": {"$numberDouble": "NaN"},
+        "d": {"$date": {"$numberLong": "-1"}},
+        "dec": {"$numberDecimal": "1.10"},
+        "b": {"$binary": {"base64": "AA==", "subType": "04"}},
+    }
+
+
+def test_dates_outside_datetime_range_keep_their_millis() -> None:
+    far = 253402300800000 * 2  # beyond year 9999
+    assert ejson.loads('{"$date": {"$numberLong": "%d"}}' % far) == v.DateTime(far)
+    assert far > 0 and ejson.loads('{"$date": "9999-12-31T23:59:59.999Z"}') == v.DateTime(253402300799999)
+    assert ejson.loads('{"$date": "0001-01-01T00:00:00Z"}') == v.DateTime(-62135596800000)
+
+
+# -- oracle: hypothesis-generated documents through pymongo's json_util -------------------------
+
+_keys = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8).filter(
+    lambda k: not k.startswith("$")
+)
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**31), 2**31 - 1),
+    st.integers(-(2**63), 2**63 - 1).map(v.Int64),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=20),
+    st.binary(min_size=12, max_size=12).map(v.ObjectId),
+    st.integers(-62135596800000, 253402300799999).map(v.DateTime),  # years 1..9999
+    st.decimals(allow_nan=False, places=None).filter(lambda d: len(d.as_tuple().digits) <= 34 and -6143 <= d.adjusted() <= 6144)
+    .map(lambda d: v.Decimal128(ejson.canonical_decimal128(str(d)))),
+    st.tuples(st.binary(max_size=20), st.sampled_from([0, 1, 2, 5, 6, 0x80])).map(lambda t: v.Binary(*t)),
+    st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)).map(lambda t: v.Timestamp(*t)),
+    st.tuples(st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=10),
+              st.sets(st.sampled_from("ilmsux")).map(lambda s: "".join(sorted(s)))).map(lambda t: v.Regex(*t)),
+    st.text(max_size=10).map(v.Code),
+    st.just(v.MinKey),
+    st.just(v.MaxKey),
+)  # fmt: skip
+_documents = st.recursive(
+    _scalars,
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(_keys, children, max_size=4)),
+    max_leaves=25,
+)
+_top = st.dictionaries(_keys, _documents, max_size=6)
+
+
+def _pymongo_dumps(doc: dict, options: JSONOptions) -> str:
+    return json_util.dumps(to_pymongo(doc), json_options=options)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_top)
+def test_oracle_canonical(doc: dict) -> None:
+    text = _pymongo_dumps(doc, CANONICAL_JSON_OPTIONS)
+    ours = ejson.loads_document(text)
+    assert comparable(ours) == comparable(doc)
+    assert comparable(ours) == comparable(from_pymongo(json_util.loads(text, json_options=_ORACLE_OPTIONS)))
+    assert comparable(ejson.scan_line(text.encode())[0]) == comparable(ours)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_top)
+def test_oracle_relaxed(doc: dict) -> None:
+    text = _pymongo_dumps(doc, RELAXED_JSON_OPTIONS)
+    ours = ejson.loads_document(text)
+    oracle = from_pymongo(json_util.loads(text, json_options=_ORACLE_OPTIONS))
+    assert comparable(ours, strict_ints=False) == comparable(oracle, strict_ints=False)
+    assert comparable(ours, strict_ints=False) == comparable(doc, strict_ints=False)
+    assert comparable(ejson.scan_line(text.encode())[0]) == comparable(ours)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_top)
+def test_oracle_legacy(doc: dict) -> None:
+    text = _pymongo_dumps(doc, LEGACY_JSON_OPTIONS)
+    ours = ejson.loads_document(text)
+    oracle = from_pymongo(json_util.loads(text, json_options=_ORACLE_OPTIONS))
+    assert comparable(ours, strict_ints=False) == comparable(oracle, strict_ints=False)
