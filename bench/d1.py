@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cutover.sinks.d1plan import D1Planner, PlanOptions, render_file  # noqa: E402
+from cutover.sinks.d1plan import D1Planner, PlanOptions, paused_gc, render_file  # noqa: E402
 from cutover.sinks.d1schema import parse_schema  # noqa: E402
 from cutover.sources.values import DateTime, Decimal128, Int64, ObjectId  # noqa: E402
 
@@ -59,22 +59,23 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=1_000_000)
     args = parser.parse_args()
     table = parse_schema(SCHEMA)["trading_trades"]
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     docs = make_documents(args.docs)
-    t1 = time.perf_counter()
-    planner = D1Planner(PlanOptions(table, start_id=1))
-    for doc in docs:
-        planner.add(doc)
-    t2 = time.perf_counter()
-    plan = planner.plan()
-    text = render_file(plan)
-    t3 = time.perf_counter()
+    with paused_gc():  # as the command runs it
+        t1 = time.process_time()
+        planner = D1Planner(PlanOptions(table, start_id=1))
+        for doc in docs:
+            planner.add(doc)
+        t2 = time.process_time()
+        plan = planner.plan()
+        text = render_file(plan)
+        t3 = time.process_time()
     size = len(text.encode("utf-8"))
     total = t3 - t1
     print(f"documents built: {args.docs:,} in {t1 - t0:.1f}s (not counted)")
     print(f"render rows:     {t2 - t1:.2f}s")
     print(f"ids+statements:  {t3 - t2:.2f}s ({plan.report.statements:,} statements, {size / 1e6:.1f} MB)")
-    print(f"rate:            {args.docs / total:,.0f} docs/s (target >= 100,000)")
+    print(f"rate:            {args.docs / total:,.0f} docs/s of CPU time (target >= 100,000)")
     assert plan.report.error_count == 0, plan.report.errors
     return 0
 

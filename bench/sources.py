@@ -46,7 +46,7 @@ def session_document(rng: random.Random, i: int) -> dict:
         "_id": {"$oid": f"{updated // 1000:08x}{rng.getrandbits(64):016x}"},
         "key": f"{chat}:{chat}",
         "value": value,
-        "counter": {"$numberLong": str(rng.randrange(10**6))},
+        "counter": rng.randrange(10**6),  # an int64 in Mongo; relaxed EJSON writes it as a plain number
         "expiresAt": {"$date": _iso(updated + 30 * 86_400_000 + rng.randrange(1000))},
         "updatedAt": {"$date": _iso(updated)},
     }
@@ -65,6 +65,15 @@ def generate(path: Path, docs: int) -> None:
 # -- the measured readers (each runs in a fresh process) ------------------------------------
 
 def _read_plain(path: str) -> int:
+    count = 0
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            json.loads(line)
+            count += 1
+    return count
+
+
+def _read_plain_binary(path: str) -> int:
     count = 0
     with open(path, "rb") as handle:
         for line in handle:
@@ -93,6 +102,7 @@ def _read_batches(path: str) -> int:
 
 READERS = {
     "json.loads loop": _read_plain,
+    "json.loads loop (binary lines)": _read_plain_binary,
     "export source (documents)": _read_documents,
     "export source (batches of 1000)": _read_batches,
 }
@@ -101,11 +111,14 @@ READERS = {
 def child(reader: str, path: str) -> None:
     import resource
 
+    before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     count = READERS[reader](path)
     wall = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"docs": count, "seconds": wall, "peak_rss_kb": peak_kb}))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(json.dumps({"docs": count, "seconds": wall, "cpu": cpu, "minflt": after.ru_minflt - before.ru_minflt,
+                      "peak_rss_kb": after.ru_maxrss}))
 
 
 def run_child(reader: str, path: Path) -> dict:

@@ -14,7 +14,6 @@ from cutover.logs.rules import Counter
 from cutover.logs.stats import Summary, percentile_sorted, summarize
 
 PARALLEL_MIN_BYTES = 64 << 20  # below this a second process costs more than it saves
-HOUR_MS = 3_600_000
 
 
 @dataclass
@@ -28,7 +27,8 @@ class Options:
     until_ms: int | None = None
     jobs: int = 0  # 0 = one per CPU
     fast: bool = True  # False: every record through full JSON parsing
-    hourly: bool = True  # p95 per hour (the chart and its table)
+    hourly: bool = True  # p95 per hour (the chart and the report's table)
+    chart: bool = False  # keep the sorted warm population for the distribution chart
 
 
 @dataclass
@@ -90,6 +90,7 @@ def _scan_range(path: str, start: int, end: int, template: Counter) -> Tally:
     with open(path, "rb", buffering=0) as handle:
         handle.seek(start)
         fastpath.scan_stream(counter, handle.readinto, limit=end - start)
+    counter.tally.settle()
     return counter.tally
 
 
@@ -147,42 +148,36 @@ def scan_source(source: Source, counter: Counter, options: Options) -> str:
     return "ndjson"
 
 
-def _sorted_values(tally: Tally, predicate: Callable[[str, bool], bool]) -> List[float]:
-    values: List[float] = []
+def _sorted_values(tally: Tally, predicate: Callable[[str, bool], bool]) -> list[float]:
+    values: list[float] = []
     for (cmd, cold), group in tally.groups.items():
         if predicate(cmd, cold):
-            values.extend(group.values)
-    values.sort()
+            values.extend(group.settled)
+    values.sort()  # sorted runs: merged in linear time
     return values
 
 
-def _hourly(tally: Tally) -> List[Tuple[int, float | None, int, float | None, int]]:
-    buckets: Dict[Tuple[int, bool], List[float]] = {}
-    for (_cmd, cold), group in tally.groups.items():
-        for value, ms in zip(group.values, group.times):
-            if ms >= 0:
-                key = (ms - ms % HOUR_MS, cold)
-                found = buckets.get(key)
-                if found is None:
-                    buckets[key] = [value]
-                else:
-                    found.append(value)
-    hours = sorted({hour for hour, _cold in buckets})
+def _hourly(tally: Tally) -> list[tuple[int, float | None, int, float | None, int]]:
+    """P95 per UTC hour, cold and warm, from the settled hour buckets."""
     rows = []
-    for hour in hours:
-        cold = sorted(buckets.get((hour, True), []))
-        warm = sorted(buckets.get((hour, False), []))
-        rows.append((hour, percentile_sorted(cold, 0.95), len(cold), percentile_sorted(warm, 0.95), len(warm)))
+    for hour in sorted({hour for hour, _cold in tally.hourly}):
+        cold_values = tally.hourly.get((hour, True), ())
+        warm_values = tally.hourly.get((hour, False), ())
+        rows.append((hour, percentile_sorted(cold_values, 0.95), len(cold_values),
+                     percentile_sorted(warm_values, 0.95), len(warm_values)))
     return rows
 
 
 def summarize_tally(tally: Tally, inputs: List[InputSummary], options: Options) -> SoakResult:
+    tally.settle()
     groups = []
     for (cmd, cold), group in sorted(tally.groups.items(), key=lambda item: (item[0][0], item[0][1])):
-        groups.append(GroupResult(cmd, cold, summarize(group.values)))
+        if len(group):
+            groups.append(GroupResult(cmd, cold, summarize(group.settled, already_sorted=True)))
     gate_cmd = options.gate_cmd
     cold_values = _sorted_values(tally, lambda cmd, cold: cold and (gate_cmd is None or cmd == gate_cmd))
-    warm_values = _sorted_values(tally, lambda cmd, cold: not cold and (gate_cmd is None or cmd == gate_cmd))
+    # The warm population is only drawn (chart); sorting it is skipped otherwise.
+    warm_values = _sorted_values(tally, lambda cmd, cold: not cold and (gate_cmd is None or cmd == gate_cmd)) if options.chart else []
     gate = decide(percentile_sorted(cold_values, 0.95), len(cold_values), options.baseline_cold_ping_ms,
                   options.factor, options.min_cold_samples, gate_cmd)
     hourly = _hourly(tally) if options.hourly else []
@@ -203,6 +198,10 @@ def analyze(paths: Sequence[str], options: Options | None = None, stdin: BinaryI
         finally:
             source.stream.close()
         tally = counter.tally
+        if source.read_error:
+            tally.malformed += 1  # the rest of a corrupt or cut-short .gz: one malformed record
+            if note:
+                note(f"{path}: compressed data ends early ({source.read_error}); read what was there")
         inputs.append(InputSummary(path, kind, dict(tally.formats), tally.records, tally.malformed, tally.fast_records))
         if note:
             note(f"{path}: {tally.records:,} records ({kind}), {tally.cmd_timing:,} cmd_timing, {tally.malformed:,} malformed")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from typing import Callable, List, Tuple
 
 from cutover.logs.formats import count_value
-from cutover.logs.model import Tally
+from cutover.logs.model import HOUR_MS, Tally
 from cutover.logs.rules import Counter
 
 _NUM = rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
@@ -114,14 +115,24 @@ def _take(counter: Counter, found: List[Tuple[bytes, bytes, bytes, bytes]]) -> N
             stamps = [stamps[i] for i in keep]
         if not values:
             continue
-        group = tally.group(cmd.decode("ascii"), cold == b"true")
-        group.values.extend(values)
-        group.times.extend(stamps)
+        is_cold = cold == b"true"
+        group = tally.group(cmd.decode("ascii"), is_cold)
+        lo, hi = min(stamps), max(stamps)
+        if lo - lo % HOUR_MS == hi - hi % HOUR_MS:
+            # One block of a time-ordered export mostly falls in one hour: bucket it whole.
+            group.settled.extend(values)
+            bucket = tally.hourly.get((lo - lo % HOUR_MS, is_cold))
+            if bucket is None:
+                bucket = tally.hourly[lo - lo % HOUR_MS, is_cold] = array("d")
+            bucket.extend(values)
+        else:
+            group.values.extend(values)
+            group.times.extend(stamps)
         tally.cmd_timing += len(values)
         if not cold:
             tally.cold_unknown += len(values)
-        tally.seen_time(min(stamps))
-        tally.seen_time(max(stamps))
+        tally.seen_time(lo)
+        tally.seen_time(hi)
 
 
 def _segment(counter: Counter, buf: bytes, start: int, end: int) -> int:

@@ -5,6 +5,7 @@ import gzip
 import io
 import os
 import sys
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -12,6 +13,32 @@ from cutover.errors import CutoverError
 
 GZIP_MAGIC = b"\x1f\x8b"
 SNIFF_BYTES = 1 << 16
+
+
+class _Guarded(io.RawIOBase):
+    """A gzip stream that ends (and remembers why) instead of raising on a corrupt or cut-short file."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self.inner = inner
+        self.error: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        if self.error is not None:
+            return 0
+        try:
+            data = self.inner.read1(len(buffer))  # type: ignore[attr-defined]  # keeps what came before a cut
+        except (OSError, EOFError, zlib.error) as exc:
+            self.error = str(exc) or type(exc).__name__
+            return 0
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
 
 
 @dataclass
@@ -23,6 +50,12 @@ class Source:
     head: bytes
     gzipped: bool
     size: int | None  # bytes on disk for plain files, None otherwise
+    guard: _Guarded | None = None
+
+    @property
+    def read_error(self) -> str | None:
+        """Why a compressed input ended early (corrupt or truncated), if it did."""
+        return self.guard.error if self.guard is not None else None
 
 
 def open_input(name: str, stdin: BinaryIO | None = None) -> Source:
@@ -33,9 +66,11 @@ def open_input(name: str, stdin: BinaryIO | None = None) -> Source:
         raise CutoverError(f"cannot read --input {name}: {exc.strerror or exc}") from None
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
     gzipped = buffered.peek(2)[:2] == GZIP_MAGIC
-    stream: BinaryIO = gzip.GzipFile(fileobj=buffered, mode="rb") if gzipped else buffered  # type: ignore[assignment]
+    guard = None
+    stream: BinaryIO = buffered  # type: ignore[assignment]
     if gzipped:
-        stream = io.BufferedReader(stream, buffer_size=1 << 20)  # type: ignore[arg-type]
+        guard = _Guarded(gzip.GzipFile(fileobj=buffered, mode="rb"))  # type: ignore[arg-type]
+        stream = io.BufferedReader(guard, buffer_size=1 << 20)  # type: ignore[assignment]
     try:
         head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
     except (OSError, EOFError) as exc:
@@ -46,7 +81,7 @@ def open_input(name: str, stdin: BinaryIO | None = None) -> Source:
             size = os.fstat(buffered.fileno()).st_size
         except OSError:
             size = None
-    return Source(name, stream, head, gzipped, size)
+    return Source(name, stream, head, gzipped, size, guard)
 
 
 def container_of(head: bytes) -> str:

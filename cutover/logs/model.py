@@ -49,14 +49,22 @@ class Record:
     exceptions: List[Tuple[str, str, int | None]] = field(default_factory=list)  # (name, message, ms)
 
 
-class Group:
-    """Samples of one (cmd, cold) group in compact arrays: durations and their times (ms, -1 unknown)."""
+HOUR_MS = 3_600_000
 
-    __slots__ = ("values", "times")
+
+class Group:
+    """Samples of one (cmd, cold) group in compact arrays: pending durations with their times
+    (ms, -1 unknown), and `settled`, the durations already bucketed by hour and sorted."""
+
+    __slots__ = ("values", "times", "settled")
 
     def __init__(self) -> None:
         self.values = array("d")
         self.times = array("q")
+        self.settled = array("d")
+
+    def __len__(self) -> int:
+        return len(self.values) + len(self.settled)
 
 
 @dataclass
@@ -78,6 +86,30 @@ class Tally:
     last_ms: int | None = None
     formats: Counter = field(default_factory=Counter)
     fast_records: int = 0
+    hourly: Dict[Tuple[int, bool], array] = field(default_factory=dict)  # (hour start ms, cold) -> durations
+
+    def settle(self) -> None:
+        """Bucket pending samples by hour and sort everything; a process does this before handing
+        its tally back, so the parent only merges sorted runs (which sorted() does in linear time)."""
+        from itertools import groupby
+        from operator import itemgetter
+
+        first, second = itemgetter(0), itemgetter(1)
+        for (_cmd, cold), group in self.groups.items():
+            if len(group.values):
+                hours = [ms - ms % HOUR_MS if ms >= 0 else -1 for ms in group.times]
+                for hour, run in groupby(zip(hours, group.values), key=first):
+                    if hour >= 0:
+                        bucket = self.hourly.get((hour, cold))
+                        if bucket is None:
+                            bucket = self.hourly[hour, cold] = array("d")
+                        bucket.extend(map(second, run))
+                group.settled.extend(group.values)
+                group.values = array("d")
+                group.times = array("q")
+            group.settled = array("d", sorted(group.settled))
+        for key, bucket in self.hourly.items():
+            self.hourly[key] = array("d", sorted(bucket))
 
     def group(self, cmd: str, cold: bool) -> Group:
         key = (cmd, cold)
@@ -104,6 +136,13 @@ class Tally:
             mine = self.group(*key)
             mine.values.extend(grp.values)
             mine.times.extend(grp.times)
+            mine.settled.extend(grp.settled)
+        for key, values in other.hourly.items():
+            found = self.hourly.get(key)
+            if found is None:
+                self.hourly[key] = array("d", values)
+            else:
+                found.extend(values)
         for name in ("records", "cmd_timing", "cold_unknown", "dual_write_failures", "mongo_connection_errors",
                      "malformed", "unrecognized", "outside_window", "fast_records"):
             setattr(self, name, getattr(self, name) + getattr(other, name))

@@ -15,6 +15,12 @@ def _iso(ms: int | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{int(ms) % 1000:03d}Z"
 
 
+def _code(text: str) -> str:
+    """Inline code safe inside a table cell: no pipes, backticks or line breaks from log data."""
+    clean = text.replace("`", "'").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return f"`{clean}`" if clean.strip() else "`(empty)`"
+
+
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.1f}"
 
@@ -79,7 +85,7 @@ def render_markdown(result: SoakResult, chart_path: str | None = None) -> str:
     lines: List[str] = [f"# Soak decision: **{gate.decision}**", ""]
     lines.append(f"- Why: {gate.reason}.")
     lines.append(f"- Cold P95: {_ms(gate.cold_p95_ms)} ms over {gate.cold_samples:,} cold samples"
-                 + (f" of `{gate.cmd}`" if gate.cmd else " (all commands)") + ".")
+                 + (f" of {_code(gate.cmd)}" if gate.cmd else " (all commands)") + ".")
     if gate.baseline_cold_ping_ms is not None:
         lines.append(f"- Threshold: {gate.factor:g} × baseline cold ping {gate.baseline_cold_ping_ms:g} ms = {_ms(gate.threshold_ms)} ms.")
     lines.append(f"- Minimum cold samples to decide: {gate.min_cold_samples}.")
@@ -96,7 +102,7 @@ def render_markdown(result: SoakResult, chart_path: str | None = None) -> str:
         note = f"n < {P99_MIN_SAMPLES}: p99 is about the largest values" if s.count < P99_MIN_SAMPLES else ""
         if s.count == 1:
             note = "one sample: all percentiles equal it"
-        lines.append(f"| `{g.cmd}` | {'cold' if g.cold else 'warm'} | {s.count:,} | {_ms(s.p50)} | {_ms(s.p95)} | {_ms(s.p99)} | {_ms(s.max)} | {note} |")
+        lines.append(f"| {_code(g.cmd)} | {'cold' if g.cold else 'warm'} | {s.count:,} | {_ms(s.p50)} | {_ms(s.p95)} | {_ms(s.p99)} | {_ms(s.max)} | {note} |")
     if not result.groups:
         lines.append("| — | — | 0 | — | — | — | — | no cmd_timing events found |")
     lines += ["", "## Failures and counts", "", "| what | count |", "|---|---:|"]
@@ -111,7 +117,7 @@ def render_markdown(result: SoakResult, chart_path: str | None = None) -> str:
     for label, key in labels:
         lines.append(f"| {label} | {c[key]:,} |")
     for outcome, n in c["outcomes"].items():
-        lines.append(f"| invocations with outcome `{outcome}` | {n:,} |")
+        lines.append(f"| invocations with outcome {_code(outcome)} | {n:,} |")
     if result.hourly:
         lines += ["", "## P95 per hour (UTC)", "", "| hour | cold n | cold p95 ms | warm n | warm p95 ms |", "|---|---:|---:|---:|---:|"]
         for hour, cold, cn, warm, wn in result.hourly:
@@ -121,6 +127,6 @@ def render_markdown(result: SoakResult, chart_path: str | None = None) -> str:
     lines += ["", "## Inputs", "", "| input | container | records | malformed | shapes |", "|---|---|---:|---:|---|"]
     for i in result.inputs:
         shapes = ", ".join(f"{k} {v:,}" for k, v in sorted(i.formats.items())) or "—"
-        lines.append(f"| `{i.name}` | {i.container} | {i.records:,} | {i.malformed:,} | {shapes} |")
+        lines.append(f"| {_code(i.name)} | {i.container} | {i.records:,} | {i.malformed:,} | {shapes} |")
     lines += ["", "Percentiles are exact: linear interpolation between closest ranks (type 7, as numpy, k6 and DuckDB `quantile_cont`).", ""]
     return "\n".join(lines)

@@ -27,14 +27,25 @@ class WriteResult:
 
     written: int = 0
     expired: int = 0
+    superseded: int = 0  # an earlier document for the same key in the same write (the later one wins)
     failed: List[FailedKey] = field(default_factory=list)
     requests: int = 0
 
     def add(self, other: WriteResult) -> None:
         self.written += other.written
         self.expired += other.expired
+        self.superseded += other.superseded
         self.failed.extend(other.failed)
         self.requests += other.requests
+
+
+def last_per_key(records: Sequence[KVRecord]) -> List[KVRecord]:
+    """Keep only the last record of each key, in order: concurrent or batched writes of one key
+    must not race, and the document read last is the one that wins."""
+    last = {r.key: i for i, r in enumerate(records)}
+    if len(last) == len(records):
+        return list(records)
+    return [r for i, r in enumerate(records) if last[r.key] == i]
 
 
 class KVSink(abc.ABC):

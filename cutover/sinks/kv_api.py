@@ -18,7 +18,7 @@ from urllib.parse import quote
 from cutover.core.http import HttpClient, HttpError, parse_retry_after
 from cutover.core.ratelimit import RateLimiter
 from cutover.errors import CutoverError
-from cutover.sinks.base import FailedKey, KVSink, WriteResult, now_ms
+from cutover.sinks.base import FailedKey, KVSink, WriteResult, last_per_key, now_ms
 from cutover.sinks.kvrecord import EXPIRED, KVRecord, expiration_ttl_at_send
 
 BULK_MAX_PAIRS = 10_000
@@ -176,7 +176,8 @@ class BulkSink(_ApiSink):
 
     def write(self, records: Sequence[KVRecord]) -> WriteResult:
         result = WriteResult()
-        pending = list(records)
+        pending = last_per_key(records)
+        result.superseded = len(records) - len(pending)
         for attempt in range(self.key_retries + 1):
             if attempt:
                 self.sleep(min(30.0, 0.25 * 2 ** (attempt - 1)))
@@ -271,8 +272,17 @@ class PutSink(_ApiSink):
 
     def write(self, records: Sequence[KVRecord]) -> WriteResult:
         result = WriteResult()
-        for one in self._pool.map(self._put_one, records):
-            result.add(one)
+        unique = last_per_key(records)
+        result.superseded = len(records) - len(unique)
+        futures = [self._pool.submit(self._put_one, r) for r in unique]
+        try:
+            for future in futures:
+                result.add(future.result())
+        except BaseException:
+            # Ctrl-C or a fatal answer: nothing more starts; the checkpoint still predates this batch.
+            for future in futures:
+                future.cancel()
+            raise
         return result
 
     def _put_one(self, record: KVRecord) -> WriteResult:
@@ -298,6 +308,8 @@ class PutSink(_ApiSink):
             except HttpError as exc:
                 if exc.status in FATAL_STATUSES:
                     raise _fatal(exc, f"write to namespace {self.namespace_id}") from None
+                if exc.status is None:  # the network, not this key: stop and let --resume continue
+                    raise CutoverError(f"write to namespace {self.namespace_id} failed: {exc}") from None
                 if self._blocked_wait(exc, attempt):
                     attempt += 1
                     continue

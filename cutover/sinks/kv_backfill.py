@@ -21,7 +21,7 @@ from cutover.core.fsutil import write_output
 from cutover.core.progress import Progress, format_duration
 from cutover.errors import CutoverError, UsageError
 from cutover.sinks import jsvalue
-from cutover.sinks.base import KVSink, WriteResult, now_ms
+from cutover.sinks.base import KVSink, WriteResult, last_per_key, now_ms
 from cutover.sinks.kvrecord import INVALID_REASONS, Expired, Invalid, KVRecord, ModuleSpec, map_document
 
 _SENTINEL = object()
@@ -33,6 +33,7 @@ class ModuleStats:
     documents: int = 0
     written: int = 0
     expired: int = 0
+    superseded: int = 0
     invalid: int = 0
     invalid_by_reason: Dict[str, int] = field(default_factory=dict)
     failed: int = 0
@@ -260,11 +261,13 @@ class DryRunSink(KVSink):
         from cutover.sinks.kv_api import bulk_chunks
 
         result = WriteResult()
+        unique = last_per_key(records)
+        result.superseded = len(records) - len(unique)
         if self.mode == "put":
-            result.written = len(records)
-            result.requests = len(records)
+            result.written = len(unique)
+            result.requests = len(unique)
             return result
-        for chunk, expired in bulk_chunks(records, now_ms(), max_pairs=self.batch_size):
+        for chunk, expired in bulk_chunks(unique, now_ms(), max_pairs=self.batch_size):
             result.expired += len(expired)
             result.written += len(chunk.records)
             result.requests += 1 if chunk.records else 0
@@ -456,6 +459,7 @@ class Backfill:
             buffer = []
             stats.written += result.written
             stats.expired += result.expired
+            stats.superseded += result.superseded
             stats.failed += len(result.failed)
             if self.client is None:
                 stats.requests += result.requests
@@ -520,6 +524,8 @@ class Backfill:
         verb = "would write" if self.s.dry_run else ("emitted" if self.s.emit else "written")
         line = (f"{spec.name}: {st.documents:,} documents, {verb} {st.written:,} ({_size(st.bytes)}), "
                 f"expired skipped {st.expired:,}, invalid {st.invalid:,}{invalid}, failed {st.failed:,}")
+        if st.superseded:
+            line += f", {st.superseded:,} superseded by a later document with the same key"
         if self.s.dry_run and not self.s.emit:
             per_second = self.s.rate if self.s.mode == "put" else None
             secs = estimate_seconds(st.requests, per_second, self.window_budget, self.s.api_window)

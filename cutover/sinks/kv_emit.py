@@ -9,7 +9,7 @@ import os
 from typing import Callable, List, Sequence
 
 from cutover.core.fsutil import atomic_writer
-from cutover.sinks.base import KVSink, WriteResult, now_ms
+from cutover.sinks.base import KVSink, WriteResult, last_per_key, now_ms
 from cutover.sinks.kv_api import bulk_pair
 from cutover.sinks.kvrecord import EXPIRED, KVRecord, expiration_ttl_at_send
 
@@ -39,7 +39,9 @@ class EmitSink(KVSink):
     def write(self, records: Sequence[KVRecord]) -> WriteResult:
         result = WriteResult()
         now = self.clock_ms()
-        for record in records:
+        unique = last_per_key(records)
+        result.superseded = len(records) - len(unique)
+        for record in unique:
             ttl = expiration_ttl_at_send(record.expires_at_ms, now)
             if ttl == EXPIRED:
                 result.expired += 1

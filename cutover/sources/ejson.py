@@ -379,41 +379,48 @@ _new = object.__new__
 _set = object.__setattr__
 
 
+_NOT_FAST = object()
+
+
+def _fast_wrapper(wrapper: Dict[str, Any]) -> Any:
+    """A one-key `$date`/`$oid`/`$numberLong` wrapper in the form exports write, else _NOT_FAST.
+
+    Built directly (no dataclass __init__): this runs millions of times per export. Anything
+    unusual is left to the full parsers, which also explain what is wrong.
+    """
+    ((key, value),) = wrapper.items()
+    if value.__class__ is not str:
+        return _NOT_FAST
+    if key == "$date" and len(value) == 24 and value[23] == "Z" and value[19] == ".":
+        try:
+            millis = (_fromisoformat(value[:23]) - _EPOCH_NAIVE) // _ONE_MS
+        except (ValueError, TypeError):
+            return _NOT_FAST
+        date = _new(DateTime)
+        _set(date, "millis", millis)
+        return date
+    if key == "$oid" and len(value) == 24:
+        try:
+            binary = bytes.fromhex(value)
+        except ValueError:
+            return _NOT_FAST
+        if len(binary) == 12:
+            oid = _new(ObjectId)
+            _set(oid, "binary", binary)
+            return oid
+    elif key == "$numberLong" and value.isdigit() and value.isascii() and len(value) < 19:
+        return Int64(value)  # under 19 digits: inside the int64 range
+    return _NOT_FAST
+
+
 def object_hook(doc: Dict[str, Any]) -> Any:
     """`json` object hook: a wrapper dict becomes its value type, any other dict is kept."""
     if _WRAPPER_KEYS.isdisjoint(doc):
         return doc
     if len(doc) == 1:
-        # Fast paths for the wrappers exports are made of, inlined and building the frozen
-        # values directly: this runs millions of times per export. Anything unusual falls
-        # through to the full parsers below, which also explain what is wrong.
-        for key in doc:
-            pass
-        value = doc[key]
-        if key == "$date":
-            if value.__class__ is str and len(value) == 24 and value[23] == "Z" and value[19] == ".":
-                try:
-                    millis = (_fromisoformat(value[:23]) - _EPOCH_NAIVE) // _ONE_MS
-                except (ValueError, TypeError):
-                    pass
-                else:
-                    date = _new(DateTime)
-                    _set(date, "millis", millis)
-                    return date
-        elif key == "$oid":
-            if value.__class__ is str and len(value) == 24:
-                try:
-                    binary = bytes.fromhex(value)
-                except ValueError:
-                    pass
-                else:
-                    if len(binary) == 12:
-                        oid = _new(ObjectId)
-                        _set(oid, "binary", binary)
-                        return oid
-        elif key == "$numberLong":
-            if value.__class__ is str and value.isdigit() and value.isascii() and len(value) < 19:
-                return Int64(value)  # under 19 digits: inside the int64 range
+        fast = _fast_wrapper(doc)
+        if fast is not _NOT_FAST:
+            return fast
     for key in doc:
         parser = _PARSERS.get(key)
         if parser is not None:
@@ -426,41 +433,6 @@ decode_raw = _decoder.raw_decode  # (text, index) -> (value, end), for streaming
 # json's C scanner: (text, index) -> (value, end); StopIteration when no value starts at index.
 scan_document = _decoder.scan_once
 _scan_plain = json.JSONDecoder().scan_once
-_NOT_FAST = object()
-
-
-def _fast_wrapper(wrapper: Dict[str, Any]) -> Any:
-    """The value of a one-key `$oid`/`$date`/`$numberLong` wrapper in its usual form, else _NOT_FAST."""
-    for key in wrapper:
-        pass
-    value = wrapper[key]
-    if value.__class__ is not str:
-        return _NOT_FAST
-    if key == "$date":
-        if len(value) == 24 and value[23] == "Z" and value[19] == ".":
-            try:
-                millis = (_fromisoformat(value[:23]) - _EPOCH_NAIVE) // _ONE_MS
-            except (ValueError, TypeError):
-                return _NOT_FAST
-            date = _new(DateTime)
-            _set(date, "millis", millis)
-            return date
-    elif key == "$oid":
-        if len(value) == 24:
-            try:
-                binary = bytes.fromhex(value)
-            except ValueError:
-                return _NOT_FAST
-            if len(binary) == 12:
-                oid = _new(ObjectId)
-                _set(oid, "binary", binary)
-                return oid
-    elif key == "$numberLong":
-        if value.isdigit() and value.isascii() and len(value) < 19:
-            return Int64(value)
-    return _NOT_FAST
-
-
 def scan_line(line: bytes) -> tuple[Any, str, int]:
     """Decode one NDJSON line: (value, text, end); StopIteration when no value starts at column 0.
 
@@ -480,15 +452,24 @@ def scan_line(line: bytes) -> tuple[Any, str, int]:
             for key, field in value.items():
                 if field.__class__ is not dict or len(field) != 1:
                     continue
-                # inlined fast forms of $date / $oid (this loop runs per document)
-                wrapped = field.get("$date")
-                if wrapped.__class__ is str and len(wrapped) == 24 and wrapped[23] == "Z" and wrapped[19] == ".":
+                # $date and $oid inlined (see _fast_wrapper): this loop runs once per document
+                ((kind, raw),) = field.items()
+                if kind == "$date" and raw.__class__ is str and len(raw) == 24 and raw[23] == "Z" and raw[19] == ".":
                     try:
-                        millis = (_fromisoformat(wrapped[:23]) - _EPOCH_NAIVE) // _ONE_MS
+                        millis = (_fromisoformat(raw[:23]) - _EPOCH_NAIVE) // _ONE_MS
                     except (ValueError, TypeError):
                         break
                     converted = _new(DateTime)
                     _set(converted, "millis", millis)
+                elif kind == "$oid" and raw.__class__ is str and len(raw) == 24:
+                    try:
+                        binary = bytes.fromhex(raw)
+                    except ValueError:
+                        break
+                    if len(binary) != 12:
+                        break
+                    converted = _new(ObjectId)
+                    _set(converted, "binary", binary)
                 else:
                     converted = _fast_wrapper(field)
                     if converted is _NOT_FAST:
@@ -640,6 +621,32 @@ def to_canonical(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} as Extended JSON")
 
 
-def dumps(value: Any) -> str:
-    """Canonical Extended JSON v2 text of `value` (compact, key order kept)."""
-    return json.dumps(to_canonical(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+def to_relaxed(value: Any) -> Any:
+    """`value` as relaxed Extended JSON v2: plain JSON numbers, ISO dates for years 1970-9999."""
+    if value is None or isinstance(value, (bool, str)) and not isinstance(value, Symbol):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _encode_double(value)
+    if isinstance(value, dict):
+        return {k: to_relaxed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_relaxed(v) for v in value]
+    if isinstance(value, DateTime) and 0 <= value.millis <= 253402300799999:
+        return {"$date": value.iso()}
+    if isinstance(value, Code) and value.scope is not None:
+        return {"$code": value.code, "$scope": to_relaxed(value.scope)}
+    if isinstance(value, DBRef):
+        out: Dict[str, Any] = {"$ref": value.collection, "$id": to_relaxed(value.id)}
+        if value.database is not None:
+            out["$db"] = value.database
+        out.update((k, to_relaxed(v)) for k, v in value.extra.items())
+        return out
+    return to_canonical(value)
+
+
+def dumps(value: Any, relaxed: bool = False) -> str:
+    """Extended JSON v2 text of `value` (canonical unless `relaxed`; compact, key order kept)."""
+    plain = to_relaxed(value) if relaxed else to_canonical(value)
+    return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

@@ -148,3 +148,42 @@ def test_missing_input_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_alias(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = soak_file(tmp_path, [100.0] * 20)
     assert main(["analyze:soak", "--input", str(path), "--output", "/dev/null", "--baseline-cold-ping-ms", "100", "-q"]) == 0
+
+
+def test_reads_what_fetch_logs_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """fetch-logs against the local Cloudflare fake writes Observability rows (gzip, one member per
+    frame); analyze-soak reads them as they are, with the same --since/--until forms."""
+    from tests.support import cf_telemetry
+    from tests.support.cf_telemetry import make_row
+    from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare
+
+    t0 = 1_795_802_400_000  # 2026-11-27T18:00:00Z
+    fake = FakeCloudflare().start()
+    try:
+        monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
+        monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
+        monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", fake.api_base)
+        store = cf_telemetry.install(fake)
+        rows = []
+        for i in range(60):
+            ts = t0 + i * 60_000
+            rows.append(make_row(ts, {"event": "request", "cold": i % 3 == 0}, request_id=f"r{i}", row_id=f"q{i}",
+                                 outcome="exceededCpu" if i == 5 else "ok"))
+            rows.append(make_row(ts + 1, {"event": "cmd_timing", "cmd": "/start", "durationMs": 100.0 + i, "cold": i % 3 == 0},
+                                 request_id=f"r{i}", row_id=f"c{i}", outcome="exceededCpu" if i == 5 else "ok"))
+        rows.append(make_row(t0 + 10, "MongoServerSelectionError: timed out", request_id="r99", row_id="m1"))
+        store.add(rows)
+        out = tmp_path / "cf-logs.ndjson.gz"
+        assert main(["fetch-logs", "--script", "bot", "--since", "2026-11-27T18:00:00Z", "--until", "2026-11-27T20:00:00Z",
+                     "--output", str(out), "--limit", "25", "-q"]) == 0
+    finally:
+        fake.stop()
+    capsys.readouterr()
+    code, doc = run_json(["--input", str(out), "--since", "2026-11-27T18:00:00Z", "--until", "2026-11-27T19:00:00Z",
+                          "--baseline-cold-ping-ms", "100"], capsys)
+    assert doc["counts"]["records"] == 121
+    assert doc["counts"]["cmd_timing"] == 60
+    assert doc["counts"]["cpu_time_exceeded"] == 1  # both rows of invocation r5 share the request id
+    assert doc["counts"]["mongo_connection_errors"] == 1
+    assert doc["gate"]["cold_samples"] == 20
+    assert (code, doc["decision"]) == (0, "PROCEED")  # cold p95 of 100, 103, ..., 157 = 154.15 <= 250

@@ -19,9 +19,10 @@ from tests.logs.builders import T0, js, logpush, timing
 
 
 def snapshot(tally: Tally) -> dict:
+    tally.settle()
     return {
-        "groups": {key: (sorted(g.values), sorted(g.times)) for key, g in tally.groups.items() if len(g.values)},
-        "pairs": {key: sorted(zip(g.values, g.times)) for key, g in tally.groups.items() if len(g.values)},
+        "groups": {key: list(g.settled) for key, g in tally.groups.items() if len(g)},
+        "hourly": {key: list(v) for key, v in tally.hourly.items() if len(v)},
         "n": (tally.records, tally.cmd_timing, tally.cold_unknown, tally.dual_write_failures, tally.mongo_connection_errors,
               tally.malformed, tally.unrecognized, tally.outside_window),
         "outcomes": dict(tally.outcome_counts()),

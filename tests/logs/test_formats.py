@@ -260,3 +260,12 @@ def test_unreadable_input_is_one_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(CutoverError, match="cannot read --input"):
         analyze([str(tmp_path / "missing.ndjson")], Options())
+
+
+def test_cut_short_gzip_counts_one_malformed_and_keeps_the_rest(tmp_path: Path) -> None:
+    data = gzip.compress(ndjson(sample_logpush() * 200).encode())
+    path = tmp_path / "cut.ndjson.gz"
+    path.write_bytes(data[: len(data) * 3 // 4])
+    result = run(path)
+    c = counts(result)
+    assert c["malformed"] >= 1 and 0 < c["records"] < 1600

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 from bson import json_util
-from bson.json_util import CANONICAL_JSON_OPTIONS, LEGACY_JSON_OPTIONS, RELAXED_JSON_OPTIONS, DatetimeConversion, JSONOptions
+from bson.json_util import (
+    CANONICAL_JSON_OPTIONS,
+    LEGACY_JSON_OPTIONS,
+    RELAXED_JSON_OPTIONS,
+    DatetimeConversion,
+    JSONOptions,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -281,7 +287,7 @@ def test_dumps_is_canonical() -> None:
 
 def test_dates_outside_datetime_range_keep_their_millis() -> None:
     far = 253402300800000 * 2  # beyond year 9999
-    assert ejson.loads('{"$date": {"$numberLong": "%d"}}' % far) == v.DateTime(far)
+    assert ejson.loads('{"$date": {"$numberLong": "' + str(far) + '"}}') == v.DateTime(far)
     assert far > 0 and ejson.loads('{"$date": "9999-12-31T23:59:59.999Z"}') == v.DateTime(253402300799999)
     assert ejson.loads('{"$date": "0001-01-01T00:00:00Z"}') == v.DateTime(-62135596800000)
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -53,4 +52,3 @@ def ca_file(certs: dict[str, tuple[str, str]]) -> str:
     return certs["good"][0]
 
 
-__all__ = ["Path"]

@@ -264,3 +264,10 @@ def test_srv_unknown_name(replset) -> None:
     primary, secondary = replset
     with DNSTestServer(_srv_zone(primary, secondary)) as dns, pytest.raises(Exception, match="no such DNS name"):
         _source("mongodb+srv://nope.cluster.example.test/bot", dns_server=dns.address)
+
+
+def test_projection_always_keeps_the_resume_key(server: MongoTestServer, ca_file: str) -> None:
+    with _source(uri_for(server, ca_file)) as source:
+        docs = [d for b in source.scan("users", ScanOptions(projection={"_id": 0, "n": 1}, batch_size=10)) for d in b]
+    assert len(docs) == 27 and all(set(d) == {"_id", "n"} for d in docs)
+    assert server.commands("find")[0]["body"]["projection"] == {"n": 1}

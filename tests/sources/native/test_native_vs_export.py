@@ -90,16 +90,11 @@ def _valid_cases():
             yield path.stem, case
 
 
-# A top-level document with $ref/$id is a plain document for BSON readers (pymongo too); the
-# EJSON decoder turns it into a DBRef and then refuses it. Reported to the lead; flips to XPASS when fixed.
-KNOWN_EJSON_DIFFERENCES = {("dbref", "Document with key names similar to those of a DBRef")}
-
-
 def test_native_bson_and_ejson_decoders_agree_on_the_corpus() -> None:
     differences = []
     checked = 0
     for name, case in _valid_cases():
-        if case.get("lossy") or (name, case["description"]) in KNOWN_EJSON_DIFFERENCES:
+        if case.get("lossy"):
             continue
         from_bson = native_bson.decode(bytes.fromhex(case["canonical_bson"]))
         try:
@@ -112,15 +107,6 @@ def test_native_bson_and_ejson_decoders_agree_on_the_corpus() -> None:
             differences.append(f"{name}: {case['description']}: {from_bson!r} != {from_json!r}")
     assert checked > 600
     assert differences == []
-
-
-@pytest.mark.xfail(strict=True, reason="EJSON decoder reads a top-level $ref/$id document as a DBRef")
-def test_top_level_dbref_lookalike_is_a_document_in_both_decoders() -> None:
-    for name, case in _valid_cases():
-        if (name, case["description"]) in KNOWN_EJSON_DIFFERENCES:
-            assert key(ejson.loads_document(case["canonical_extjson"])) == key(
-                native_bson.decode(bytes.fromhex(case["canonical_bson"]))
-            )
 
 
 def test_pymongo_view_of_the_server_matches_native(certs: dict) -> None:

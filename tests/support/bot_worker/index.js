@@ -53,7 +53,8 @@ export default {
     try {
       await bot({ update });
     } catch (err) {
-      console.log(JSON.stringify({ event: 'handler_error', name: err.name }));
+      // As a bot's error handler would: plain text naming the exception (the soak's text rule).
+      console.log(`handler failed: ${err.name}: ${err.message}`);
       return new Response('handler error\n', { status: 500 });
     }
     return new Response('ok\n');
