@@ -1,10 +1,12 @@
 """The function API: analyze(paths, options) -> SoakResult; render_markdown / to_json in report.py."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Dict, List, Sequence, Tuple
 
+from cutover.errors import CutoverError
 from cutover.logs import fastpath, jsonstream
 from cutover.logs.formats import count_value, csvrows
 from cutover.logs.gate import Gate, decide
@@ -184,24 +186,58 @@ def summarize_tally(tally: Tally, inputs: List[InputSummary], options: Options) 
     return SoakResult(gate, groups, tally, inputs, cold_values, warm_values, hourly, options)
 
 
+def _scan_path(path: str, options: Options, stdin: BinaryIO | None = None,
+               in_child: bool = False) -> tuple[Tally, str, str | None]:
+    """One input, start to end: its tally (settled when run in a worker), container kind, read error."""
+    counter = Counter(Tally(), options.patterns, options.since_ms, options.until_ms)
+    source = open_input(path, stdin)
+    if in_child:
+        options = dataclasses.replace(options, jobs=1)  # no processes inside a worker
+    try:
+        kind = scan_source(source, counter, options)
+    finally:
+        source.stream.close()
+    if source.read_error:
+        counter.tally.malformed += 1  # the rest of a corrupt or cut-short .gz: one malformed record
+    if in_child:
+        counter.tally.settle()
+    return counter.tally, kind, source.read_error
+
+
+def _scan_all(paths: Sequence[str], options: Options, stdin: BinaryIO | None) -> list[tuple[Tally, str, str | None]]:
+    """Several files are read by several processes (one file each); stdin and a single file here."""
+    jobs = options.jobs or os.cpu_count() or 1
+    files = [p for p in paths if p != "-"]
+    if jobs < 2 or len(files) < 2:
+        return [_scan_path(path, options, stdin) for path in paths]
+    import concurrent.futures
+    import multiprocessing
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        return [_scan_path(path, options, stdin) for path in paths]
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(files)), mp_context=context) as pool:
+        futures = {path: pool.submit(_scan_path, path, options, None, True) for path in files}
+        results = {}
+        if "-" in paths:
+            results["-"] = _scan_path("-", options, stdin)
+        for path, future in futures.items():
+            results[path] = future.result()
+    return [results[path] for path in paths]
+
+
 def analyze(paths: Sequence[str], options: Options | None = None, stdin: BinaryIO | None = None,
             note: Callable[[str], None] | None = None) -> SoakResult:
     """Read every input (files, `-` for stdin), apply the counting rules, compute figures and the gate."""
     options = options or Options()
+    if list(paths).count("-") > 1:
+        raise CutoverError("stdin (-) can be read only once")
     total = Tally()
     inputs: List[InputSummary] = []
-    for path in paths:
-        counter = Counter(Tally(), options.patterns, options.since_ms, options.until_ms)
-        source = open_input(path, stdin)
-        try:
-            kind = scan_source(source, counter, options)
-        finally:
-            source.stream.close()
-        tally = counter.tally
-        if source.read_error:
-            tally.malformed += 1  # the rest of a corrupt or cut-short .gz: one malformed record
-            if note:
-                note(f"{path}: compressed data ends early ({source.read_error}); read what was there")
+    for path, (tally, kind, read_error) in zip(paths, _scan_all(paths, options, stdin)):
+        if read_error and note:
+            note(f"{path}: compressed data ends early ({read_error}); read what was there")
         inputs.append(InputSummary(path, kind, dict(tally.formats), tally.records, tally.malformed, tally.fast_records))
         if note:
             note(f"{path}: {tally.records:,} records ({kind}), {tally.cmd_timing:,} cmd_timing, {tally.malformed:,} malformed")

@@ -1,99 +1,76 @@
 """Decode a stream of JSON values: NDJSON, pretty-printed objects one after another (wrangler tail
---format json), or arrays. Bad values are counted, never raised."""
+--format json), arrays (also one-line arrays of any size). Bad values are counted, never raised."""
 from __future__ import annotations
 
 import codecs
 import json
 import re
-from typing import BinaryIO, Iterator, Tuple
+from typing import BinaryIO, Iterator
 
-# A top-level value starts at a line start: NDJSON lines and JSON.stringify(x, null, 2) output both
+# A top-level value starts at a line start: NDJSON lines and JSON.stringify(x, null, 4) output both
 # put nested lines behind indentation, and raw newlines cannot occur inside JSON strings.
 _VALUE_START = re.compile(r"\n(?=[\[{])")
-_WS = re.compile(r"[ \t\r\n,\]]*")
+_SKIP = re.compile(r"[ \t\r\n,\]\ufeff]*")
 MAX_VALUE_CHARS = 64 << 20  # one value larger than this is counted malformed instead of buffered
 MALFORMED = object()
 
 
+class _Buffer:
+    """Decoded text with a read position; refills from the byte stream in blocks."""
+
+    def __init__(self, stream: BinaryIO, block: int) -> None:
+        self.stream = stream
+        self.block = block
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.text = ""
+        self.pos = 0
+        self.eof = False
+
+    def refill(self) -> bool:
+        """Append one more block; False at the end of the stream."""
+        if self.eof:
+            return False
+        chunk = self.stream.read(self.block)
+        self.eof = not chunk
+        if self.pos > (1 << 20) and self.pos > len(self.text) // 2:
+            self.text = self.text[self.pos :]  # drop what was consumed
+            self.pos = 0
+        self.text += self.decoder.decode(chunk, final=self.eof)
+        return True
+
+
 def values(stream: BinaryIO, block: int = 1 << 20) -> Iterator[object]:
-    """Yield each decoded top-level value, or MALFORMED once per undecodable segment."""
+    """Yield each decoded top-level value (array elements one by one), or MALFORMED once per
+    undecodable stretch, resuming at the next value that starts a line."""
     decoder = json.JSONDecoder()
-    text_decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    buf = ""
-    eof = False
+    buf = _Buffer(stream, block)
+    buf.refill()
     while True:
-        if not eof and len(buf) < block:
-            chunk = stream.read(block)
-            eof = not chunk
-            buf += text_decoder.decode(chunk, final=eof)
-        if not buf.strip():
-            if eof:
+        buf.pos = _SKIP.match(buf.text, buf.pos).end()  # type: ignore[union-attr]
+        if buf.pos >= len(buf.text):
+            if not buf.refill():
                 return
-            buf = ""
             continue
-        # Segments end where the next line-start value begins; keep the last (maybe partial) one.
-        cut = buf.rfind("\n{")
-        cut_arr = buf.rfind("\n[")
-        cut = max(cut, cut_arr)
-        if eof:
-            segment, buf = buf, ""
-        elif cut <= 0:
-            if len(buf) > MAX_VALUE_CHARS:
-                yield MALFORMED
-                buf = ""
-                continue
-            chunk = stream.read(block)
-            eof = not chunk
-            buf += text_decoder.decode(chunk, final=eof)
-            continue
-        else:
-            segment, buf = buf[: cut + 1], buf[cut + 1 :]
-        yield from _decode_segment(decoder, segment)
-
-
-def _decode_segment(decoder: json.JSONDecoder, segment: str) -> Iterator[object]:
-    """A segment holds whole values; an undecodable part is one malformed value up to the next line-start value."""
-    pos = 0
-    end = len(segment)
-    while True:
-        pos = _WS.match(segment, pos).end()  # type: ignore[union-attr]
-        if pos >= end:
-            return
-        if segment[pos] == "[":
-            # An array at top level: decode it element by element when it is well formed.
-            try:
-                value, pos = decoder.raw_decode(segment, pos)
-            except ValueError:
-                yield MALFORMED  # the array as a whole is broken: still take its elements one by one
-                pos += 1
-                continue
-            yield value
+        if buf.text[buf.pos] == "[":
+            buf.pos += 1  # an array: its elements are the values
             continue
         try:
-            value, pos = decoder.raw_decode(segment, pos)
+            value, end = decoder.raw_decode(buf.text, buf.pos)
         except ValueError:
+            nxt = _VALUE_START.search(buf.text, buf.pos + 1)
+            if nxt is None and not buf.eof and len(buf.text) - buf.pos < MAX_VALUE_CHARS:
+                buf.refill()  # maybe only cut by the block boundary: read on and retry
+                continue
             yield MALFORMED
-            nxt = _VALUE_START.search(segment, pos + 1)
             if nxt is None:
-                return
-            pos = nxt.end()
+                # Nothing further starts a line in what we hold: skip it and go on with the rest.
+                buf.pos = len(buf.text)
+                continue
+            buf.pos = nxt.end()
             continue
+        if end >= len(buf.text) and not buf.eof and buf.text[buf.pos] not in "{[\"":
+            # A bare number or literal right at the block end may continue in the next block.
+            buf.refill()
+            continue
+        buf.pos = end
         yield value
-
-
-def iter_lines_bytes(stream: BinaryIO, block: int = 1 << 24) -> Iterator[Tuple[bytes, int]]:
-    """Complete lines in large blocks: (block, count) with the block ending at a newline."""
-    rest = b""
-    while True:
-        chunk = stream.read(block)
-        if not chunk:
-            if rest:
-                yield rest, 1
-            return
-        data = rest + chunk
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            rest = data
-            continue
-        rest = data[cut + 1 :]
-        yield data[: cut + 1], data.count(b"\n", 0, cut + 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Tuple
 
@@ -178,6 +179,7 @@ class D1Planner:
             self._fields[field_name] = (idx, True)
             self._explicit_columns.add(idx)
         self._skip_fields = {"_id", options.legacy_id_field}
+        self._legacy_field = options.legacy_id_field
         self._used = [False] * len(self.columns)
         # (legacy id or None, order key, cells) of the documents to write
         self._rows: List[Tuple[int | None, Tuple[Any, ...], List[str]]] = []
@@ -257,9 +259,17 @@ class D1Planner:
     def add(self, doc: Dict[str, Any]) -> None:
         """Map and render one document (errors and warnings go to the report)."""
         self.report.documents += 1
-        ok, legacy, key = self._register(doc, "")
-        if not ok:
-            return
+        doc_id = doc.get("_id")
+        legacy = doc.get(self._legacy_field)
+        if type(doc_id) is v.ObjectId and type(legacy) is int and sql.INT64_MIN <= legacy <= sql.INT64_MAX:
+            key: Tuple[Any, ...] = (0, doc_id.binary, 0, "")  # the common case, inline
+            if key not in self._universe:
+                self._universe[key] = legacy
+                self._legacy_owners.setdefault(legacy, []).append(doc_id)
+        else:
+            ok, legacy, key = self._register(doc, "")
+            if not ok:
+                return
         names = tuple(doc)
         shape = self._shapes.get(names) or self._shape(names)
         shape.count += 1
@@ -389,7 +399,7 @@ class D1Planner:
             report.assigned = len(new_written)
             report.assigned_first = min(new_written)
             report.assigned_last = max(new_written)
-        rows.sort(key=lambda item: item[0])
+        rows.sort(key=operator.itemgetter(0))
         return rows
 
     def plan(self) -> Plan:

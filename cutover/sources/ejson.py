@@ -13,7 +13,7 @@ import decimal
 import json
 import math
 import re
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Iterable, Iterator
 
 from cutover.sources.values import (
     Binary,
@@ -433,54 +433,101 @@ decode_raw = _decoder.raw_decode  # (text, index) -> (value, end), for streaming
 # json's C scanner: (text, index) -> (value, end); StopIteration when no value starts at index.
 scan_document = _decoder.scan_once
 _scan_plain = json.JSONDecoder().scan_once
-def scan_line(line: bytes) -> tuple[Any, str, int]:
-    """Decode one NDJSON line: (value, text, end); StopIteration when no value starts at column 0.
+def decode_lines(lines: Iterable[bytes], on_error: Callable[[int, str], None]) -> Iterator[Document]:
+    """The documents of NDJSON lines, blank lines skipped; a bad line goes to `on_error(lineno, reason)`,
+    which raises to stop or returns to skip it.
 
-    Exports put their wrappers in top-level fields (`_id`, dates), so when every `$` of the
-    line belongs to such a field, the line is parsed without the object hook (C speed) and
-    those fields are converted in place; any other line takes the hooked parse. Same result.
+    Exports put their wrappers in top-level fields (`_id`, dates), so when every `$` of a line
+    belongs to such a field, the line is parsed without the object hook (C speed) and those
+    fields are converted in place; any other line takes the hooked parse. Same result either
+    way; the tests hold the two paths against each other.
     """
-    text = line.decode("utf-8")
-    dollars = line.count(b"$")
-    if dollars == 0:
-        value, end = _scan_plain(text, 0)
-        return value, text, end
-    if dollars <= 8:
-        value, end = _scan_plain(text, 0)
-        if value.__class__ is dict:
-            found = 0
-            for key, field in value.items():
-                if field.__class__ is not dict or len(field) != 1:
-                    continue
-                # $date and $oid inlined (see _fast_wrapper): this loop runs once per document
-                ((kind, raw),) = field.items()
-                if kind == "$date" and raw.__class__ is str and len(raw) == 24 and raw[23] == "Z" and raw[19] == ".":
-                    try:
-                        millis = (_fromisoformat(raw[:23]) - _EPOCH_NAIVE) // _ONE_MS
-                    except (ValueError, TypeError):
-                        break
-                    converted = _new(DateTime)
-                    _set(converted, "millis", millis)
-                elif kind == "$oid" and raw.__class__ is str and len(raw) == 24:
-                    try:
-                        binary = bytes.fromhex(raw)
-                    except ValueError:
-                        break
-                    if len(binary) != 12:
-                        break
-                    converted = _new(ObjectId)
-                    _set(converted, "binary", binary)
-                else:
-                    converted = _fast_wrapper(field)
-                    if converted is _NOT_FAST:
-                        break
-                value[key] = converted
-                found += 1
+    lineno = 0
+    for line in lines:
+        lineno += 1
+        try:
+            text = line.decode("utf-8")
+            dollars = line.count(b"$")
+            if dollars > 8:
+                value, end = _decoder.scan_once(text, 0)
             else:
-                if found == dollars:
-                    return value, text, end
-    value, end = _decoder.scan_once(text, 0)
-    return value, text, end
+                value, end = _scan_plain(text, 0)
+                if dollars and not _convert_top_level(value, dollars):
+                    value, end = _decoder.scan_once(text, 0)
+            if end != len(text) - 1 or text[end] != "\n":  # the usual line is "{...}\n"
+                if end != len(text) and not text[end:].isspace():
+                    _decoder.decode(text)  # raises json's "Extra data" error with its position
+            if value.__class__ is not dict:
+                value = as_document(value)
+            if b"\\" in line and b"\\u0000" in line:  # memchr first: most lines have no escapes
+                _check_keys(value)
+        except StopIteration:  # no JSON value at column 0: a blank line, or leading blanks
+            if line.isspace() or not line:
+                continue
+            try:
+                value = loads_document(line.decode("utf-8"))
+            except ValueError as exc:
+                on_error(lineno, _reason(exc))
+                continue
+        except ValueError as exc:  # JSONDecodeError, EJSONError, UnicodeDecodeError
+            on_error(lineno, _reason(exc))
+            continue
+        yield value
+
+
+def _convert_top_level(value: Any, dollars: int) -> bool:
+    """Convert the top-level wrapper fields of a plainly parsed document in place; True if they
+    account for every `$` of the line (so no wrapper is left anywhere)."""
+    if value.__class__ is not dict:
+        return False
+    found = 0
+    for key, field in value.items():
+        if field.__class__ is not dict or len(field) != 1:
+            continue
+        # $date and $oid inlined (see _fast_wrapper): this loop runs once per document
+        ((kind, raw),) = field.items()
+        if kind == "$date" and raw.__class__ is str and len(raw) == 24 and raw[23] == "Z" and raw[19] == ".":
+            try:
+                millis = (_fromisoformat(raw[:23]) - _EPOCH_NAIVE) // _ONE_MS
+            except (ValueError, TypeError):
+                return False
+            converted = _new(DateTime)
+            _set(converted, "millis", millis)
+        elif kind == "$oid" and raw.__class__ is str and len(raw) == 24:
+            try:
+                binary = bytes.fromhex(raw)
+            except ValueError:
+                return False
+            if len(binary) != 12:
+                return False
+            converted = _new(ObjectId)
+            _set(converted, "binary", binary)
+        elif kind[:1] == "$":
+            converted = _fast_wrapper(field)
+            if converted is _NOT_FAST:
+                return False
+        else:
+            continue  # a one-field subdocument, not a wrapper
+        value[key] = converted
+        found += 1
+    return found == dollars
+
+
+def decode_line(line: bytes) -> Document:
+    """One NDJSON line through the export reader's path (`decode_lines`); ValueError if it is bad."""
+    def fail(lineno: int, reason: str) -> None:
+        raise EJSONError(reason)
+
+    for doc in decode_lines([line], fail):
+        return doc
+    raise EJSONError("blank line")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8: {exc.reason}"
+    text = str(exc)
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _check_keys(value: Any) -> None:

@@ -115,31 +115,7 @@ class ExportSource(MongoSource):
             raise CutoverError(f"{path}: cannot read ({_describe(exc)})") from None
 
     def _lines(self, path: str, handle: IO[bytes]) -> Iterator[Document]:
-        # The hot loop: json's C scanner called directly, one line at a time.
-        scan = ejson.scan_line
-        lineno = 0
-        for line in handle:
-            lineno += 1
-            try:
-                doc, text, end = scan(line)
-                if end != len(text) and not text[end:].isspace():
-                    ejson.loads(text)  # raises json's "Extra data" error with its position
-                if doc.__class__ is not dict:
-                    doc = ejson.as_document(doc)
-                if b"\\u0000" in line:
-                    ejson.check_nul_keys(doc)
-            except StopIteration:  # no JSON value at column 0: a blank line, or leading blanks
-                if not line.strip():
-                    continue
-                try:
-                    doc = ejson.loads_document(line.decode("utf-8"))
-                except ValueError as exc:
-                    self._bad(f"{path}:{lineno}", _reason(exc))
-                    continue
-            except ValueError as exc:  # JSONDecodeError, EJSONError, UnicodeDecodeError
-                self._bad(f"{path}:{lineno}", _reason(exc))
-                continue
-            yield doc
+        return ejson.decode_lines(handle, lambda lineno, reason: self._bad(f"{path}:{lineno}", reason))
 
     def _stream(self, path: str, handle: IO[bytes], array: bool) -> Iterator[Document]:
         # Whole JSON values one after another (pretty output) or inside one array. A
@@ -211,17 +187,17 @@ class ExportSource(MongoSource):
                             continue
                         self._fatal(path, line + buf.count("\n", pos, exc.pos), exc.msg)
                     except ValueError as exc:
-                        self._fatal(path, line, _reason(exc))
+                        self._fatal(path, line, ejson._reason(exc))
                 if doc.__class__ is not dict:
                     try:
                         doc = ejson.as_document(doc)
                     except ValueError as exc:
-                        self._fatal(path, line, _reason(exc))
+                        self._fatal(path, line, ejson._reason(exc))
                 if "\\u0000" in buf[pos:end]:
                     try:
                         ejson.check_nul_keys(doc)
                     except ValueError as exc:
-                        self._fatal(path, line, _reason(exc))
+                        self._fatal(path, line, ejson._reason(exc))
                 line += buf.count("\n", pos, end)
                 pos = end
                 yield doc
@@ -300,13 +276,6 @@ def _first_line_is_open_brace(handle: IO[bytes], start: int) -> bool:
     first = handle.readline(4096).strip()
     handle.seek(start)
     return first == b"{"
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, UnicodeDecodeError):
-        return f"not UTF-8: {exc.reason}"
-    text = str(exc)
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _describe(exc: BaseException) -> str:

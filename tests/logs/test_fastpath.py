@@ -128,3 +128,20 @@ def test_custom_patterns_fall_back_to_full_parsing(tmp_path: Path) -> None:
     result = analyze([str(path)], Options(patterns=Patterns(dual_write=r"(?i)secondary store write failed")))
     assert counts(result)["dual_write_failures"] == 1
     assert result.tally.fast_records == 0
+
+
+def test_several_files_in_processes_equal_one_process(tmp_path: Path) -> None:
+    import gzip
+
+    paths = []
+    for n in range(3):
+        lines = [js(logpush([[js(timing("/s", float(i + n), i % 4 == 0))], ["MongoNetworkError" if i % 9 == 0 else "x"]], ts=T0 + i * 7000))
+                 for i in range(400)]
+        path = tmp_path / f"part{n}.ndjson.gz"
+        path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+        paths.append(str(path))
+    many = analyze(paths, Options(jobs=3))
+    one = analyze(paths, Options(jobs=1))
+    assert snapshot(many.tally) == snapshot(one.tally)
+    assert [i.records for i in many.inputs] == [400, 400, 400]
+    assert counts(many)["mongo_connection_errors"] == 3 * 45

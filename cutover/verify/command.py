@@ -1,0 +1,163 @@
+"""verify's work: read Mongo, map it as the backfills would, read the targets, compare."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any, Dict, List, Optional
+
+from cutover.core.config import Config, cloudflare_account_id, cloudflare_api_base, read_secret
+from cutover.core.fsutil import write_output
+from cutover.errors import EXIT_GATE_FAILED, ConfigError, UsageError
+from cutover.verify.compare import Report, compare_kv
+from cutover.verify.kv_expected import expected_kv
+from cutover.verify.kv_targets import STORE_FORMAT, BulkFileKV, KVTarget, LocalStoreKV, RestKV, WranglerKV
+
+
+def _api_client() -> Any:
+    from cutover.core.http import HttpClient
+    from cutover.core.ratelimit import RateLimiter, cloudflare_budget
+
+    token = read_secret("CLOUDFLARE_API_TOKEN", required=True)
+    limiter = RateLimiter(window_limit=cloudflare_budget())
+    return HttpClient(cloudflare_api_base(), headers={"Authorization": f"Bearer {token}"}, pace=limiter)
+
+
+def _kv_file_target(path: str) -> KVTarget:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            head = handle.read(4096).lstrip()
+    except OSError as exc:
+        raise ConfigError(f"--kv-file {path}: {exc.strerror}") from None
+    if head.startswith("{") and STORE_FORMAT in head:
+        return LocalStoreKV(path)
+    return BulkFileKV(path)
+
+
+class Targets:
+    """Chooses and caches the readers for KV and D1 from the flags."""
+
+    def __init__(self, args: argparse.Namespace, cfg: Config) -> None:
+        self.args = args
+        self.cfg = cfg
+        self._client: Any = None
+        self.wrangler_dir = os.path.abspath(args.wrangler_dir or ".")
+
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = _api_client()
+        return self._client
+
+    def account(self) -> str:
+        account = cloudflare_account_id(self.cfg)
+        if not account:
+            raise ConfigError("no Cloudflare account: set CLOUDFLARE_ACCOUNT_ID or cloudflare.account_id")
+        return account
+
+    def _wrangler(self) -> List[str]:
+        import shlex
+
+        return shlex.split(self.args.wrangler)
+
+    def kv(self, module: str) -> KVTarget:
+        args = self.args
+        if args.kv_file:
+            return _kv_file_target(args.kv_file.replace("{module}", module))
+        if args.local or args.remote_wrangler:
+            return WranglerKV(self._wrangler(), self.wrangler_dir, remote=args.remote_wrangler, persist_to=args.persist_to)
+        return RestKV(self.client(), self.account())
+
+    def d1(self, database: Optional[str], database_id: Optional[str]) -> Any:
+        from cutover.verify.d1_targets import RestD1, SqliteD1, WranglerD1
+
+        args = self.args
+        if args.d1_sqlite:
+            if not os.path.exists(args.d1_sqlite):
+                raise ConfigError(f"--d1-sqlite {args.d1_sqlite}: no such file")
+            return SqliteD1(args.d1_sqlite)
+        if args.local or args.remote_wrangler or not database_id:
+            if not database:
+                raise ConfigError(f"{self.cfg.where('d1.database')}: needed to read D1 through wrangler")
+            return WranglerD1(self._wrangler(), database, self.wrangler_dir, remote=not args.local, persist_to=args.persist_to)
+        return RestD1(self.client(), self.account(), database_id)
+
+
+def _scope(args: argparse.Namespace, cfg: Config) -> tuple:  # type: ignore[type-arg]
+    modules = list(args.module or [])
+    has_d1 = bool(cfg.get("d1", None, kind=dict))
+    if args.d1 and not has_d1:
+        raise ConfigError(f"config file {cfg.source}: --d1 given but there is no d1 section")
+    if modules or args.d1:
+        return modules, bool(args.d1)
+    return list(cfg.get("kv_modules", {}, kind=dict)), has_d1
+
+
+def _line(name: str, report: Report, kv: bool) -> str:
+    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.counts(kv).items())
+    extra = f", {report.expiring} expiring within KV's 60 s minimum" if kv and report.expiring else ""
+    return f"{'OK  ' if report.ok else 'DIFF'} {name}: {counts}{extra}"
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from cutover.sinks.kv_backfill import _module_specs
+    from cutover.sources import open_source
+
+    cfg = Config.load(args.config)
+    cfg.set("mongo.source", args.source)
+    if args.ttl_tolerance < 0:
+        raise UsageError("--ttl-tolerance must not be negative")
+    module_names, check_d1 = _scope(args, cfg)
+    if args.kv_file and len(module_names) > 1 and "{module}" not in args.kv_file:
+        raise UsageError("--kv-file holds one namespace: pick one --module, or put {module} in the file name")
+    targets = Targets(args, cfg)
+    specs = _module_specs(cfg, module_names, None) if module_names else []
+    source_spec = resolve_source(cfg)
+    err = sys.stderr
+    lines: List[str] = []
+    result: Dict[str, Any] = {"modules": {}, "ok": True}
+    source = open_source(source_spec, database=cfg.get("mongo.database", "", kind=str),
+                         data_source=cfg.get("mongo.data_source", None, kind=str), skip_bad_lines=args.skip_bad_lines)
+    with source:
+        for spec in specs:
+            now_ms = int(time.time() * 1000)
+            expected = expected_kv(source.documents(spec.collection), spec, now_ms)
+            target = targets.kv(spec.name)
+            actual = target.read(spec.namespace_id)
+            report = compare_kv(expected.entries, expected.expired, actual, args.ttl_tolerance)
+            result["modules"][spec.name] = {**report.counts(True), "expiring": report.expiring,
+                                            "invalid_in_mongo": expected.invalid, "documents": expected.documents,
+                                            "examples": [d.line() for d in report.examples]}
+            result["ok"] = result["ok"] and report.ok
+            lines.append(_line(f"KV {spec.name} ({target.description}, namespace {spec.namespace_id})", report, True))
+            lines.extend(f"     {d.line()}" for d in report.examples)
+        if check_d1:
+            from cutover.verify.d1_expected import expected_rows
+
+            expected_d1 = expected_rows(cfg, source)
+            target_d1 = targets.d1(cfg.get("d1.database", None, kind=str), cfg.get("d1.database_id", None, kind=str))
+            from cutover.verify.compare import compare_rows
+
+            actual_rows = target_d1.rows(expected_d1.table, expected_d1.id_column)
+            report = compare_rows(expected_d1.rows, actual_rows)
+            result["d1"] = {**report.counts(False), "examples": [d.line() for d in report.examples]}
+            result["ok"] = result["ok"] and report.ok
+            lines.append(_line(f"D1 {expected_d1.table} ({target_d1.description})", report, False))
+            lines.extend(f"     {d.line()}" for d in report.examples)
+    verdict = "OK: every target equals Mongo (live documents)" if result["ok"] else "DIFFERENCES FOUND (exit 4)"
+    text = "\n".join([f"verify: Mongo {source.description or source_spec.split(':', 1)[0]}", *lines, verdict]) + "\n"
+    (err if args.json == "-" else sys.stdout).write(text)
+    if args.json:
+        write_output(args.json, json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return 0 if result["ok"] else EXIT_GATE_FAILED
+
+
+def resolve_source(cfg: Config) -> str:
+    """mongo.source with an `export:` path taken relative to the config file's directory."""
+    spec = cfg.require("mongo.source")
+    if spec.startswith("export:") and not os.path.isabs(spec[7:]) and not cfg.source.startswith("<"):
+        beside = os.path.join(os.path.dirname(os.path.abspath(cfg.source)), spec[7:])
+        if os.path.exists(beside):
+            return "export:" + beside
+    return str(spec)
