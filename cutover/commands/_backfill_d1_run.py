@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shlex
@@ -12,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, TextIO
 
 from cutover.core.config import Config, cloudflare_account_id, cloudflare_api_base, read_secret
-from cutover.core.fsutil import atomic_write_text, write_output
+from cutover.core.fsutil import atomic_writer, write_output
 from cutover.errors import ConfigError, CutoverError, UsageError
 from cutover.sinks import sql
-from cutover.sinks.d1plan import D1Planner, Plan, PlanOptions, Report, render_file
+from cutover.sinks.d1plan import D1Planner, Plan, PlanOptions, Report, paused_gc, write_file
 from cutover.sinks.d1schema import SchemaError, Table, columns_from_definitions, load_table
 
 DEFAULT_TABLE = "trading_trades"
@@ -311,7 +310,9 @@ def _execute_wrangler(args: argparse.Namespace, settings: Settings, path: str, e
     return proc.returncode
 
 
-def _execute_api(args: argparse.Namespace, cfg: Config, settings: Settings, plan: Plan, text: str, err: TextIO) -> Dict[str, Any]:
+def _execute_api(
+    args: argparse.Namespace, cfg: Config, settings: Settings, plan: Plan, sql_sha256: str, err: TextIO
+) -> Dict[str, Any]:
     from cutover.core.checkpoint import Checkpoint
     from cutover.core.http import HttpClient
     from cutover.core.progress import Progress
@@ -335,7 +336,7 @@ def _execute_api(args: argparse.Namespace, cfg: Config, settings: Settings, plan
         "command": "backfill-d1",
         "database_id": settings.database_id,
         "table": settings.table_name,
-        "sql_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "sql_sha256": sql_sha256,
     }
     checkpoint = Checkpoint(args.checkpoint or f"{args.output}.checkpoint.json", job)
     if args.resume:
@@ -389,8 +390,9 @@ def run_backfill_d1(args: argparse.Namespace, out: TextIO | None = None, err: Te
         ))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    source = _read(args, settings, planner, err)
-    plan = planner.plan()
+    with paused_gc():
+        source = _read(args, settings, planner, err)
+        plan = planner.plan()
     report = plan.report
     summary = summary_json(plan, settings, source, args)
 
@@ -413,18 +415,18 @@ def run_backfill_d1(args: argparse.Namespace, out: TextIO | None = None, err: Te
             f"{report.error_count:,} problem(s) listed above; nothing written"
             + (" and nothing executed" if args.execute or args.mode == "api" else "")
         )
-    text = render_file(plan)
     if args.output == "-":
-        out.write(text)
+        sql_sha256 = write_file(plan, out)
         out.flush()
     else:
-        atomic_write_text(args.output, text)
+        with atomic_writer(args.output) as handle:
+            sql_sha256 = write_file(plan, handle)
     if not args.quiet:
         err.write(text_report)
     extra: Dict[str, Any] = {}
     status = 0
     if args.mode == "api":
-        extra["api"] = _execute_api(args, cfg, settings, plan, text, err)
+        extra["api"] = _execute_api(args, cfg, settings, plan, sql_sha256, err)
     if args.execute:
         status = _execute_wrangler(args, settings, args.output, err)
         extra["execute_status"] = status

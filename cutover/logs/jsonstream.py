@@ -45,14 +45,21 @@ def values(stream: BinaryIO, block: int = 1 << 20) -> Iterator[object]:
     decoder = json.JSONDecoder()
     buf = _Buffer(stream, block)
     buf.refill()
+    depth = 0  # open top-level arrays; one left open at the end is a truncated file
     while True:
+        start = buf.pos
         buf.pos = _SKIP.match(buf.text, buf.pos).end()  # type: ignore[union-attr]
+        if depth:
+            depth = max(0, depth - buf.text.count("]", start, buf.pos))
         if buf.pos >= len(buf.text):
             if not buf.refill():
+                if depth:
+                    yield MALFORMED
                 return
             continue
         if buf.text[buf.pos] == "[":
             buf.pos += 1  # an array: its elements are the values
+            depth += 1
             continue
         try:
             value, end = decoder.raw_decode(buf.text, buf.pos)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
+import hashlib
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Iterator, List, Tuple
+from typing import IO, Any, Dict, Iterable, Iterator, List, Tuple
 
 from cutover.sinks import sql
 from cutover.sinks.d1schema import Column, Table, snake_case
@@ -543,4 +544,14 @@ def paused_gc() -> Iterator[None]:
 
 def render_file(plan: Plan) -> str:
     """The .sql file: one statement per line group, no BEGIN/COMMIT (D1 refuses them)."""
-    return "".join(stmt + "\n" for stmt in plan.statements)
+    return "\n".join(plan.statements) + "\n" if plan.statements else ""
+
+
+def write_file(plan: Plan, handle: IO[str]) -> str:
+    """Stream the .sql file to `handle`; returns the SHA-256 of its UTF-8 bytes."""
+    digest = hashlib.sha256()
+    for stmt in plan.statements:
+        chunk = stmt + "\n"
+        handle.write(chunk)
+        digest.update(chunk.encode("utf-8"))
+    return digest.hexdigest()

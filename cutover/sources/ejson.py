@@ -454,9 +454,10 @@ def decode_lines(lines: Iterable[bytes], on_error: Callable[[int, str], None]) -
                 value, end = _scan_plain(text, 0)
                 if dollars and not _convert_top_level(value, dollars):
                     value, end = _decoder.scan_once(text, 0)
-            if end != len(text) - 1 or text[end] != "\n":  # the usual line is "{...}\n"
-                if end != len(text) and not text[end:].isspace():
-                    _decoder.decode(text)  # raises json's "Extra data" error with its position
+            # the usual line is "{...}\n"; anything else after the value must be blank
+            usual = end == len(text) - 1 and text[end] == "\n"
+            if not usual and end != len(text) and not text[end:].isspace():
+                _decoder.decode(text)  # raises json's "Extra data" error with its position
             if value.__class__ is not dict:
                 value = as_document(value)
             if b"\\" in line and b"\\u0000" in line:  # memchr first: most lines have no escapes

@@ -64,7 +64,11 @@ class Targets:
     def kv(self, module: str) -> KVTarget:
         args = self.args
         if args.kv_file:
-            return _kv_file_target(args.kv_file.replace("{module}", module))
+            target = _kv_file_target(args.kv_file.replace("{module}", module))
+            modules = args.module or list(self.cfg.get("kv_modules", {}, kind=dict))
+            if isinstance(target, BulkFileKV) and len(modules) > 1 and "{module}" not in args.kv_file:
+                raise UsageError("--kv-file: a bulk file holds one namespace; pick one --module or put {module} in the name")
+            return target
         if args.local or args.remote_wrangler:
             return WranglerKV(self._wrangler(), self.wrangler_dir, remote=args.remote_wrangler, persist_to=args.persist_to)
         return RestKV(self.client(), self.account())
@@ -109,8 +113,6 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.ttl_tolerance < 0:
         raise UsageError("--ttl-tolerance must not be negative")
     module_names, check_d1 = _scope(args, cfg)
-    if args.kv_file and len(module_names) > 1 and "{module}" not in args.kv_file:
-        raise UsageError("--kv-file holds one namespace: pick one --module, or put {module} in the file name")
     targets = Targets(args, cfg)
     specs = _module_specs(cfg, module_names, None) if module_names else []
     source_spec = resolve_source(cfg)

@@ -269,3 +269,23 @@ def test_cut_short_gzip_counts_one_malformed_and_keeps_the_rest(tmp_path: Path) 
     result = run(path)
     c = counts(result)
     assert c["malformed"] >= 1 and 0 < c["records"] < 1600
+
+
+def test_one_line_array_bigger_than_a_block(tmp_path: Path) -> None:
+    records = [logpush([[js(timing("/s", float(i), i % 2 == 0))]], ts=T0 + i) for i in range(4000)]
+    path = tmp_path / "compact.json"
+    path.write_text(json.dumps(records, separators=(",", ":")))  # jq -c: one line, several MB
+    assert path.stat().st_size > 2 << 20
+    c = counts(run(path))
+    assert (c["records"], c["cmd_timing"], c["malformed"]) == (4000, 4000, 0)
+
+
+@pytest.mark.parametrize("block", [7, 64, 1000])
+def test_stream_decoder_across_tiny_blocks(block: int) -> None:
+    from cutover.logs import jsonstream
+
+    values = [tail([[js(timing("/s", 1.5, True))]]), 12345, "text", [1, 2], {"event": "request"}]
+    text = "\n".join(json.dumps(v, indent=4) for v in values) + "\n{\"broken\": \n" + json.dumps(values[0], indent=4)
+    got = list(jsonstream.values(io.BytesIO(text.encode()), block=block))
+    assert got[:4] == [values[0], 12345, "text", 1] and got[4:6] == [2, {"event": "request"}]
+    assert got[6] is jsonstream.MALFORMED and got[7] == values[0] and len(got) == 8

@@ -1,0 +1,78 @@
+"""drill's work: make the work dir, pick wrangler or the python-only path, run, report."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from typing import List
+
+from cutover.core.fsutil import write_output
+from cutover.drill.steps import Context, Step, run_steps
+from cutover.drill.workspace import materialize
+from cutover.errors import CutoverError
+
+
+def find_wrangler(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
+    """(argv or None, why): the wrangler to use, checked by running `--version`."""
+    if args.no_wrangler:
+        return None, "--no-wrangler: SQLite file + KV store file"
+    argv = shlex.split(args.wrangler) if args.wrangler else ([shutil.which("wrangler")] if shutil.which("wrangler") else [])
+    if not argv:
+        return None, "wrangler not on PATH: SQLite file + KV store file"
+    env = dict(os.environ, WRANGLER_SEND_METRICS="false")
+    try:
+        done = subprocess.run([*argv, "--version"], capture_output=True, text=True, timeout=120, env=env,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        if args.wrangler:
+            raise CutoverError(f"--wrangler {args.wrangler!r} does not run: {exc}") from None
+        return None, f"wrangler found but does not run ({exc}): SQLite file + KV store file"
+    if done.returncode != 0:
+        if args.wrangler:
+            raise CutoverError(f"--wrangler {args.wrangler!r}: `--version` exited {done.returncode}")
+        return None, "wrangler found but `wrangler --version` failed: SQLite file + KV store file"
+    version = (done.stdout.strip().splitlines() or ["?"])[-1]
+    return argv, f"wrangler {version} --local"
+
+
+def table(steps: List[Step]) -> str:
+    width = max(len(s.name) for s in steps)
+    return "\n".join(f"  {'PASS' if s.ok else 'FAIL'}  {s.name.ljust(width)}  {s.detail}" for s in steps)
+
+
+def run_drill(args: argparse.Namespace) -> int:
+    out = sys.stderr if args.json == "-" else sys.stdout
+    created = not args.workdir
+    root = os.path.abspath(args.workdir) if args.workdir else tempfile.mkdtemp(prefix="cutover-drill-")
+    if args.workdir:
+        os.makedirs(root, exist_ok=True)
+        if os.listdir(root) and not os.path.exists(os.path.join(root, "rollback.json")):
+            raise CutoverError(f"--workdir {root} is not empty and not an earlier drill's; pick an empty directory")
+        shutil.rmtree(os.path.join(root, "state"), ignore_errors=True)  # a rerun starts from empty targets
+    wrangler, how = find_wrangler(args)
+    started = time.time()
+    ws = materialize(root, started)
+    print(f"cutover drill: rehearsing the rollback in {root}", file=out)
+    print(f"  targets: {how}", file=out)
+    ctx = Context(ws, wrangler)
+    steps = run_steps(ctx, lambda step: None)
+    ok = all(s.ok for s in steps)
+    print(table(steps), file=out)
+    kept = not created or args.keep or not ok
+    verdict = "PASS: every step of the rollback works" if ok else "FAIL: see the steps above"
+    where = f"artifacts in {root}" if kept else "temp work dir removed (use --keep or --workdir to keep it)"
+    print(f"{verdict} ({time.time() - started:.1f}s); {where}", file=out)
+    result = {"ok": ok, "workdir": root if kept else None, "steps": [s.__dict__ for s in steps], "targets": how}
+    if args.json:
+        write_output(args.json, json.dumps(result, indent=2) + "\n")
+    if not kept:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0 if ok else 1
+
+
