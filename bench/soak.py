@@ -109,18 +109,29 @@ def _tree_rss_kib(root: int) -> int:
 
 
 def _timed(argv: list) -> tuple:
-    """Run argv; wall seconds, peak RSS (MiB) of its whole process tree sampled every 5 ms, stdout."""
+    """Run argv; wall seconds, peak RSS (MiB) of its whole process tree sampled every 5 ms, stdout,
+    and CPU seconds (user+sys, including the processes it waited for)."""
+    import tempfile
+
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, _tree_rss_kib(proc.pid))
-        time.sleep(0.005)
-    out, err = proc.communicate()
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdout=out, stderr=err)
+        peak = 0
+        status, usage = 0, None
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, _tree_rss_kib(proc.pid))
+            time.sleep(0.005)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status >> 8
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode not in (0, 4, 5):
-        raise SystemExit(f"{argv[:4]} failed ({proc.returncode}): {err[-2000:]}")
-    return wall, peak / 1024.0, out
+        raise SystemExit(f"{argv[:4]} failed ({proc.returncode}): {stderr[-2000:]}")
+    return wall, peak / 1024.0, stdout, usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -154,8 +165,10 @@ def main() -> int:
     def line(name: str, runs: list) -> tuple:
         walls = sorted(r[0] for r in runs)
         rss = max(r[1] for r in runs)
+        cpu = min(r[3] for r in runs)
         print(f"{name:13s} wall best {walls[0]:6.2f}s  median {walls[len(walls) // 2]:6.2f}s  "
-              f"(runs: {', '.join(f'{w:.2f}' for w in (r[0] for r in runs))})  peak RSS (process tree) {rss:7.1f} MiB")
+              f"(runs: {', '.join(f'{w:.2f}' for w in (r[0] for r in runs))})  CPU best {cpu:6.2f}s  "
+              f"peak RSS (process tree) {rss:7.1f} MiB")
         return walls[0], walls[len(walls) // 2], rss
 
     duck_best, duck_median, duck_rss = line("duckdb:", duck_runs)

@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     options = Options(
         baseline_cold_ping_ms=_baseline(args), factor=args.factor, gate_cmd=args.gate_cmd,
         min_cold_samples=args.min_cold_samples, patterns=_patterns(args), since_ms=since, until_ms=until,
-        jobs=args.jobs, fast=not args.exact, hourly=True, chart=bool(args.chart),
+        jobs=args.jobs, fast=not args.exact, hourly=True, chart=bool(args.chart), progress=not args.quiet,
     )
 
     def note(message: str) -> None:

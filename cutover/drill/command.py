@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import List
+from typing import Iterator, List
 
 from cutover.core.fsutil import write_output
 from cutover.drill.steps import Context, Step, run_steps
@@ -41,6 +42,24 @@ def find_wrangler(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
     return argv, f"wrangler {version} --local"
 
 
+@contextlib.contextmanager
+def private_wrangler_home(path: str) -> Iterator[None]:
+    """wrangler needs a writable HOME (it stats ~/.wrangler even for --local); a bastion's HOME
+    may be read-only, and a rehearsal should not touch the operator's wrangler state anyway."""
+    os.makedirs(path, exist_ok=True)
+    saved = {k: os.environ.get(k) for k in ("HOME", "XDG_CONFIG_HOME")}
+    os.environ["HOME"] = path
+    os.environ["XDG_CONFIG_HOME"] = os.path.join(path, ".config")
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def table(steps: List[Step]) -> str:
     width = max(len(s.name) for s in steps)
     return "\n".join(f"  {'PASS' if s.ok else 'FAIL'}  {s.name.ljust(width)}  {s.detail}" for s in steps)
@@ -55,13 +74,14 @@ def run_drill(args: argparse.Namespace) -> int:
         if os.listdir(root) and not os.path.exists(os.path.join(root, "rollback.json")):
             raise CutoverError(f"--workdir {root} is not empty and not an earlier drill's; pick an empty directory")
         shutil.rmtree(os.path.join(root, "state"), ignore_errors=True)  # a rerun starts from empty targets
-    wrangler, how = find_wrangler(args)
     started = time.time()
     ws = materialize(root, started)
     print(f"cutover drill: rehearsing the rollback in {root}", file=out)
-    print(f"  targets: {how}", file=out)
-    ctx = Context(ws, wrangler)
-    steps = run_steps(ctx, lambda step: None)
+    with private_wrangler_home(ws.path("state", "home")):
+        wrangler, how = find_wrangler(args)
+        print(f"  targets: {how}", file=out)
+        ctx = Context(ws, wrangler)
+        steps = run_steps(ctx, lambda step: None)
     ok = all(s.ok for s in steps)
     print(table(steps), file=out)
     kept = not created or args.keep or not ok

@@ -31,6 +31,7 @@ class Options:
     fast: bool = True  # False: every record through full JSON parsing
     hourly: bool = True  # p95 per hour (the chart and the report's table)
     chart: bool = False  # keep the sorted warm population for the distribution chart
+    progress: bool = False  # a progress line on stderr (only drawn on a terminal)
 
 
 @dataclass
@@ -86,12 +87,19 @@ def _scan_csv(counter: Counter, stream: BinaryIO) -> None:
             counter.record(csvrows.row_record(row))
 
 
-def _scan_range(path: str, start: int, end: int, template: Counter) -> Tally:
+def _scan_range(path: str, start: int, end: int, template: Counter, on_read: Callable[[int], None] | None = None) -> Tally:
     """One byte range of a plain Logpush file (whole lines: start and end sit just after a newline)."""
     counter = fastpath.new_tally_counter(template)
     with open(path, "rb", buffering=0) as handle:
         handle.seek(start)
-        fastpath.scan_stream(counter, handle.readinto, limit=end - start)
+
+        def readinto(view: memoryview) -> int:
+            got = handle.readinto(view) or 0
+            if on_read is not None:
+                on_read(got)
+            return got
+
+        fastpath.scan_stream(counter, readinto, limit=end - start)
     counter.tally.settle()
     return counter.tally
 
@@ -108,7 +116,7 @@ def _ranges(path: str, size: int, parts: int) -> List[Tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _scan_parallel(path: str, size: int, counter: Counter, jobs: int) -> None:
+def _scan_parallel(path: str, size: int, counter: Counter, jobs: int, on_read: Callable[[int], None] | None) -> None:
     import concurrent.futures
     import multiprocessing
 
@@ -124,12 +132,15 @@ def _scan_parallel(path: str, size: int, counter: Counter, jobs: int) -> None:
     # The parent takes the first range itself; children the rest.
     with concurrent.futures.ProcessPoolExecutor(max_workers=len(ranges) - 1, mp_context=context) as pool:
         futures = [pool.submit(_scan_range, path, start, end, counter) for start, end in ranges[1:]]
-        counter.tally.merge(_scan_range(path, ranges[0][0], ranges[0][1], counter))
+        # Progress: the parent's own range stands for all of them (they run at the same pace).
+        share = len(ranges)
+        scaled = (lambda n: on_read(n * share)) if on_read is not None else None
+        counter.tally.merge(_scan_range(path, ranges[0][0], ranges[0][1], counter, scaled))
         for future in futures:
             counter.tally.merge(future.result())
 
 
-def scan_source(source: Source, counter: Counter, options: Options) -> str:
+def scan_source(source: Source, counter: Counter, options: Options, on_read: Callable[[int], None] | None = None) -> str:
     """Count one opened input into counter.tally; returns the container kind."""
     kind = container_of(source.head)
     if kind == "empty":
@@ -144,7 +155,7 @@ def scan_source(source: Source, counter: Counter, options: Options) -> str:
     jobs = options.jobs or os.cpu_count() or 1
     if source.size is not None and source.size >= PARALLEL_MIN_BYTES and jobs > 1:
         source.stream.close()
-        _scan_parallel(source.name, source.size, counter, jobs)
+        _scan_parallel(source.name, source.size, counter, jobs, on_read)
         return "ndjson"
     fastpath.scan_stream(counter, source.stream.readinto)  # type: ignore[attr-defined]
     return "ndjson"
@@ -187,16 +198,35 @@ def summarize_tally(tally: Tally, inputs: List[InputSummary], options: Options) 
 
 
 def _scan_path(path: str, options: Options, stdin: BinaryIO | None = None,
-               in_child: bool = False) -> tuple[Tally, str, str | None]:
+               in_child: bool = False, progress: bool = False) -> tuple[Tally, str, str | None]:
     """One input, start to end: its tally (settled when run in a worker), container kind, read error."""
     counter = Counter(Tally(), options.patterns, options.since_ms, options.until_ms)
-    source = open_input(path, stdin)
+    bar = None
+    if progress and path != "-":
+        from cutover.core.progress import Progress
+
+        try:
+            total_mb = max(1, os.path.getsize(path) >> 20)
+        except OSError:
+            total_mb = None
+        bar = Progress(f"reading {os.path.basename(path)}", total=total_mb, unit=" MB")
+    pending = [0]
+
+    def on_read(n: int) -> None:
+        pending[0] += n
+        if bar is not None and pending[0] >= 1 << 20:
+            bar.update(pending[0] >> 20)
+            pending[0] &= (1 << 20) - 1
+
+    source = open_input(path, stdin, on_read if bar is not None else None)
     if in_child:
         options = dataclasses.replace(options, jobs=1)  # no processes inside a worker
     try:
-        kind = scan_source(source, counter, options)
+        kind = scan_source(source, counter, options, on_read if bar is not None else None)
     finally:
         source.stream.close()
+        if bar is not None:
+            bar.close()
     if source.read_error:
         counter.tally.malformed += 1  # the rest of a corrupt or cut-short .gz: one malformed record
     if in_child:
@@ -209,7 +239,7 @@ def _scan_all(paths: Sequence[str], options: Options, stdin: BinaryIO | None) ->
     jobs = options.jobs or os.cpu_count() or 1
     files = [p for p in paths if p != "-"]
     if jobs < 2 or len(files) < 2:
-        return [_scan_path(path, options, stdin) for path in paths]
+        return [_scan_path(path, options, stdin, progress=options.progress) for path in paths]
     import concurrent.futures
     import multiprocessing
 

@@ -28,9 +28,11 @@ TIMING_OBJECT = re.compile(
     + rb")(?:,\"cold\":(true|false))?(?:,\"isolateAgeMs\":" + _NUM + rb")?,\"marks\":\{[^{}]*\}\}\],\"TimestampMs\":([0-9]{1,15})\}"
 )
 NOT_OK = re.compile(rb"\"Outcome\":\"(?!ok\")")
-# Bytes a line must contain for the text rules or the failure events to count it; "ual"/"UAL" covers
-# dual, Dual, DUAL (the default dual-write rule), "Mongo" the driver's error names.
-MARKERS = (b"Mongo", b"mongo_connection_error", b"ual", b"UAL")
+# Bytes a line must contain for the text rules or the failure events to count it: "Mongo" for the
+# driver's error names, the mongo_connection_error event, and "dual" in any ASCII case (searched in
+# a lowercased copy) for the dual-write rule and event.
+MARKERS = (b"Mongo", b"mongo_connection_error")
+MARKERS_ANY_CASE = (b"dual",)
 
 
 def fast_path_usable(counter: Counter) -> bool:
@@ -69,15 +71,16 @@ def _line_start(buf: bytes, pos: int) -> int:
 def _hard_lines(buf: bytes, start: int, end: int) -> Tuple[List[int], int]:
     """Starts of the lines in buf[start:end] that must go through the slow path, and the line count."""
     hard = set()
-    for marker in MARKERS:
-        pos = buf.find(marker, start, end)
-        while pos >= 0:
-            line = _line_start(buf, pos)
-            hard.add(line)
-            nxt = buf.find(b"\n", pos, end)
-            if nxt < 0:
-                break
-            pos = buf.find(marker, nxt, end)
+    lowered = buf[start:end].lower()  # ASCII only: same length, same offsets (shifted by start)
+    for haystack, shift, markers in ((buf, 0, MARKERS), (lowered, start, MARKERS_ANY_CASE)):
+        for marker in markers:
+            pos = haystack.find(marker, start - shift, end - shift)
+            while pos >= 0:
+                hard.add(_line_start(buf, pos + shift))
+                nxt = haystack.find(b"\n", pos, end - shift)
+                if nxt < 0:
+                    break
+                pos = haystack.find(marker, nxt, end - shift)
     for m in NOT_OK.finditer(buf, start, end):
         hard.add(_line_start(buf, m.start()))
     # Every line must be one Logpush record: one Outcome key per line, ending in "}". A line cut

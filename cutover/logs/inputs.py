@@ -7,7 +7,7 @@ import os
 import sys
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from cutover.errors import CutoverError
 
@@ -41,6 +41,30 @@ class _Guarded(io.RawIOBase):
         super().close()
 
 
+class _Counting(io.RawIOBase):
+    """The file as read from disk, reporting bytes read (for progress on compressed input too)."""
+
+    def __init__(self, raw: BinaryIO, on_read: Callable[[int], None]) -> None:
+        self.raw = raw
+        self.on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        got = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        if got:
+            self.on_read(got)
+        return got or 0
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
 @dataclass
 class Source:
     """An opened input: a binary stream with its first bytes available for sniffing."""
@@ -58,13 +82,15 @@ class Source:
         return self.guard.error if self.guard is not None else None
 
 
-def open_input(name: str, stdin: BinaryIO | None = None) -> Source:
+def open_input(name: str, stdin: BinaryIO | None = None, on_read: Callable[[int], None] | None = None) -> Source:
     """Open a file or stdin; gzip is detected by content, not by the file name."""
     try:
-        raw: BinaryIO = (stdin or sys.stdin.buffer) if name == "-" else open(name, "rb")  # noqa: SIM115
+        raw: BinaryIO = (stdin or sys.stdin.buffer) if name == "-" else open(name, "rb", buffering=0)  # noqa: SIM115
     except OSError as exc:
         raise CutoverError(f"cannot read --input {name}: {exc.strerror or exc}") from None
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    if on_read is not None and name != "-":
+        raw = _Counting(raw, on_read)  # type: ignore[assignment]
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, buffer_size=1 << 16)  # type: ignore[arg-type]
     gzipped = buffered.peek(2)[:2] == GZIP_MAGIC
     guard = None
     stream: BinaryIO = buffered  # type: ignore[assignment]

@@ -169,6 +169,8 @@ class D1Planner:
         self._generals = [general for _, general in renderers]
         self._shapes: Dict[Tuple[str, ...], _Shape] = {}
         self._blank = [c.default_sql if c.default_sql is not None else "NULL" for c in self.columns]
+        widest = _StatementBuilder(options, id_col.name, self.columns, self.columns, self.report)
+        self._join_below = options.max_statement_bytes - widest.fixed - 32
         self._not_null = [i for i, c in enumerate(self.columns) if c.not_null]
         # field name -> (column index, exact) or None (unmapped); filled lazily per new name
         self._fields: Dict[str, Tuple[int, bool] | None] = {}
@@ -183,10 +185,11 @@ class D1Planner:
         self._legacy_field = options.legacy_id_field
         self._used = [False] * len(self.columns)
         # (legacy id or None, order key, cells) of the documents to write
-        self._rows: List[Tuple[int | None, Tuple[Any, ...], List[str]]] = []
+        self._rows: List[Tuple[int | None, Tuple[Any, ...], str | List[str]]] = []
         # every document known (written or only counted for id planning): order key -> legacy id
         self._universe: Dict[Tuple[Any, ...], int | None] = {}
-        self._legacy_owners: Dict[int, List[Any]] = {}
+        self._legacy_owner: Dict[int, Any] = {}  # legacy id -> the first document's _id
+        self._legacy_dupes: Dict[int, List[Any]] = {}  # legacy id -> every _id, when shared
         self._missing_required: List[Tuple[int, str]] = []  # (column index, document) without a value
         self._notes: List[str] = []
 
@@ -220,8 +223,13 @@ class D1Planner:
         if key not in self._universe:
             self._universe[key] = legacy
             if legacy is not None:
-                self._legacy_owners.setdefault(legacy, []).append(doc_id)
+                self._claim_legacy(legacy, doc_id)
         return True, legacy, key
+
+    def _claim_legacy(self, legacy: int, doc_id: Any) -> None:
+        first = self._legacy_owner.setdefault(legacy, doc_id)
+        if first is not doc_id:
+            self._legacy_dupes.setdefault(legacy, [first]).append(doc_id)
 
     def add_id_only(self, doc: Dict[str, Any]) -> None:
         """A document that is not written but takes part in id planning (--since runs)."""
@@ -266,7 +274,7 @@ class D1Planner:
             key: Tuple[Any, ...] = (0, doc_id.binary, 0, "")  # the common case, inline
             if key not in self._universe:
                 self._universe[key] = legacy
-                self._legacy_owners.setdefault(legacy, []).append(doc_id)
+                self._claim_legacy(legacy, doc_id)
         else:
             ok, legacy, key = self._register(doc, "")
             if not ok:
@@ -291,9 +299,12 @@ class D1Planner:
         for idx in shape.absent_not_null:
             if self.columns[idx].default_sql is None:
                 self._missing_required.append((idx, f"document _id={describe_id(doc.get('_id'))}"))
-        if sum(map(len, cells)) > self.options.max_row_bytes and not self._row_fits(cells, doc.get("_id")):
+        total = sum(map(len, cells))
+        if total > self.options.max_row_bytes and not self._row_fits(cells, doc.get("_id")):
             return
-        self._rows.append((legacy, key, cells))
+        # One joined string per row keeps a million rows in a few hundred MB; rows that might
+        # not fit one statement (4 bytes per character at worst) stay split for _add_big_row.
+        self._rows.append((legacy, key, ",".join(cells) if total * 4 < self._join_below else cells))
 
     def _render_reporting(self, doc: Dict[str, Any], shape: _Shape) -> List[str] | None:
         """The generic path: one field at a time, every error and note attributed to its field."""
@@ -363,16 +374,15 @@ class D1Planner:
             self.add(doc)
 
     # -- ids and statements ------------------------------------------------------------
-    def _assign_ids(self) -> List[Tuple[int, List[str]]]:
+    def _assign_ids(self) -> List[Tuple[int, str | List[str]]]:
         report = self.report
-        for legacy, owners in sorted(self._legacy_owners.items()):
-            if len(owners) > 1:
-                report.error(
-                    "duplicate_legacy_id",
-                    f"{self.options.legacy_id_field} {legacy} is used by {len(owners)} documents: "
-                    + ", ".join(describe_id(o) for o in owners[:5]) + (" …" if len(owners) > 5 else ""),
-                )
-        legacy_max = max(self._legacy_owners) if self._legacy_owners else None
+        for legacy, owners in sorted(self._legacy_dupes.items()):
+            report.error(
+                "duplicate_legacy_id",
+                f"{self.options.legacy_id_field} {legacy} is used by {len(owners)} documents: "
+                + ", ".join(describe_id(o) for o in owners[:5]) + (" …" if len(owners) > 5 else ""),
+            )
+        legacy_max = max(self._legacy_owner) if self._legacy_owner else None
         base = max(legacy_max or 0, self.options.start_id - 1) + 1
         report.base_id = base
         # Every known document without a legacy id gets its place in one stable order, so
@@ -381,21 +391,13 @@ class D1Planner:
         assigned = {k: base + i for i, k in enumerate(new_keys)}
         if new_keys and base + len(new_keys) - 1 > sql.INT64_MAX:
             report.error("id_overflow", f"assigned ids would pass {sql.INT64_MAX}")
-        rows: List[Tuple[int, List[str]]] = []
-        legacy_written: List[int] = []
-        new_written: List[int] = []
-        for legacy, key, cells in self._rows:
-            if legacy is None:
-                row_id = assigned[key]
-                new_written.append(row_id)
-            else:
-                row_id = legacy
-                legacy_written.append(legacy)
-            rows.append((row_id, cells))
+        rows = [(legacy if legacy is not None else assigned[key], cells) for legacy, key, cells in self._rows]
+        legacy_written = [legacy for legacy, _, _ in self._rows if legacy is not None]
         if legacy_written:
             report.legacy_ids = len(legacy_written)
             report.legacy_min = min(legacy_written)
             report.legacy_max = max(legacy_written)
+        new_written = [assigned[key] for legacy, key, _ in self._rows if legacy is None]
         if new_written:
             report.assigned = len(new_written)
             report.assigned_first = min(new_written)
@@ -432,13 +434,13 @@ class D1Planner:
                         f"column {col.name!r} is NOT NULL without a default and no Mongo field maps to it "
                         f"(map one with d1.column_map {{\"{col.name}\": \"fieldName\"}})",
                     )
-        builder = _StatementBuilder(self.options, self.id_column.name, [self.columns[i] for i in used], report)
-        if len(used) == len(self.columns):
-            for row_id, cells in rows:
-                builder.add_row(row_id, cells)
-        else:
-            for row_id, cells in rows:
-                builder.add_row(row_id, [cells[i] for i in used])
+        # Every column is listed in the INSERT (a never-filled one gets exactly what omitting it
+        # would give: its default or NULL) but only filled ones are overwritten on conflict,
+        # so D1-only columns keep their values.
+        builder = _StatementBuilder(self.options, self.id_column.name, self.columns,
+                                    [self.columns[i] for i in used], report)
+        for row_id, cells in rows:
+            builder.add_row(row_id, cells)
         builder.flush()
         report.rows = len(rows)
         report.statements = len(builder.statements)
@@ -451,15 +453,17 @@ def _utf8_len(text: str) -> int:
 
 
 class _StatementBuilder:
-    def __init__(self, options: PlanOptions, id_name: str, columns: List[Column], report: Report) -> None:
+    def __init__(
+        self, options: PlanOptions, id_name: str, columns: List[Column], updated: List[Column], report: Report
+    ) -> None:
         self.limit = options.max_statement_bytes
         self.report = report
         self.table = sql.quote_identifier(options.table.name)
         self.id_q = sql.quote_identifier(id_name)
         self.col_q = [sql.quote_identifier(c.name) for c in columns]
         self.header = f"INSERT INTO {self.table} ({', '.join([self.id_q] + self.col_q)}) VALUES\n"
-        if self.col_q:
-            sets = ", ".join(f"{q} = excluded.{q}" for q in self.col_q)
+        if updated:
+            sets = ", ".join(f"{q} = excluded.{q}" for q in (sql.quote_identifier(c.name) for c in updated))
             self.footer = f"\nON CONFLICT ({self.id_q}) DO UPDATE SET {sets};"
         else:
             self.footer = f"\nON CONFLICT ({self.id_q}) DO NOTHING;"
@@ -484,11 +488,15 @@ class _StatementBuilder:
             self._pending = []
             self._pending_bytes = 0
 
-    def add_row(self, row_id: int, cells: List[str]) -> None:
-        row = "(" + str(row_id) + "," + ",".join(cells) + ")" if cells else "(" + str(row_id) + ")"
+    def add_row(self, row_id: int, cells: str | List[str]) -> None:
+        """`cells`: the row's literals, or already joined with ',' (then known to fit)."""
+        joined = cells if isinstance(cells, str) else ",".join(cells)
+        row = "(" + str(row_id) + "," + joined + ")" if self.col_q else "(" + str(row_id) + ")"
         size = len(row) if row.isascii() else len(row.encode("utf-8"))
         if self.fixed + size > self.limit:
             self.flush()
+            if isinstance(cells, str):
+                raise AssertionError("a joined row must fit one statement")  # _join_below guarantees it
             self._add_big_row(row_id, cells)
             return
         if self._pending and self.fixed + self._pending_bytes + 2 + size > self.limit:

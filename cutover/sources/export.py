@@ -11,7 +11,7 @@ import io
 import json
 import os
 import zlib
-from typing import IO, Any, Iterator, List, Tuple
+from typing import IO, Any, Dict, Iterator, List, Tuple
 
 from cutover.errors import ConfigError, CutoverError
 from cutover.sources import ejson
@@ -40,15 +40,27 @@ class ExportSource(MongoSource):
         self.path = os.path.abspath(os.path.expanduser(path))
         self.description = f"export:{path}"
         self.skip_bad_lines = skip_bad_lines
-        self.bad_lines = 0
-        self.bad_line_samples: List[str] = []
+        # damage seen by the latest read of each collection (a re-read replaces, not adds)
+        self._damage: Dict[str, _Damage] = {}
+        # collection -> (file signature, documents) of a complete read that found no damage
+        self._validated: Dict[str, Tuple[Tuple[Any, ...], int]] = {}
         if os.path.isdir(self.path):
             self.directory: str | None = self.path
         elif os.path.isfile(self.path):
             self.directory = None
         else:
             raise ConfigError(f"{self.description}: no such file or directory")
-        self._counts: dict[Tuple[str, Any], int] = {}
+        self._counts: Dict[Tuple[Any, ...], int] = {}
+
+    @property
+    def bad_lines(self) -> int:
+        """Damaged lines skipped (with `skip_bad_lines`) by the latest read of each collection."""
+        return sum(d.count for d in self._damage.values())
+
+    @property
+    def bad_line_samples(self) -> List[str]:
+        """`FILE:LINE: reason` of the first few skipped lines."""
+        return [sample for d in self._damage.values() for sample in d.samples][:_SAMPLES]
 
     # -- locating files --------------------------------------------------------------
     def collections(self) -> List[str]:
@@ -87,19 +99,20 @@ class ExportSource(MongoSource):
         return found[0]
 
     # -- reading ---------------------------------------------------------------------
-    def _bad(self, where: str, reason: str) -> None:
+    def _bad(self, damage: _Damage, where: str, reason: str) -> None:
         if not self.skip_bad_lines:
             raise CutoverError(
                 f"{where}: malformed document ({reason}); the export is damaged - "
                 "re-export it, or pass --skip-bad-lines to skip and count such lines"
             )
-        self.bad_lines += 1
-        if len(self.bad_line_samples) < _SAMPLES:
-            self.bad_line_samples.append(f"{where}: {reason}")
+        damage.count += 1
+        if len(damage.samples) < _SAMPLES:
+            damage.samples.append(f"{where}: {reason}")
 
     def iter_documents(self, collection: str) -> Iterator[Document]:
         """Every document of the file, in file order (no filtering)."""
         path = self.file_for(collection)
+        damage = self._damage[collection] = _Damage()
         try:
             with _open_binary(path) as handle:
                 start, first = _sniff(handle)
@@ -110,12 +123,9 @@ class ExportSource(MongoSource):
                     # mongoexport --pretty: one document spans many lines; read it as a stream.
                     yield from self._stream(path, handle, array=False)
                 else:
-                    yield from self._lines(path, handle)
+                    yield from ejson.decode_lines(handle, lambda lineno, why: self._bad(damage, f"{path}:{lineno}", why))
         except (OSError, EOFError, zlib.error) as exc:
             raise CutoverError(f"{path}: cannot read ({_describe(exc)})") from None
-
-    def _lines(self, path: str, handle: IO[bytes]) -> Iterator[Document]:
-        return ejson.decode_lines(handle, lambda lineno, reason: self._bad(f"{path}:{lineno}", reason))
 
     def _stream(self, path: str, handle: IO[bytes], array: bool) -> Iterator[Document]:
         # Whole JSON values one after another (pretty output) or inside one array. A
@@ -212,14 +222,38 @@ class ExportSource(MongoSource):
         )
 
     # -- MongoSource -----------------------------------------------------------------
+    def validate(self, collection: str) -> int:
+        """Read the whole file once (no filters) and return its document count; damage raises here.
+
+        Done before the first batch of a scan, so a damaged export stops the run before
+        anything is written; remembered per file size and mtime, so count() + scan() read twice,
+        not three times.
+        """
+        signature = self._signature(collection)
+        known = self._validated.get(collection)
+        if known is not None and known[0] == signature:
+            return known[1]
+        total = 0
+        for _doc in self.iter_documents(collection):
+            total += 1
+        if not self._damage[collection].count:
+            self._validated[collection] = (signature, total)
+        return total
+
+    def _signature(self, collection: str) -> Tuple[Any, ...]:
+        path = self.file_for(collection)
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise CutoverError(f"{path}: cannot read ({_describe(exc)})") from None
+        return (path, st.st_size, st.st_mtime_ns)
+
     def scan(self, collection: str, options: ScanOptions = ScanOptions()) -> Iterator[Batch]:
+        """Batches in file order; the whole file is validated first unless `skip_bad_lines`."""
+        if not self.skip_bad_lines:
+            self.validate(collection)
         size = max(1, options.batch_size)
-        docs = self.iter_documents(collection)
-        if options.after_id is not None:
-            docs = self._after(docs, collection, options.after_id)
-        keep = DocumentFilter(options)
-        if keep.since is not None or keep.projecting:
-            docs = (keep.project(d) for d in docs if keep.matches(d))
+        docs = self._filtered(collection, options)
         batch: Batch = []
         append = batch.append
         for doc in docs:
@@ -233,9 +267,18 @@ class ExportSource(MongoSource):
 
     def documents(self, collection: str, options: ScanOptions = ScanOptions()) -> Iterator[Document]:
         # Unbatched: holding a batch of parsed documents costs more than the parsing itself.
-        if options.after_id is None and options.since is None and not options.projection:
-            return self.iter_documents(collection)
-        return super().documents(collection, options)
+        if not self.skip_bad_lines:
+            self.validate(collection)
+        return self._filtered(collection, options)
+
+    def _filtered(self, collection: str, options: ScanOptions) -> Iterator[Document]:
+        docs = self.iter_documents(collection)
+        if options.after_id is not None:
+            docs = self._after(docs, collection, options.after_id)
+        keep = DocumentFilter(options)
+        if keep.since is not None or keep.projecting:
+            docs = (keep.project(d) for d in docs if keep.matches(d))
+        return docs
 
     def _after(self, docs: Iterator[Document], collection: str, after_id: Any) -> Iterator[Document]:
         for doc in docs:
@@ -248,13 +291,23 @@ class ExportSource(MongoSource):
         )
 
     def count(self, collection: str, options: ScanOptions = ScanOptions()) -> int | None:
-        """Exact count by reading the whole file once - so damage shows up before any write."""
-        key = (collection, (options.since, options.since_field, ejson.dumps(options.after_id)))
+        """Exact count; reads the whole file (and so finds damage before anything is written)."""
+        if options.since is None and options.after_id is None:
+            if self.skip_bad_lines:
+                return sum(1 for _ in self.iter_documents(collection))
+            return self.validate(collection)
+        key = (collection, self._signature(collection), options.since, options.since_field, ejson.dumps(options.after_id))
         if key not in self._counts:
-            self._counts[key] = sum(len(b) for b in self.scan(collection, ScanOptions(
-                since=options.since, since_field=options.since_field, after_id=options.after_id, batch_size=10000
-            )))
+            self._counts[key] = sum(1 for _ in self.documents(collection, options))
         return self._counts[key]
+
+
+class _Damage:
+    """Lines skipped in one read of one file."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.samples: List[str] = []
 
 
 def _open_binary(path: str) -> IO[bytes]:

@@ -66,6 +66,16 @@ def record(draw: Any) -> dict:
     return logpush(entries, outcome=outcome, ts=T0 + draw(st.integers(0, 3 * 3_600_000)), exceptions=exceptions)
 
 
+@st.composite
+def plain_record(draw: Any) -> dict:
+    """The common shape the fast path takes without JSON: request + one timing.js string, outcome ok."""
+    ev = timing(draw(cmds), draw(durations), draw(st.sampled_from([True, False, None])), draw(st.integers(0, 10**7)))
+    extra = draw(st.sampled_from([{}, {"ok": False, "error": "TypeError"}]))
+    if extra:
+        ev = timing(ev["cmd"], ev["durationMs"], ev.get("cold"), **extra)
+    return logpush([[js({"event": "request", "cold": True})], [js(ev)]], ts=T0 + draw(st.integers(0, 3 * 3_600_000)))
+
+
 def both(path: Path, **kw: Any) -> tuple:
     fast = analyze([str(path)], Options(fast=True, jobs=1, **kw)).tally
     exact = analyze([str(path)], Options(fast=False, **kw)).tally
@@ -73,7 +83,7 @@ def both(path: Path, **kw: Any) -> tuple:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(record(), min_size=1, max_size=25), st.booleans(), st.booleans())
+@given(st.lists(st.one_of(record(), plain_record(), plain_record()), min_size=1, max_size=25), st.booleans(), st.booleans())
 def test_fast_path_equals_json_path(tmp_path: Path, records: List[dict], truncate: bool, ascii_only: bool) -> None:
     text = "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=ascii_only) + "\n" for r in records)
     if truncate:

@@ -259,3 +259,31 @@ def test_export_reader_equals_full_decoder(tmp_path: Path, docs: list, options) 
     expected = [ejson.loads_document(line) for line in text.splitlines()]
     got = list(ExportSource(str(path)).documents("h"))
     assert comparable(got) == comparable(expected)
+
+
+def test_damage_at_the_end_stops_the_scan_before_the_first_batch(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(ndjson(DOCS * 30) + '{"_id": 1, "broken": \n')
+    batches = ExportSource(str(tmp_path)).scan("c", ScanOptions(batch_size=2))
+    with pytest.raises(CutoverError, match=r"c\.json:301: malformed document"):
+        next(batches)  # nothing was handed out (so nothing written) before the error
+
+
+def test_a_file_changed_after_counting_is_validated_again(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(ndjson(DOCS))
+    source = ExportSource(str(tmp_path))
+    assert source.count("c") == len(DOCS)
+    with open(path, "a", encoding="utf-8") as out:
+        out.write("not json\n")
+    with pytest.raises(CutoverError, match=r"c\.json:11: malformed"):
+        next(source.scan("c"))
+
+
+def test_skipped_lines_are_counted_once_per_read(tmp_path: Path) -> None:
+    (tmp_path / "c.json").write_text(ndjson(DOCS[:3]) + "garbage\n" + ndjson(DOCS[3:]) + "{}\n[]\n")
+    source = ExportSource(str(tmp_path), skip_bad_lines=True)
+    assert source.count("c") == len(DOCS) + 1  # "{}" is a (strange but valid) document
+    assert read_all(source, "c") == DOCS + [{}]
+    assert source.bad_lines == 2
+    assert [s.split(": ")[0].rsplit(":", 1)[1] for s in source.bad_line_samples] == ["4", "13"]

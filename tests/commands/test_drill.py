@@ -1,0 +1,85 @@
+"""The drill end to end: python-only, with real wrangler, and from the pyz as an unprivileged
+user with an unwritable HOME."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from cutover.cli import main
+from tests.support.tools import IN_CI, REPO, wrangler_bin
+
+STEP_NAMES = {
+    "backfill-kv --emit", "backfill-d1 --output", "apply KV", "apply D1", "re-apply D1 (upsert is rerunnable)",
+    "verify restore equals Mongo", "tamper (drop a key, change a row)", "verify catches the tampering",
+    "repair by re-applying the same files", "verify after repair", "analyze-soak (sample soak log)",
+}
+
+
+def _check(result: dict) -> None:
+    assert result["ok"] is True, [s for s in result["steps"] if not s["ok"]]
+    assert {s["name"] for s in result["steps"]} == STEP_NAMES
+
+
+def test_python_only_path(tmp_path, capsys):
+    workdir = tmp_path / "drill"
+    assert main(["drill", "--no-wrangler", "--workdir", str(workdir), "--json", "-"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    _check(result)
+    assert "SQLite" in result["targets"]
+    assert (workdir / "state" / "trading.sqlite").exists() and (workdir / "reports" / "soak-decision.md").exists()
+
+
+def test_default_temp_workdir_is_removed_when_all_pass(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no wrangler: python-only
+    assert main(["drill"]) == 0
+    assert "PASS" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_refuses_a_foreign_non_empty_workdir(tmp_path, capsys):
+    (tmp_path / "precious.txt").write_text("do not touch")
+    assert main(["drill", "--workdir", str(tmp_path)]) == 1
+    assert "not empty" in capsys.readouterr().err
+    assert (tmp_path / "precious.txt").read_text() == "do not touch"
+
+
+def test_real_wrangler_path(tmp_path, capsys):
+    wrangler = wrangler_bin()
+    assert main(["drill", "--wrangler", wrangler, "--workdir", str(tmp_path / "d"), "--json", "-"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    _check(result)
+    assert "wrangler" in result["targets"] and "--local" in result["targets"]
+
+
+def test_pyz_drill_as_nobody_with_unwritable_home():
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not setpriv:
+        if IN_CI:
+            pytest.fail("CI runs as root with setpriv")
+        pytest.skip("needs root + setpriv")
+    d = Path(tempfile.mkdtemp(prefix="cutover-drill-pyz-"))
+    try:
+        d.chmod(0o755)
+        subprocess.run([sys.executable, str(REPO / "build.py"), "--output", str(d / "cutover.pyz")], check=True,
+                       capture_output=True, timeout=600)
+        tmp = d / "tmp"
+        tmp.mkdir()
+        tmp.chmod(0o777)
+        python = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin") or sys.executable
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/nonexistent-home", "TMPDIR": str(tmp), "LANG": "C.UTF-8"}
+        done = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", python, str(d / "cutover.pyz"),
+                               "drill", "--json", "-"], cwd="/", env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        _check(json.loads(done.stdout))
+        assert list(tmp.iterdir()) == []  # its temp work dir is gone, nothing extracted
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
