@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Sequence
 
 from cutover.drill.workspace import BASELINE_COLD_PING_MS, D1_DATABASE, KV_MODULES, Workspace
 from cutover.verify.kv_targets import LocalStoreKV, read_bulk_file
@@ -27,7 +27,7 @@ class Step:
 @dataclass
 class Context:
     ws: Workspace
-    wrangler: Optional[List[str]]  # None: apply to a local SQLite file and KV store file instead
+    wrangler: List[str] | None  # None: apply to a local SQLite file and KV store file instead
     steps: List[Step] = field(default_factory=list)
 
     @property
@@ -94,7 +94,7 @@ def step_backfill_kv(ctx: Context) -> Step:
                 if expired is not None else f"{keys} keys in {len(files)} bulk files ({len(summary)} B summary)")
 
 
-def _total(summary: Dict[str, object], *names: str) -> Optional[int]:
+def _total(summary: Dict[str, object], *names: str) -> int | None:
     """Sum a per-module counter from a backfill-kv JSON summary, whatever its nesting."""
     modules = summary.get("modules")
     rows = modules.values() if isinstance(modules, dict) else (modules if isinstance(modules, list) else [])
@@ -137,7 +137,7 @@ def step_apply_kv(ctx: Context) -> Step:
     return Step("apply KV", True, f"{keys} keys via {where}")
 
 
-def _apply_sql_file(ctx: Context, path: str, log_name: str) -> Optional[str]:
+def _apply_sql_file(ctx: Context, path: str, log_name: str) -> str | None:
     if ctx.wrangler is None:
         with open(path, encoding="utf-8") as handle:
             script = handle.read()

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from cutover.core.config import Config, cloudflare_account_id, cloudflare_api_base, read_secret
 from cutover.core.fsutil import write_output
@@ -73,7 +73,7 @@ class Targets:
             return WranglerKV(self._wrangler(), self.wrangler_dir, remote=args.remote_wrangler, persist_to=args.persist_to)
         return RestKV(self.client(), self.account())
 
-    def d1(self, database: Optional[str], database_id: Optional[str]) -> Any:
+    def d1(self, database: str | None, database_id: str | None) -> Any:
         from cutover.verify.d1_targets import RestD1, SqliteD1, WranglerD1
 
         args = self.args

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, Mapping, Union
 
 KVValue = Union[str, bytes]
 MAX_EXAMPLES = 5
@@ -15,7 +15,7 @@ class KVEntry:
     """One key as stored: value, absolute expiry (epoch seconds) or None, metadata or None."""
 
     value: KVValue
-    expiration: Optional[float] = None
+    expiration: float | None = None
     metadata: Any = None
 
 
@@ -98,10 +98,13 @@ def compare_kv(
             problems.append(Diff(key, "metadata", want.metadata, got.metadata))
         if (want.expiration is None) != (got.expiration is None):
             problems.append(Diff(key, "expiration", want.expiration, got.expiration))
-        elif want.expiration is not None and got.expiration is not None:
-            if abs(want.expiration - got.expiration) > ttl_tolerance:
-                report.ttl_drift += 1
-                problems.append(Diff(key, "expiration", want.expiration, got.expiration))
+        elif (
+            want.expiration is not None
+            and got.expiration is not None
+            and abs(want.expiration - got.expiration) > ttl_tolerance
+        ):
+            report.ttl_drift += 1
+            problems.append(Diff(key, "expiration", want.expiration, got.expiration))
         if problems:
             report.different += 1
             for problem in problems:

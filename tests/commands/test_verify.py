@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 
@@ -25,7 +26,7 @@ def restored(tmp_path, monkeypatch, capsys):
     for spec in KV_MODULES.values():
         kv.create_namespace(spec["namespace_id"])
     d1 = cf_d1.install(fake)
-    db = d1.create(D1_DATABASE_ID, "trading", open(ws.schema).read())
+    db = d1.create(D1_DATABASE_ID, "trading", Path(ws.schema).read_text())
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
     monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", fake.api_base)
     monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
