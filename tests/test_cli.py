@@ -75,3 +75,24 @@ def test_contract_command_names_and_aliases():
 def test_python_dash_m_and_version():
     out = subprocess.run([sys.executable, "-m", "cutover", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == f"cutover {__version__}"
+
+
+def test_real_ctrl_c_exits_130_with_one_line(tmp_path):
+    """SIGINT while a command is blocked reading its input: one line, exit 130, no traceback."""
+    import os
+    import signal
+
+    fifo = tmp_path / "logs.fifo"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "cutover", "analyze-soak", "--input", str(fifo), "--jobs", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with open(fifo, "w") as writer:  # returns once the command has opened its input
+            writer.write('{"event":"cmd_timing","cmd":"/x","durationMs":1,"cold":true}\n')
+            writer.flush()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err
