@@ -61,7 +61,9 @@ def main() -> int:
     table = parse_schema(SCHEMA)["trading_trades"]
     t0 = time.process_time()
     docs = make_documents(args.docs)
+    t_built = time.process_time()
     with paused_gc():  # as the command runs it
+        wall = time.perf_counter()
         t1 = time.process_time()
         planner = D1Planner(PlanOptions(table, start_id=1))
         for doc in docs:
@@ -70,12 +72,14 @@ def main() -> int:
         plan = planner.plan()
         text = render_file(plan)
         t3 = time.process_time()
+        wall = time.perf_counter() - wall
     size = len(text.encode("utf-8"))
     total = t3 - t1
-    print(f"documents built: {args.docs:,} in {t1 - t0:.1f}s (not counted)")
+    print(f"documents built: {args.docs:,} in {t_built - t0:.1f}s (not counted)")
     print(f"render rows:     {t2 - t1:.2f}s")
     print(f"ids+statements:  {t3 - t2:.2f}s ({plan.report.statements:,} statements, {size / 1e6:.1f} MB)")
-    print(f"rate:            {args.docs / total:,.0f} docs/s of CPU time (target >= 100,000)")
+    print(f"rate:            {args.docs / total:,.0f} docs/s of CPU time, {args.docs / wall:,.0f} docs/s wall "
+          "(target >= 100,000)")
     assert plan.report.error_count == 0, plan.report.errors
     return 0
 

@@ -30,8 +30,10 @@ def _iso(millis: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
 
 
-def session_document(rng: random.Random, i: int) -> dict:
-    """One KV-session document as the Mongo session storage keeps it (relaxed EJSON)."""
+def session_document(rng: random.Random, i: int, history: int = 0) -> dict:
+    """One KV-session document as the Mongo session storage keeps it (relaxed EJSON).
+
+    `history`: that many recent-message entries in the value, for larger documents."""
     updated = 1_764_000_000_000 + i * 250 + rng.randrange(250)
     chat = rng.randrange(10**8, 10**10)
     value = {
@@ -42,6 +44,11 @@ def session_document(rng: random.Random, i: int) -> dict:
         "cart": [{"sku": f"A{rng.randrange(100)}", "qty": rng.randrange(1, 5)} for _ in range(rng.randrange(0, 4))],
         "messageIds": [rng.randrange(10**6) for _ in range(rng.randrange(0, 6))],
     }
+    if history:
+        value["history"] = [
+            {"cmd": rng.choice(_COMMANDS), "text": f"message text {rng.randrange(10**6)}", "ok": rng.random() < 0.9}
+            for _ in range(history)
+        ]
     return {
         "_id": {"$oid": f"{updated // 1000:08x}{rng.getrandbits(64):016x}"},
         "key": f"{chat}:{chat}",
@@ -52,12 +59,12 @@ def session_document(rng: random.Random, i: int) -> dict:
     }
 
 
-def generate(path: Path, docs: int) -> None:
+def generate(path: Path, docs: int, history: int = 0) -> None:
     rng = random.Random(20261128)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as out:
         for i in range(docs):
-            out.write(json.dumps(session_document(rng, i), separators=(",", ":")))
+            out.write(json.dumps(session_document(rng, i, history), separators=(",", ":")))
             out.write("\n")
     os.replace(tmp, path)
 
@@ -146,17 +153,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=1_000_000)
     parser.add_argument("--dir", default=str(ROOT / "bench" / "out"))
-    parser.add_argument("--runs", type=int, default=3, help="median of this many runs per reader")
+    parser.add_argument("--runs", type=int, default=3, help="runs per reader (best CPU, median wall)")
+    parser.add_argument("--history", type=int, default=0, help="history entries per session value (larger documents)")
     parser.add_argument("--child", nargs=2, metavar=("READER", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return 0
-    path = Path(args.dir) / f"kv_sessions-{args.docs}.json"
+    suffix = f"-h{args.history}" if args.history else ""
+    path = Path(args.dir) / f"kv_sessions-{args.docs}{suffix}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         print(f"generating {path} ({args.docs:,} documents)…", file=sys.stderr)
-        generate(path, args.docs)
+        generate(path, args.docs, args.history)
     size_mb = path.stat().st_size / 1e6
     print(f"file: {path}  {args.docs:,} docs  {size_mb:.0f} MB  ({size_mb * 1e6 / args.docs:.0f} bytes/doc)")
     print(f"python {sys.version.split()[0]}")

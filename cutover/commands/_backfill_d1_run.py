@@ -140,6 +140,8 @@ def _check_flags(args: argparse.Namespace) -> None:
         raise UsageError("--execute needs a file: give --output FILE.sql")
     if args.mode == "api" and args.output == "-" and not args.dry_run:
         raise UsageError("--mode api keeps the SQL it sends in a file: give --output FILE.sql")
+    if args.json == "-" and args.output == "-" and not args.dry_run:
+        raise UsageError("--json - and --output - would both write to stdout: send one of them to a file")
     if args.resume and args.mode != "api":
         raise UsageError("--resume applies to --mode api (a SQL file is simply run again: it is rerunnable)")
     if args.start_id is not None and args.start_id < 1:
@@ -157,9 +159,10 @@ def _read(args: argparse.Namespace, settings: Settings, planner: D1Planner, err:
     since: DateTime | None = None
     if args.since:
         try:
-            since = DateTime(parse_iso_millis(args.since))
-        except (ValueError, TypeError) as exc:
-            raise UsageError(f"--since {args.since!r}: not an ISO-8601 date ({exc})") from None
+            text = args.since.strip()
+            since = DateTime(parse_iso_millis(text + "T00:00:00Z" if len(text) == 10 else text))
+        except (ValueError, TypeError):
+            raise UsageError(f"--since {args.since!r}: expected an ISO-8601 date, e.g. 2026-11-01T00:00:00Z") from None
     kwargs: Dict[str, Any] = {"database": settings.mongo_database, "data_source": settings.data_source}
     if args.page_size:
         kwargs["page_size"] = args.page_size
@@ -317,7 +320,7 @@ def _execute_api(
     from cutover.core.http import HttpClient
     from cutover.core.progress import Progress
     from cutover.core.ratelimit import RateLimiter, cloudflare_budget
-    from cutover.sinks.d1_api import D1Api, apply_statements
+    from cutover.sinks.d1_api import D1Api, D1ApiError, apply_statements
 
     cfg.set("cloudflare.account_id", args.account_id)
     account = args.account_id or cloudflare_account_id(cfg)
@@ -357,7 +360,14 @@ def _execute_api(
         def on_batch(done: int, _total: int) -> None:
             progress.update(done - progress.count)
 
-        result = apply_statements(api, plan.statements, plan.units, checkpoint, on_batch)
+        try:
+            result = apply_statements(api, plan.statements, plan.units, checkpoint, on_batch)
+        except D1ApiError as exc:
+            done = int(checkpoint.state.get("done", 0))
+            raise CutoverError(
+                f"{exc}; {done:,} of {total:,} statements were applied and recorded in {checkpoint.path}: "
+                "fix the cause and run the same command with --resume"
+            ) from None
     checkpoint.remove()  # finished: a later run starts afresh (and may redo everything safely)
     if not args.quiet:
         print(f"backfill-d1: D1 acknowledged {result.statements:,} statements in {result.batches:,} requests "

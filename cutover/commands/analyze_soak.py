@@ -117,10 +117,23 @@ def _window(args: argparse.Namespace) -> tuple:
     return since, until
 
 
+def _write(path: str, text: str) -> None:
+    """Atomic replace for regular files; /dev/null, a FIFO or /dev/stdout are written in place
+    (an atomic rename would replace the device node itself when running as root)."""
+    import os
+
+    from cutover.core.fsutil import write_output
+
+    if path != "-" and os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    write_output(path, text)
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from cutover.core.fsutil import write_output
     from cutover.errors import UsageError
     from cutover.logs import report, svg
     from cutover.logs.analyze import Options, analyze
@@ -144,11 +157,11 @@ def run(args: argparse.Namespace) -> int:
     result = analyze(args.input, options, note=note)
     if args.chart:
         title = f"Soak: {result.decision} — cold n={len(result.cold_values):,}, warm n={len(result.warm_values):,}"
-        write_output(args.chart, svg.chart(result.cold_values, result.warm_values, result.hourly, title))
+        _write(args.chart, svg.chart(result.cold_values, result.warm_values, result.hourly, title, result.gate.threshold_ms))
     if args.output:
-        write_output(args.output, report.render_markdown(result, args.chart))
+        _write(args.output, report.render_markdown(result, args.chart))
     if args.json:
-        write_output(args.json, report.json_text(result))
+        _write(args.json, report.json_text(result))
     if not args.quiet:
         print(f"analyze-soak: {result.decision}: {result.gate.reason}", file=sys.stderr)
     return result.exit_code

@@ -4,14 +4,25 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from typing import IO, Any, Iterator
 
 
 @contextlib.contextmanager
 def atomic_writer(path: str, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
-    """Yield a file object; on success it replaces `path` atomically, on error `path` is untouched."""
-    directory = os.path.dirname(os.path.abspath(path))
+    """Yield a file object; on success it replaces `path` atomically, on error `path` is untouched.
+
+    Special files (/dev/null, a FIFO, a terminal) are written in place: renaming over them
+    would replace the device node itself. A symlink is followed, so its target is updated.
+    """
+    path = os.path.realpath(path)
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        kwargs_special: dict[str, Any] = {} if "b" in mode else {"encoding": encoding, "newline": ""}
+        with open(path, mode, **kwargs_special) as special:
+            yield special
+        return
+    directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
         kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": encoding, "newline": ""}

@@ -116,21 +116,27 @@ def _ranges(path: str, size: int, parts: int) -> List[Tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _scan_parallel(path: str, size: int, counter: Counter, jobs: int, on_read: Callable[[int], None] | None) -> None:
+def _pool(workers: int):  # type: ignore[no-untyped-def]
+    """A fork-based process pool, or None where processes are unavailable (no fork, no /dev/shm)."""
     import concurrent.futures
     import multiprocessing
 
-    ranges = _ranges(path, size, jobs)
     try:
         context = multiprocessing.get_context("fork")
-    except ValueError:
-        context = None
-    if context is None or len(ranges) < 2:
+        return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    except (ValueError, OSError, ImportError, NotImplementedError):
+        return None
+
+
+def _scan_parallel(path: str, size: int, counter: Counter, jobs: int, on_read: Callable[[int], None] | None) -> None:
+    ranges = _ranges(path, size, jobs)
+    pool = _pool(len(ranges) - 1) if len(ranges) > 1 else None
+    if pool is None:
         for start, end in ranges:
-            counter.tally.merge(_scan_range(path, start, end, counter))
+            counter.tally.merge(_scan_range(path, start, end, counter, on_read))
         return
     # The parent takes the first range itself; children the rest.
-    with concurrent.futures.ProcessPoolExecutor(max_workers=len(ranges) - 1, mp_context=context) as pool:
+    with pool:
         futures = [pool.submit(_scan_range, path, start, end, counter) for start, end in ranges[1:]]
         # Progress: the parent's own range stands for all of them (they run at the same pace).
         share = len(ranges)
@@ -238,16 +244,10 @@ def _scan_all(paths: Sequence[str], options: Options, stdin: BinaryIO | None) ->
     """Several files are read by several processes (one file each); stdin and a single file here."""
     jobs = options.jobs or os.cpu_count() or 1
     files = [p for p in paths if p != "-"]
-    if jobs < 2 or len(files) < 2:
+    pool = _pool(min(jobs, len(files))) if jobs >= 2 and len(files) >= 2 else None
+    if pool is None:
         return [_scan_path(path, options, stdin, progress=options.progress) for path in paths]
-    import concurrent.futures
-    import multiprocessing
-
-    try:
-        context = multiprocessing.get_context("fork")
-    except ValueError:
-        return [_scan_path(path, options, stdin) for path in paths]
-    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(files)), mp_context=context) as pool:
+    with pool:
         futures = {path: pool.submit(_scan_path, path, options, None, True) for path in files}
         results = {}
         if "-" in paths:

@@ -71,16 +71,16 @@ def _line_start(buf: bytes, pos: int) -> int:
 def _hard_lines(buf: bytes, start: int, end: int) -> Tuple[List[int], int]:
     """Starts of the lines in buf[start:end] that must go through the slow path, and the line count."""
     hard = set()
-    lowered = buf[start:end].lower()  # ASCII only: same length, same offsets (shifted by start)
-    for haystack, shift, markers in ((buf, 0, MARKERS), (lowered, start, MARKERS_ANY_CASE)):
+    lowered = buf.lower()  # ASCII only: same length, same offsets
+    for haystack, markers in ((buf, MARKERS), (lowered, MARKERS_ANY_CASE)):
         for marker in markers:
-            pos = haystack.find(marker, start - shift, end - shift)
+            pos = haystack.find(marker, start, end)
             while pos >= 0:
-                hard.add(_line_start(buf, pos + shift))
-                nxt = haystack.find(b"\n", pos, end - shift)
+                hard.add(_line_start(buf, pos))
+                nxt = haystack.find(b"\n", pos, end)
                 if nxt < 0:
                     break
-                pos = haystack.find(marker, nxt, end - shift)
+                pos = haystack.find(marker, nxt, end)
     for m in NOT_OK.finditer(buf, start, end):
         hard.add(_line_start(buf, m.start()))
     # Every line must be one Logpush record: one Outcome key per line, ending in "}". A line cut

@@ -68,17 +68,22 @@ def distribution_panel(cold: Sequence[float], warm: Sequence[float], top: float,
     return parts
 
 
-def hourly_panel(rows: Sequence[Tuple[int, float | None, int, float | None, int]], top: float) -> List[str]:
+def hourly_panel(rows: Sequence[Tuple[int, float | None, int, float | None, int]], top: float,
+                 threshold_ms: float | None = None) -> List[str]:
     parts = [_text(PAD, top - 10, "P95 per hour (ms, UTC)", size=13)]
     if not rows:
         parts.append(_text(WIDTH / 2, top + PANEL_H / 2, "no timestamps to bucket by hour", "middle"))
         return parts
     first, last = rows[0][0], rows[-1][0]
     span = max(last - first, 3_600_000)
-    peak = max([r[1] or 0 for r in rows] + [r[3] or 0 for r in rows] + [1.0])
+    peak = max([r[1] or 0 for r in rows] + [r[3] or 0 for r in rows] + [threshold_ms or 0, 1.0])
     plot_w = WIDTH - 2 * PAD
     base = top + PANEL_H - PAD
     scale = (PANEL_H - PAD - 10) / peak
+    if threshold_ms is not None:
+        y = base - threshold_ms * scale
+        parts.append(f'<line x1="{PAD}" y1="{y:.1f}" x2="{WIDTH - PAD}" y2="{y:.1f}" stroke="#555" stroke-dasharray="5,4"/>')
+        parts.append(_text(WIDTH - PAD, y - 4, f"gate threshold {threshold_ms:.0f} ms", "end", 10, "#555"))
 
     def xy(hour: int, value: float) -> str:
         return f"{PAD + (hour - first) / span * plot_w:.1f},{base - value * scale:.1f}"
@@ -102,7 +107,7 @@ def hourly_panel(rows: Sequence[Tuple[int, float | None, int, float | None, int]
 
 
 def chart(cold: Sequence[float], warm: Sequence[float], hourly: Sequence[Tuple[int, float | None, int, float | None, int]],
-          title: str) -> str:
+          title: str, threshold_ms: float | None = None) -> str:
     """The whole SVG document (sorted cold and warm durations; hourly rows from analyze)."""
     height = 2 * PANEL_H + 3 * PAD
     parts = [
@@ -111,6 +116,6 @@ def chart(cold: Sequence[float], warm: Sequence[float], hourly: Sequence[Tuple[i
         _text(PAD, 22, title, size=15, color="#111"),
     ]
     parts += distribution_panel(cold, warm, PAD + 24)
-    parts += hourly_panel(hourly, PAD + 24 + PANEL_H + PAD)
+    parts += hourly_panel(hourly, PAD + 24 + PANEL_H + PAD, threshold_ms)
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

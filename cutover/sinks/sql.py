@@ -228,37 +228,43 @@ def json_text_literal(value: Any, notes: Notes = None) -> str:
 
 def _plain_json(value: Any) -> str | None:
     """Fast path: C json.dumps when it provably prints what JSON.stringify prints; else None."""
-    if _json_safe(value, 0):
+    if _json_safe(value):
         return _JSON_ENCODER.encode(value)
     return None
 
 
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_DIGITS = frozenset("0123456789")
 
 
-def _json_safe(value: Any, depth: int) -> bool:
-    kind = type(value)
-    if kind is str:
-        return value.isascii() or not _SURROGATE.search(value)
-    if kind is int or kind is bool or value is None:
-        return True
-    if kind is float:
-        # repr switches to exponents outside [1e-4, 1e16) and prints '3.0' for 3; JS does not
-        magnitude = abs(value)
-        return 1e-4 <= magnitude < 1e16 and not value.is_integer()
-    if depth > 50:
-        return False
-    if kind is dict:
-        for key, item in value.items():
-            # JS lists integer-like keys first; leave such objects to jsvalue
-            if type(key) is not str or (key and key[0] in "0123456789") or not _json_safe(key, depth):
+def _json_safe(value: Any) -> bool:
+    """Only plain JSON whose Python and JavaScript spellings agree (iterative: no call per node)."""
+    stack = [value]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is str:
+            if not item.isascii() and _SURROGATE.search(item):
                 return False
-            if not _json_safe(item, depth + 1):
+        elif kind is dict:
+            for key, child in item.items():
+                # JS lists integer-like keys first; leave such objects to jsvalue
+                if type(key) is not str or (key and key[0] in _DIGITS):
+                    return False
+                if not key.isascii() and _SURROGATE.search(key):
+                    return False
+                push(child)
+        elif kind is list:
+            stack.extend(item)
+        elif kind is float:
+            # repr switches to exponents outside [1e-4, 1e16) and prints '3.0' for 3; JS does not
+            if not (1e-4 <= abs(item) < 1e16) or item.is_integer():
                 return False
-        return True
-    if kind is list:
-        return all(_json_safe(item, depth + 1) for item in value)
-    return False
+        elif not (kind is int or kind is bool or item is None):
+            return False
+    return True
 
 
 def _binary_literal(value: v.Binary, affinity: str) -> str:
@@ -337,10 +343,24 @@ def _decimal_literal(value: v.Decimal128, notes: Notes) -> str:
     return text_literal(text)
 
 
+_DAYS: Dict[int, str] = {}  # day number -> 'YYYY-MM-DD' (a collection spans few distinct days)
+_EPOCH_DATE = _dt.date(1970, 1, 1)
+
+
 def _iso_literal(value: v.DateTime, notes: Notes) -> str:
+    """'…T…Z' exactly as DateTime.iso() prints it, without building datetime objects."""
     millis = value.millis
     if _ISO_FAST_MIN <= millis < _ISO_FAST_MAX:
-        return "'" + (_EPOCH_NAIVE + _dt.timedelta(milliseconds=millis)).isoformat(timespec="milliseconds") + "Z'"
+        days, rest = divmod(millis, 86_400_000)
+        day = _DAYS.get(days)
+        if day is None:
+            day = (_EPOCH_DATE + _dt.timedelta(days=days)).isoformat()
+            if len(_DAYS) < 200_000:
+                _DAYS[days] = day
+        seconds, ms = divmod(rest, 1000)
+        minutes, seconds = divmod(seconds, 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"'{day}T{hours:02d}:{minutes:02d}:{seconds:02d}.{ms:03d}Z'"
     return date_literal(value, "iso", notes)
 
 

@@ -131,10 +131,10 @@ def _parse_iso_date(text: str) -> DateTime:
     # Fast path for what mongoexport writes (`…:SS.mmmZ` / `…:SSZ`): C-level parsing and
     # range checks; anything else (offsets, other precisions) takes the general parser.
     size = len(text)
-    if (size == 24 and text[19] == "." or size == 20) and text[-1] == "Z" and text[10] == "T" and text[4] == "-":
+    if (size == 24 and text[19] == "." or size == 20) and text[-1] == "Z" and text[10] == "T" and text[7] == "-" and text[4] == "-":
         try:
             return DateTime((_fromisoformat(text[:-1]) - _EPOCH_NAIVE) // _ONE_MS)
-        except ValueError:
+        except (ValueError, TypeError):  # TypeError: an offset slipped in (aware - naive)
             pass
     return DateTime(parse_iso_millis(text))
 
@@ -391,7 +391,8 @@ def _fast_wrapper(wrapper: Dict[str, Any]) -> Any:
     ((key, value),) = wrapper.items()
     if value.__class__ is not str:
         return _NOT_FAST
-    if key == "$date" and len(value) == 24 and value[23] == "Z" and value[19] == ".":
+    # the exact shape, so every Python version's fromisoformat accepts the same strings
+    if key == "$date" and len(value) == 24 and value[23] == "Z" and value[19] == "." and value[10] == "T" and value[7] == "-":
         try:
             millis = (_fromisoformat(value[:23]) - _EPOCH_NAIVE) // _ONE_MS
         except (ValueError, TypeError):
@@ -487,7 +488,7 @@ def _convert_top_level(value: Any, dollars: int) -> bool:
             continue
         # $date and $oid inlined (see _fast_wrapper): this loop runs once per document
         ((kind, raw),) = field.items()
-        if kind == "$date" and raw.__class__ is str and len(raw) == 24 and raw[23] == "Z" and raw[19] == ".":
+        if kind == "$date" and raw.__class__ is str and len(raw) == 24 and raw[23] == "Z" and raw[19] == "." and raw[10] == "T" and raw[7] == "-":
             try:
                 millis = (_fromisoformat(raw[:23]) - _EPOCH_NAIVE) // _ONE_MS
             except (ValueError, TypeError):

@@ -187,3 +187,22 @@ def test_reads_what_fetch_logs_writes(tmp_path: Path, monkeypatch: pytest.Monkey
     assert doc["counts"]["mongo_connection_errors"] == 1
     assert doc["gate"]["cold_samples"] == 20
     assert (code, doc["decision"]) == (0, "PROCEED")  # cold p95 of 100, 103, ..., 157 = 154.15 <= 250
+
+
+def test_output_to_a_fifo_is_written_in_place_not_replaced(tmp_path: Path) -> None:
+    """Writing to /dev/null-like special files must not rename over them (as root that replaces
+    the device node); a FIFO stands in for /dev/null here."""
+    import os
+    import stat
+    import threading
+
+    path = soak_file(tmp_path, [100.0] * 20)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: List[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert main(["analyze-soak", "--input", str(path), "--output", str(fifo), "-q"]) == 0
+    reader.join(timeout=30)
+    assert got and got[0].startswith(b"# Soak decision")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

@@ -283,3 +283,17 @@ def test_flag_conflicts_are_usage_errors(workdir, capsys):
     assert main(["backfill-d1", "--config", "rollback.json", "--resume"]) == 2
     assert main(["backfill-d1", "--config", "rollback.json", "--date-format", "note"]) == 2
     assert main(["backfill-d1", "--config", "rollback.json", "--date-format", "note=weeks"]) == 2
+
+
+def test_since_accepts_a_plain_date_and_refuses_nonsense(workdir, capsys):
+    assert main(["backfill-d1", "--config", "rollback.json", "--since", "1970-01-01", "--dry-run"]) == 0
+    assert main(["backfill-d1", "--config", "rollback.json", "--since", "yesterday", "--dry-run"]) == 2
+    assert "ISO-8601" in capsys.readouterr().err
+
+
+def test_api_failure_message_says_how_to_resume(workdir, d1api, capsys):
+    fake, store, db = d1api
+    store.fail_next = "near \"x\": syntax error: SQLITE_ERROR"
+    assert main(["backfill-d1", "--config", "rollback.json", "--mode", "api"]) == 1
+    err = capsys.readouterr().err
+    assert "syntax error" in err and "--resume" in err and "0 of" in err

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import stat
 
 import pytest
 
@@ -50,3 +51,28 @@ def test_checkpoint_round_trip_and_job_guard(tmp_path):
     (tmp_path / "ck.json").write_text("{garbage")
     with pytest.raises(CutoverError, match="unreadable"):
         Checkpoint(path, {}).load()
+
+
+def test_special_files_are_written_in_place_not_replaced(tmp_path):
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    import threading
+
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    atomic_write_text(str(fifo), "through the pipe")
+    reader.join(timeout=10)
+    assert got == ["through the pipe"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still a FIFO, not a regular file
+    atomic_write_text("/dev/null", "discarded")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_symlink_target_is_updated(tmp_path):
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    atomic_write_text(str(link), "new")
+    assert link.is_symlink() and target.read_text() == "new"

@@ -200,3 +200,24 @@ def test_unpaced_client_gets_blocked_then_waits_and_resends() -> None:
         assert (result.written, result.failed) == (16, [])
         assert fake.rate_limited > 0  # proves this fake does enforce the limit the paced test stays under
         assert_exact(fake.kv, recs)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("sink_class", [BulkSink, PutSink])
+def test_duplicate_keys_last_document_wins(cf: FakeCloudflare, sink_class: type) -> None:
+    recs = [KVRecord("dup", f"v{i}".encode(), None, None, i) for i in range(30)] + [KVRecord("other", b"o", None, None, 99)]
+    client, pacer = client_for(cf, RateLimiter(None, 1000, 300))
+    sink = sink_class(client, pacer, ACCOUNT_ID, NAMESPACE)
+    result = sink.write(recs)
+    sink.close()
+    assert (result.written, result.superseded) == (2, 29)
+    assert cf.kv.live(NAMESPACE)["dup"].value == b"v29"  # type: ignore[attr-defined]
+
+
+def test_put_sink_stops_when_the_network_is_gone(cf: FakeCloudflare) -> None:
+    cf.inject(Fault("reset", path="/values/", count=1000))
+    client, pacer = client_for(cf, RateLimiter(None, 1000, 300))
+    sink = PutSink(client, pacer, ACCOUNT_ID, NAMESPACE, workers=2)
+    with pytest.raises(CutoverError, match="failed"):
+        sink.write(records(50))
+    sink.close()
+    assert len([r for r in cf.log if "/values/" in r.path]) < 50 * 5  # it did not grind through every key

@@ -197,3 +197,15 @@ def test_split_literal_pieces_fit_and_concatenate_back(db, text, limit, data):
         got = db.execute(f"SELECT CAST({joined} AS BLOB), CAST({literal} AS BLOB)").fetchone()
         assert got[0] == got[1]
         assert sql.stored_size(literal) == len(got[1])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(min_value=-(10**16), max_value=10**16))
+@example(-62135596800000)
+@example(253402300799999)
+@example(253402300800000)
+@example(-62135596800001)
+def test_iso_dates_match_javascript_form(millis):
+    table, _ = sql.column_renderers("TEXT", "iso")
+    assert table[DateTime](DateTime(millis), []) == "'" + DateTime(millis).iso() + "'"
+    assert sql.date_literal(DateTime(millis), "iso") == "'" + DateTime(millis).iso() + "'"

@@ -354,3 +354,20 @@ def test_oracle_legacy(doc: dict) -> None:
     ours = ejson.loads_document(text)
     oracle = from_pymongo(json_util.loads(text, json_options=_ORACLE_OPTIONS))
     assert comparable(ours, strict_ints=False) == comparable(oracle, strict_ints=False)
+
+
+def test_decode_of_already_parsed_json_equals_loads() -> None:
+    text = '{"a": {"$oid": "56e1fc72e0c917e9c4714161"}, "b": [{"$date": "2012-12-24T12:15:30.501Z"}, {"$numberLong": "5"}]}'
+    assert comparable(ejson.decode(json.loads(text))) == comparable(ejson.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-W46-7T10:30:41.388Z", "2026-W46-7T10:30:41Z", "2026-11-15X10:30:41.388Z", "2026-11-15T10:30:41,388Z",
+     "2026-11-15T25:30:41.388Z", "2026-02-30T10:30:41.388Z", "２０２６-11-15T10:30:41.388Z"],
+)  # fmt: skip
+def test_fast_date_path_is_as_strict_as_the_general_parser(text: str) -> None:
+    """Python 3.11's fromisoformat accepts more ISO forms than 3.8's; ours must not vary by version."""
+    for decode in (ejson.loads, lambda t: ejson.decode_line(t.encode())):
+        with pytest.raises(ejson.EJSONError, match=r"bad \$date"):
+            decode('{"d": {"$date": "' + text + '"}}')

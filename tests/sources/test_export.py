@@ -287,3 +287,30 @@ def test_skipped_lines_are_counted_once_per_read(tmp_path: Path) -> None:
     assert read_all(source, "c") == DOCS + [{}]
     assert source.bad_lines == 2
     assert [s.split(": ")[0].rsplit(":", 1)[1] for s in source.bad_line_samples] == ["4", "13"]
+
+
+def test_scan_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    import gc
+
+    (tmp_path / "c.json").write_text(ndjson(DOCS))
+    source = ExportSource(str(tmp_path))
+    assert gc.isenabled()
+    for _batch in source.scan("c", ScanOptions(batch_size=3)):
+        assert gc.isenabled()  # the caller's code runs with GC on
+    gc.disable()
+    try:
+        assert read_all(source, "c") == DOCS
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(CutoverError, match="resume position"):  # raised while a batch is built
+        read_all(source, "c", after_id=oid(999))
+    assert gc.isenabled()
+
+
+def test_projection_mixing_inclusion_and_exclusion_is_refused(tmp_path: Path) -> None:
+    from cutover.errors import UsageError
+
+    (tmp_path / "c.json").write_text(ndjson(DOCS))
+    with pytest.raises(UsageError, match="mixes inclusion and exclusion"):
+        read_all(ExportSource(str(tmp_path)), "c", projection={"a": 1, "b": 0})
