@@ -91,15 +91,7 @@ def _scan_range(path: str, start: int, end: int, template: Counter, on_read: Cal
     """One byte range of a plain Logpush file (whole lines: start and end sit just after a newline)."""
     counter = fastpath.new_tally_counter(template)
     with open(path, "rb", buffering=0) as handle:
-        handle.seek(start)
-
-        def readinto(view: memoryview) -> int:
-            got = handle.readinto(view) or 0
-            if on_read is not None:
-                on_read(got)
-            return got
-
-        fastpath.scan_stream(counter, readinto, limit=end - start)
+        fastpath.scan_file_range(counter, handle, start, end, on_read=on_read)
     counter.tally.settle()
     return counter.tally
 
@@ -162,6 +154,11 @@ def scan_source(source: Source, counter: Counter, options: Options, on_read: Cal
     if source.size is not None and source.size >= PARALLEL_MIN_BYTES and jobs > 1:
         source.stream.close()
         _scan_parallel(source.name, source.size, counter, jobs, on_read)
+        return "ndjson"
+    if source.size is not None and source.size > 0 and source.name != "-":
+        source.stream.close()  # plain file: read by offset in large blocks (no buffered copy)
+        with open(source.name, "rb", buffering=0) as handle:
+            fastpath.scan_file_range(counter, handle, 0, source.size, on_read=on_read)
         return "ndjson"
     fastpath.scan_stream(counter, source.stream.readinto)  # type: ignore[attr-defined]
     return "ndjson"

@@ -1,38 +1,57 @@
 """Fast path for Logpush NDJSON: our timing.js events taken by regex straight from large blocks.
 
-A line is parsed as JSON (the slow path) whenever the fast path cannot vouch for it: it may hold
-a failure marker, a non-ok outcome, an odd shape, or a cmd_timing the regex does not take.
-Both paths produce the same tally (tests/logs/test_fastpath.py)."""
+Every check runs once over a whole block at C speed (bytes.count/find, one regex scan each); a
+line goes through full JSON parsing only when a check points at it. Both paths produce the same
+tally (tests/logs/test_fastpath.py)."""
 from __future__ import annotations
 
 import json
 import re
 from array import array
-from typing import Callable, List, Tuple
+from typing import BinaryIO, Callable, Dict, List, Set, Tuple
 
 from cutover.logs.formats import count_value
 from cutover.logs.model import HOUR_MS, Tally
 from cutover.logs.rules import Counter
 
-_NUM = rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
-_CMD = rb"[ !#-\[\]-~]*"  # printable ASCII without quote and backslash: the bytes are the string
-# timing.js logs JSON.stringify(event): inside Logpush's Message array it is an escaped string.
-_TAIL = rb"(?:,\\\"isolateAgeMs\\\":" + _NUM + rb")?,\\\"marks\\\":\{[^{}]*\}\}\"\],\"TimestampMs\":([0-9]{1,15})\}"
-TIMING_STRING = re.compile(
-    rb"\\\"event\\\":\\\"cmd_timing\\\",\\\"cmd\\\":\\\"(" + _CMD + rb")\\\",\\\"durationMs\\\":(" + _NUM
-    + rb")(?:,\\\"cold\\\":(true|false))?" + _TAIL
+BLOCK = 4 << 20  # big enough that per-block Python work is noise, small enough to stay bounded
+
+# JSON numbers we do not read are checked to be valid JSON; durations are narrower (no sign, no
+# exponent), so float(bytes) is what json.loads + float() gives and never inf or -0.0.
+_JNUM = rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
+_DUR = rb"(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,17})?"
+_TXT = rb"[ !#-\[\]-~]*"  # printable ASCII without quote and backslash: the bytes are the string
+# timing.js logs JSON.stringify(event) as the only argument of console.log; inside Logpush's
+# Message array it is an escaped string. The match starts at `cmd_timing` (a rarer first byte
+# than a backslash, which makes the scan several times faster) and looks behind for the rest of
+# the prefix: the event is the first key of the only message. An occurrence that is not our
+# exact shape still matches, through the empty branch, with empty groups: FAILED.
+_S_MARK = rb'\\"' + _TXT + rb'\\":' + _JNUM
+TIMING = re.compile(
+    rb'cmd_timing(?:(?<="Message":\["\{\\"event\\":\\"cmd_timing)\\",\\"cmd\\":\\"(' + _TXT
+    + rb')\\",\\"durationMs\\":(' + _DUR + rb')(?:,\\"cold\\":(true|false))?(?:,\\"isolateAgeMs\\":' + _JNUM
+    + rb')?,\\"marks\\":\{(?:' + _S_MARK + rb'(?:,' + _S_MARK + rb')*)?\}'
+    + rb'(?:,\\"ok\\":(?:true|false)|,\\"error\\":\\"' + _TXT + rb'\\")*'  # timing.js extras after marks
+    + rb'\}"\],"TimestampMs":([0-9]{1,15})\}|)'
 )
-# console.log(event) instead: Logpush keeps the object.
+# console.log(event) instead: Logpush keeps the object (taken line by line, it is rare).
+_O_MARK = rb'"' + _TXT + rb'":' + _JNUM
 TIMING_OBJECT = re.compile(
-    rb"\"event\":\"cmd_timing\",\"cmd\":\"(" + _CMD + rb")\",\"durationMs\":(" + _NUM
-    + rb")(?:,\"cold\":(true|false))?(?:,\"isolateAgeMs\":" + _NUM + rb")?,\"marks\":\{[^{}]*\}\}\],\"TimestampMs\":([0-9]{1,15})\}"
+    rb'cmd_timing(?:(?<="Message":\[\{"event":"cmd_timing)","cmd":"(' + _TXT + rb')","durationMs":(' + _DUR
+    + rb')(?:,"cold":(true|false))?(?:,"isolateAgeMs":' + _JNUM + rb')?,"marks":\{(?:' + _O_MARK + rb'(?:,' + _O_MARK
+    + rb')*)?\}(?:,"ok":(?:true|false)|,"error":"' + _TXT + rb'")*\}\],"TimestampMs":([0-9]{1,15})\}|)'
 )
-NOT_OK = re.compile(rb"\"Outcome\":\"(?!ok\")")
+FAILED = (b"", b"", b"", b"")
+# A line the fast path may count: its one Outcome is "ok", it ends with "}" and the next starts with "{".
+OK_LINE = re.compile(rb'Outcome(?<="Outcome)":"ok"()[^\n]*\}\n(?=\{|\Z)')
+NOT_OK = re.compile(rb'Outcome(?<="Outcome)":"(?!ok")')
+OUTCOME = b'"Outcome":"'
 # Bytes a line must contain for the text rules or the failure events to count it: "Mongo" for the
 # driver's error names, the mongo_connection_error event, and "dual" in any ASCII case (searched in
-# a lowercased copy) for the dual-write rule and event.
-MARKERS = (b"Mongo", b"mongo_connection_error")
-MARKERS_ANY_CASE = (b"dual",)
+# a lowercased copy) for the dual-write rule and event. No non-ASCII character case-folds to d/u/a/l.
+MONGO = re.compile(rb"Mongo")
+MONGO_EVENT = b"mongo_connection_error"
+DUAL = re.compile(rb"ual(?<=dual)")  # 'u' is rarer than 'd': a faster scan
 
 
 def fast_path_usable(counter: Counter) -> bool:
@@ -68,54 +87,88 @@ def _line_start(buf: bytes, pos: int) -> int:
     return buf.rfind(b"\n", 0, pos) + 1
 
 
-def _hard_lines(buf: bytes, start: int, end: int) -> Tuple[List[int], int]:
-    """Starts of the lines in buf[start:end] that must go through the slow path, and the line count."""
-    hard = set()
-    lowered = buf.lower()  # ASCII only: same length, same offsets
-    for haystack, markers in ((buf, MARKERS), (lowered, MARKERS_ANY_CASE)):
-        for marker in markers:
-            pos = haystack.find(marker, start, end)
-            while pos >= 0:
-                hard.add(_line_start(buf, pos))
-                nxt = haystack.find(b"\n", pos, end)
-                if nxt < 0:
-                    break
-                pos = haystack.find(marker, nxt, end)
-    for m in NOT_OK.finditer(buf, start, end):
-        hard.add(_line_start(buf, m.start()))
-    # Every line must be one Logpush record: one Outcome key per line, ending in "}". A line cut
-    # short (a truncated file) or of another shape fails this and is located line by line.
-    lines = buf.count(b"\n", start, end)
-    shaped = buf.count(b"\"Outcome\":\"", start, end) == lines and buf.endswith(b"}\n", 0, end)
-    if not shaped:
-        pos = start
-        while pos < end:
-            nxt = buf.find(b"\n", pos, end)
-            nxt = end if nxt < 0 else nxt + 1
-            line = buf[pos:nxt]
-            if not (line.startswith(b"{") and line.endswith(b"}\n") and line.count(b"\"Outcome\":\"") == 1):
-                hard.add(pos)
-            pos = nxt
-    return sorted(hard), lines
+def _line_end(buf: bytes, start: int) -> int:
+    end = buf.find(b"\n", start)
+    return len(buf) if end < 0 else end + 1
+
+
+def _lines_of(buf: bytes) -> List[Tuple[int, int]]:
+    spans = []
+    pos = 0
+    while pos < len(buf):
+        end = _line_end(buf, pos)
+        spans.append((pos, end))
+        pos = end
+    return spans
+
+
+def _shaped(buf: bytes, start: int, end: int) -> bool:
+    """One line on its own: starts with "{", one Outcome, "ok", ends with "}"."""
+    return (buf.startswith(b"{", start, end) and buf.count(OUTCOME, start, end) == 1
+            and len(OK_LINE.findall(buf, start, end)) == 1)
+
+
+def _marked(buf: bytes) -> Set[int]:
+    """Starts of the lines holding a failure marker or bytes that are not UTF-8."""
+    hard = {_line_start(buf, m.start()) for m in MONGO.finditer(buf)}
+    pos = buf.find(MONGO_EVENT)
+    while pos >= 0:
+        hard.add(_line_start(buf, pos))
+        pos = buf.find(MONGO_EVENT, pos + 1)
+    hard.update(_line_start(buf, m.start()) for m in DUAL.finditer(buf.lower()))  # ASCII only: same offsets
+    if not buf.isascii():
+        try:
+            buf.decode("utf-8")
+        except UnicodeDecodeError:  # json.loads rejects the line: the slow path counts it malformed
+            for start, end in _lines_of(buf):
+                try:
+                    buf[start:end].decode("utf-8")
+                except UnicodeDecodeError:
+                    hard.add(start)
+    return hard
+
+
+def hard_lines(buf: bytes, lines: int) -> List[int]:
+    """Starts of the lines of buf (whole lines, newline-terminated) that need full JSON parsing."""
+    hard = _marked(buf)
+    outcomes = buf.count(OUTCOME)
+    ok_lines = len(OK_LINE.findall(buf))
+    if outcomes != lines or ok_lines != lines or not buf.startswith(b"{"):
+        hard.update(_line_start(buf, m.start()) for m in NOT_OK.finditer(buf))
+    if hard:
+        # Take the hard lines' own share out; every other line must still have exactly one Outcome,
+        # "ok", and start with "{" (checked by the line before it, or here after a hard line).
+        odd = False
+        for start in hard:
+            end = _line_end(buf, start)
+            outcomes -= buf.count(OUTCOME, start, end)
+            ok_lines -= len(OK_LINE.findall(buf, start, end))
+            odd = odd or not (end == len(buf) or buf.startswith(b"{", end) or end in hard)
+        first_ok = 0 in hard or buf.startswith(b"{")
+        if odd or not first_ok or outcomes != lines - len(hard) or ok_lines != lines - len(hard):
+            hard.update(start for start, end in _lines_of(buf) if not _shaped(buf, start, end))
+    elif outcomes != lines or ok_lines != lines or not buf.startswith(b"{"):
+        hard.update(start for start, end in _lines_of(buf) if not _shaped(buf, start, end))
+    return sorted(hard)
 
 
 def _take(counter: Counter, found: List[Tuple[bytes, bytes, bytes, bytes]]) -> None:
     tally = counter.tally
     windowed = counter.since_ms is not None or counter.until_ms is not None
-    lists: dict = {}
+    lists: Dict[Tuple[bytes, bytes], Tuple[List[bytes], List[bytes]]] = {}
     for cmd, duration, cold, ms in found:
-        try:
-            lists[cmd, cold].append((duration, ms))
-        except KeyError:
-            lists[cmd, cold] = [(duration, ms)]
-    for (cmd, cold), pairs in lists.items():
-        durations, times = zip(*pairs)
-        values = list(map(float, durations))
-        stamps = list(map(int, times))
+        pair = lists.get((cmd, cold))
+        if pair is None:
+            pair = lists[cmd, cold] = ([], [])
+        pair[0].append(duration)
+        pair[1].append(ms)
+    for (cmd, cold), (durations, times) in lists.items():
+        values = array("d", map(float, durations))
+        stamps = array("q", map(int, times))
         if windowed:
             keep = [i for i, ms in enumerate(stamps) if counter.in_window(ms)]
-            values = [values[i] for i in keep]
-            stamps = [stamps[i] for i in keep]
+            values = array("d", [values[i] for i in keep])
+            stamps = array("q", [stamps[i] for i in keep])
         if not values:
             continue
         is_cold = cold == b"true"
@@ -138,77 +191,61 @@ def _take(counter: Counter, found: List[Tuple[bytes, bytes, bytes, bytes]]) -> N
         tally.seen_time(hi)
 
 
-def _segment(counter: Counter, buf: bytes, start: int, end: int) -> int:
-    """Lines in buf[start:end] the fast path vouches for, except those holding an odd cmd_timing."""
-    if start >= end:
-        return 0
-    expected = buf.count(b"cmd_timing", start, end)
-    found = TIMING_STRING.findall(buf, start, end) if expected else []
-    if expected != len(found) and buf.find(b"\"event\":\"cmd_timing\"", start, end) >= 0:
-        found += TIMING_OBJECT.findall(buf, start, end)
-    if expected == len(found):
-        lines = buf.count(b"\n", start, end)
-        counter.tally.records += lines
-        _take(counter, found)
-        return lines
+def _segment_lines(counter: Counter, buf: bytes, start: int, end: int) -> int:
+    """Some cmd_timing in buf[start:end] is not the string shape: decide line by line; returns the
+    number of lines taken on the fast path (the caller counts them as records)."""
     fast = 0
-    # Some cmd_timing is in another shape: decide line by line within this segment.
     pos = start
     while pos < end:
         nxt = buf.find(b"\n", pos, end)
         nxt = end if nxt < 0 else nxt + 1
-        if buf.find(b"cmd_timing", pos, nxt) < 0:
-            counter.tally.records += 1
-            fast += 1
-        else:
-            line = buf[pos:nxt]
-            got = TIMING_STRING.findall(line) + TIMING_OBJECT.findall(line)
-            if len(got) == line.count(b"cmd_timing"):
-                counter.tally.records += 1
-                fast += 1
-                _take(counter, got)
-            else:
-                slow_line(counter, line)
+        got: List[Tuple[bytes, bytes, bytes, bytes]] = []
+        if buf.find(b"cmd_timing", pos, nxt) >= 0:
+            got = TIMING.findall(buf, pos, nxt)
+            if FAILED in got:
+                got = TIMING_OBJECT.findall(buf, pos, nxt)
+                if FAILED in got:
+                    slow_line(counter, buf[pos:nxt])
+                    pos = nxt
+                    continue
+        fast += 1
+        if got:
+            _take(counter, got)
         pos = nxt
     return fast
 
 
 def scan_block(counter: Counter, buf: bytes | bytearray, end: int | None = None) -> None:
     """Count buf[:end], which holds whole lines (the last one may lack its newline)."""
-    end = len(buf) if end is None else end
-    if end and buf[end - 1] != 10:  # the file's last line without its newline
-        buf = bytes(buf[:end]) + b"\n"
-        end += 1
-    hard, lines = _hard_lines(buf, 0, end)
-    segments: List[Tuple[int, int]] = []
-    hard_spans: List[Tuple[int, int]] = []
-    pos = 0
-    for line_start in hard:
-        segments.append((pos, line_start))
-        nxt = buf.find(b"\n", line_start, end)
-        nxt = end if nxt < 0 else nxt + 1
-        hard_spans.append((line_start, nxt))
-        pos = nxt
-    segments.append((pos, end))
-    # Common case: every cmd_timing outside the hard lines is taken by the string-shape regex.
+    data = bytes(buf if end is None or end == len(buf) else memoryview(buf)[:end])
+    if not data:
+        return
+    if not data.endswith(b"\n"):  # the file's last line without its newline
+        data += b"\n"
+    lines = data.count(b"\n")
+    hard = hard_lines(data, lines)
+    fast = lines - len(hard)
     found: List[Tuple[bytes, bytes, bytes, bytes]] = []
-    for start, stop in segments:
-        if stop > start:
-            found += TIMING_STRING.findall(buf, start, stop)
-    in_hard = sum(buf.count(b"cmd_timing", start, stop) for start, stop in hard_spans)
-    if len(found) + in_hard == buf.count(b"cmd_timing", 0, end):
-        fast = lines - len(hard)
-        counter.tally.records += fast
+    pos = 0
+    for line_start in hard + [len(data)]:
+        if line_start > pos:
+            got = TIMING.findall(data, pos, line_start)
+            if FAILED in got:
+                fast += _segment_lines(counter, data, pos, line_start) - data.count(b"\n", pos, line_start)
+            else:
+                found += got
+        if line_start < len(data):
+            pos = _line_end(data, line_start)
+            slow_line(counter, data[line_start:pos])
+    tally = counter.tally
+    tally.records += fast
+    tally.fast_records += fast
+    tally.formats["logpush"] += fast
+    if found:
         _take(counter, found)
-    else:
-        fast = sum(_segment(counter, buf, start, stop) for start, stop in segments)
-    for start, stop in hard_spans:
-        slow_line(counter, buf[start:stop])
-    counter.tally.fast_records += fast
-    counter.tally.formats["logpush"] += fast
 
 
-def scan_stream(counter: Counter, readinto: Callable[[memoryview], int], block: int = 1 << 20,
+def scan_stream(counter: Counter, readinto: Callable[[memoryview], int], block: int = BLOCK,
                 limit: int | None = None) -> None:
     """Blocks ending at a newline, read into one reused buffer; stops after `limit` bytes when given."""
     buf = bytearray(block)
@@ -239,6 +276,30 @@ def scan_stream(counter: Counter, readinto: Callable[[memoryview], int], block: 
         rest = filled - cut
         buf[:rest] = view[cut:filled].tobytes()
         filled = rest
+
+
+def scan_file_range(counter: Counter, handle: BinaryIO, start: int, end: int, block: int = BLOCK,
+                    on_read: Callable[[int], None] | None = None) -> None:
+    """Bytes [start, end) of a plain file (whole lines) in blocks cut at a newline, read by offset."""
+    pos = start
+    while pos < end:
+        size = min(block, end - pos)
+        while True:
+            handle.seek(pos)
+            data = handle.read(size) or b""
+            if len(data) < size or pos + size >= end:
+                break
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                data = data[:cut]
+                break
+            size = min(size * 2, end - pos)  # one line longer than the block: grow
+        if not data:
+            return
+        if on_read is not None:
+            on_read(len(data))
+        scan_block(counter, data)
+        pos += len(data)
 
 
 def new_tally_counter(template: Counter) -> Counter:

@@ -22,6 +22,9 @@ from cutover.sources import values as v
 
 D1_MAX_STATEMENT_BYTES = 100_000  # D1: maximum SQL statement length
 D1_MAX_ROW_BYTES = 2_000_000  # D1: maximum string, BLOB or table row size
+# D1's SQLite (workerd, wrangler 4.86 --local) fails a multi-row VALUES of ~7,000 short rows
+# with SQLITE_NOMEM well below the byte limit; 1,000 rows per statement is far from that.
+MAX_ROWS_PER_STATEMENT = 1000
 EXAMPLES_KEPT = 20
 
 
@@ -35,6 +38,7 @@ class PlanOptions:
     column_map: Dict[str, str] = field(default_factory=dict)  # column -> field, overrides name matching
     max_statement_bytes: int = D1_MAX_STATEMENT_BYTES
     max_row_bytes: int = D1_MAX_ROW_BYTES
+    max_rows_per_statement: int = MAX_ROWS_PER_STATEMENT
     replace_lone_surrogates: bool = False
 
 
@@ -125,7 +129,7 @@ def legacy_id_value(raw: Any) -> int:
 
 
 _MISSING = object()
-_TXN = "BEGIN TRANSACTION"  # see sql.quote_text: never written whole
+_TXN = sql.TXN_PHRASE  # see sql.quote_text: never written whole
 
 
 @dataclass
@@ -457,6 +461,7 @@ class _StatementBuilder:
         self, options: PlanOptions, id_name: str, columns: List[Column], updated: List[Column], report: Report
     ) -> None:
         self.limit = options.max_statement_bytes
+        self.max_rows = options.max_rows_per_statement
         self.report = report
         self.table = sql.quote_identifier(options.table.name)
         self.id_q = sql.quote_identifier(id_name)
@@ -499,7 +504,8 @@ class _StatementBuilder:
                 raise AssertionError("a joined row must fit one statement")  # _join_below guarantees it
             self._add_big_row(row_id, cells)
             return
-        if self._pending and self.fixed + self._pending_bytes + 2 + size > self.limit:
+        if self._pending and (self.fixed + self._pending_bytes + 2 + size > self.limit
+                              or len(self._pending) >= self.max_rows):
             self.flush()
         self._pending_bytes += size + (2 if self._pending else 0)
         self._pending.append(row)

@@ -181,9 +181,44 @@ _CONVERTERS: Dict[type, Callable[[Any], Any]] = {
 
 def stringify(value: Any) -> str:
     """Compact JSON of a Mongo value, byte-for-byte as `JSON.stringify` would print it."""
-    parts: List[str] = []
-    _write(to_plain(value), parts.append)
-    return "".join(parts)
+    slow = [False]
+    plain = _ready(value, slow)
+    if slow[0]:
+        parts: List[str] = []
+        _write(plain, parts.append)
+        return "".join(parts)
+    # Everything left prints identically through the C encoder (see `_ready`).
+    out = json.dumps(plain, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if _LONE_SURROGATE.search(out):
+        out = _SURROGATE_PAIR_OR_LONE.sub(_escape_surrogates, out)
+    return out
+
+
+def _ready(value: Any, slow: List[bool]) -> Any:
+    """`to_plain` plus what makes json.dumps print as JavaScript: keys in JS order, NaN -> None,
+    integral floats as ints; `slow[0]` is set when a float needs an exponent (JS and Python
+    write those differently), so the caller uses the pure-Python writer."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        if value != value or value in (math.inf, -math.inf):
+            return None
+        if value.is_integer() and abs(value) < 1e16:
+            return int(value)  # below 1e16 both print the exact integer
+        if "e" in repr(value):
+            slow[0] = True
+        return value
+    if kind is dict:
+        if not all(type(k) is str for k in value):
+            value = {str(k): item for k, item in value.items()}
+        keys = list(value)
+        if any(k[:1].isdigit() for k in keys):
+            keys = js_key_order(keys)
+        return {k: _ready(value[k], slow) for k in keys}
+    if kind is list:
+        return [_ready(item, slow) for item in value]
+    return _ready(to_plain(value), slow)
 
 
 def _write(value: Any, out: Callable[[str], Any]) -> None:

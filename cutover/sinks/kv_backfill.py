@@ -12,7 +12,7 @@ import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any, Dict, List, Sequence
+from typing import IO, Any, Dict, List, Sequence, Tuple
 
 from cutover.commands.backfill_kv import DEFAULT_CHECKPOINT, DEFAULT_FAILED_KEYS
 from cutover.core.checkpoint import Checkpoint
@@ -41,6 +41,9 @@ class ModuleStats:
     requests: int = 0
     retries: int = 0
     elapsed_s: float = 0.0
+
+    def copy(self) -> ModuleStats:
+        return ModuleStats(**{**asdict(self), "invalid_by_reason": dict(self.invalid_by_reason)})
 
 
 
@@ -226,10 +229,12 @@ class ProblemLog:
         self.path = path
         self.append = append
         self.count = 0
+        self.by_kind: Dict[str, int] = {}
         self._handle: IO[str] | None = None
 
     def add(self, module: str, kind: str, key: str | None, doc_id: Any, reason: str) -> None:
         self.count += 1
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
         if self.path is None:
             return
         if self._handle is None:
@@ -392,10 +397,9 @@ class Backfill:
         from cutover.sources import open_source
 
         started = time.monotonic()
-        checkpoint = self._open_checkpoint()
+        # Token, account and source first: a run that cannot start leaves no checkpoint behind.
         if not (self.s.dry_run or self.s.emit):
             self._api()
-        problems = ProblemLog(None if self.s.dry_run else self.s.failed_keys_path, append=self.s.resume)
         source = open_source(
             self.s.source_spec,
             database=self.s.database,
@@ -403,6 +407,12 @@ class Backfill:
             page_size=self.s.page_size,
             skip_bad_lines=self.s.skip_bad_lines,
         )
+        try:
+            checkpoint = self._open_checkpoint()
+        except BaseException:
+            source.close()
+            raise
+        problems = ProblemLog(None if self.s.dry_run else self.s.failed_keys_path, append=self.s.resume)
         try:
             for spec in self.s.modules:
                 self._run_module(source, spec, checkpoint, problems)
@@ -451,30 +461,35 @@ class Backfill:
         requests_before = self.client.stats.requests if self.client else 0
         retries_before = self.client.stats.retries if self.client else 0
         buffer: List[KVRecord] = []
-        last_id: Any = _SENTINEL
+        batch_n = sink.batch_records
+        # A full batch is sent as soon as a source batch completes it; the records after it wait
+        # for the next. `cut` = (position, counters) just before the first waiting record, so the
+        # checkpoint never claims a document whose record has not been acknowledged.
+        cut: Tuple[Any, ModuleStats] | None = None
+        prev_id: Any = after_id if after_id is not None else _SENTINEL
 
-        def flush() -> None:
-            nonlocal frozen, buffer
-            result = sink.write(buffer) if buffer else WriteResult()
-            buffer = []
-            stats.written += result.written
-            stats.expired += result.expired
-            stats.superseded += result.superseded
-            stats.failed += len(result.failed)
-            if self.client is None:
-                stats.requests += result.requests
-            else:
-                stats.requests = base_requests + self.client.stats.requests - requests_before
-                stats.retries = base_retries + self.client.stats.retries - retries_before
-            stats.elapsed_s = round(elapsed_before + time.monotonic() - module_start, 3)
+        def send(records: List[KVRecord], position: Any, at_position: ModuleStats) -> None:
+            nonlocal frozen
+            result = sink.write(records) if records else WriteResult()
+            for st in {id(stats): stats, id(at_position): at_position}.values():
+                st.written += result.written
+                st.expired += result.expired
+                st.superseded += result.superseded
+                st.failed += len(result.failed)
+                if self.client is None:
+                    st.requests += result.requests
+                else:
+                    st.requests = base_requests + self.client.stats.requests - requests_before
+                    st.retries = base_retries + self.client.stats.retries - retries_before
+                st.elapsed_s = round(elapsed_before + time.monotonic() - module_start, 3)
             for failure in result.failed:
                 problems.add(spec.name, "failed", failure.key, failure.doc_id, failure.reason)
             if result.failed and not frozen:
                 frozen = True
                 self.console.warn(f"{spec.name}: {len(result.failed)} key(s) failed; the checkpoint stays before "
                                   "them so --resume retries them")
-            if checkpoint is not None and not frozen and last_id is not _SENTINEL:
-                checkpoint.state["modules"][spec.name] = {"after_id": ejson.dumps(last_id), "stats": asdict(stats)}
+            if checkpoint is not None and not frozen and position is not _SENTINEL:
+                checkpoint.state["modules"][spec.name] = {"after_id": ejson.dumps(position), "stats": asdict(at_position)}
                 checkpoint.save()
 
         try:
@@ -484,6 +499,10 @@ class Backfill:
                     stats.documents += 1
                     mapped = map_document(doc, spec, now)
                     if isinstance(mapped, KVRecord):
+                        if len(buffer) == batch_n and cut is None:
+                            before = stats.copy()
+                            before.documents -= 1
+                            cut = (prev_id, before)
                         buffer.append(mapped)
                         stats.bytes += len(mapped.value)
                     elif isinstance(mapped, Expired):
@@ -497,12 +516,17 @@ class Backfill:
                         elif stats.invalid == SHOWN_INVALID + 1:
                             self.console.warn(f"{spec.name}: more invalid documents; all are counted in the summary"
                                               + ("" if self.s.dry_run else f" and listed in {problems.path}"))
+                    prev_id = doc.get("_id")
                 progress.update(len(batch))
-                if batch:
-                    last_id = batch[-1].get("_id")
-                if len(buffer) >= sink.batch_records:
-                    flush()
-            flush()
+                if cut is not None:
+                    part, buffer = buffer[:batch_n], buffer[batch_n:]
+                    position, at_position = cut
+                    cut = None
+                    send(part, position, at_position)
+                elif len(buffer) >= batch_n:
+                    part, buffer = buffer, []
+                    send(part, prev_id, stats)
+            send(buffer, prev_id, stats)
             sink.close()
         finally:
             progress.close()
@@ -561,13 +585,15 @@ class Backfill:
         verdict = "OK" if failed == 0 else f"FAILED ({failed:,} keys)"
         # The summary is the result: stdout, unless stdout carries the JSON.
         out = sys.stderr if self.s.json_path == "-" else sys.stdout
-        out.write(f"{head}backfill-kv {verdict}: {total_written:,} keys "
-                  f"{'to write' if self.s.dry_run else 'written'} in {format_duration(elapsed)}\n")
+        verb = "to write" if self.s.dry_run else ("emitted for wrangler" if self.s.emit else "written")
+        out.write(f"{head}backfill-kv {verdict}: {total_written:,} keys {verb} in {format_duration(elapsed)}\n")
         for line in self.lines:
             out.write(line + "\n")
         out.flush()
         if problems.count and problems.path:
-            self.console.warn(f"{problems.count:,} failed key(s)/invalid document(s) listed in {problems.path}")
+            what = " and ".join(f"{n:,} {label}" for kind, label in (("failed", "failed key(s)"), ("invalid", "invalid document(s)"))
+                                for n in [problems.by_kind.get(kind, 0)] if n)
+            self.console.warn(f"{what} listed in {problems.path}")
         if self.s.json_path:
             write_output(self.s.json_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
 

@@ -87,6 +87,8 @@ def expiration_ttl_at_send(expires_at_ms: int | None, now_ms: int) -> int | None
 
 def get_field(doc: v.Document, path: str) -> Any:
     """`doc[path]` with dotted paths into sub-documents; `_MISSING` when absent."""
+    if "." not in path:
+        return doc.get(path, _MISSING)
     node: Any = doc
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:

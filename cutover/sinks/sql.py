@@ -115,7 +115,8 @@ def text_bytes(text: str, replace_lone_surrogates: bool = False, notes: Notes = 
 # wrangler (d1 execute --file) deletes the first "BEGIN TRANSACTION;" and "COMMIT;" it finds
 # anywhere in the file - inside string literals too - and refuses a file with two; so that
 # phrase is never written whole: 'BEGIN TRANS' || 'ACTION' stores the same text.
-_TXN = "BEGIN TRANSACTION"
+TXN_PHRASE = "BEGIN TRANSACTION"
+_TXN = TXN_PHRASE
 _TXN_SPLIT = "BEGIN TRANS' || 'ACTION"
 
 
@@ -229,11 +230,31 @@ def json_text_literal(value: Any, notes: Notes = None) -> str:
 def _plain_json(value: Any) -> str | None:
     """Fast path: C json.dumps when it provably prints what JSON.stringify prints; else None."""
     if _json_safe(value):
+        if _C_ENCODE is not None:
+            return "".join(_C_ENCODE(value, 0))
         return _JSON_ENCODER.encode(value)
     return None
 
 
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _c_encoder() -> Any:
+    # JSONEncoder.encode builds its C encoder on every call (half the cost for small values);
+    # build the same one once. The values are trees (no cycle check needed).
+    try:
+        from json import encoder as _json_encoder
+
+        make = getattr(_json_encoder, "c_make_encoder", None)
+        if make is None:
+            return None
+        encode = make(None, None, _json_encoder.encode_basestring, None, ":", ",", False, False, True)
+        return encode if "".join(encode({"a": [1, "é\n"]}, 0)) == '{"a":[1,"é\\n"]}' else None
+    except Exception:  # noqa: BLE001 - an interpreter without the C accelerator: use the slow path
+        return None
+
+
+_C_ENCODE = _c_encoder()
 _DIGITS = frozenset("0123456789")
 
 
@@ -371,9 +392,8 @@ def _ms_literal(value: v.DateTime, notes: Notes) -> str:
 def column_renderers(
     affinity: str, date_unit: str, replace_lone_surrogates: bool = False
 ) -> Tuple[Dict[type, Renderer], Renderer]:
-    """Per-type renderers for one column, and the general one for anything else.
-
-    Plain ASCII strings are the caller's fast path: `quote_plain(s)` when `is_plain_text(s)`."""
+    """Per-type renderers for one column, and the general one for anything else. Callers
+    quote plain ASCII strings themselves (see `render`'s fast path) before using these."""
 
     def _text(value: str, notes: Notes) -> str:
         return text_literal(value, replace_lone_surrogates, notes)
@@ -406,32 +426,7 @@ def column_renderers(
     return table, _general
 
 
-def is_plain_text(value: str) -> bool:
-    """ASCII without NUL or wrangler's trigger phrase: `quote_plain` is then exact."""
-    return value.isascii() and "\x00" not in value and _TXN not in value
-
-
-def quote_plain(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def renderer_for(affinity: str, date_unit: str, replace_lone_surrogates: bool = False) -> Renderer:
-    """A `(value, notes) -> literal` function for one column."""
-    table, general = column_renderers(affinity, date_unit, replace_lone_surrogates)
-
-    def _render(value: Any, notes: Notes) -> str:
-        kind = type(value)
-        if kind is str and value.isascii() and "\x00" not in value and _TXN not in value:
-            return "'" + value.replace("'", "''") + "'"
-        return table.get(kind, general)(value, notes)
-
-    return _render
-
-
 # -- literal introspection (used to split large values into appends) -------------------------
-
-LITERAL_KINDS = ("text", "hex_text", "blob")
-
 
 def literal_kind(literal: str) -> str | None:
     """'text', 'hex_text' or 'blob' for string/byte literals this module writes; None otherwise."""

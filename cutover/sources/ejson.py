@@ -431,9 +431,12 @@ def object_hook(doc: Dict[str, Any]) -> Any:
 
 _decoder = json.JSONDecoder(object_hook=object_hook)
 decode_raw = _decoder.raw_decode  # (text, index) -> (value, end), for streaming readers
-# json's C scanner: (text, index) -> (value, end); StopIteration when no value starts at index.
-scan_document = _decoder.scan_once
+# json's C scanners, called directly: (text, index) -> (value, end); StopIteration when no
+# value starts at index. The plain one has no object hook (see decode_lines).
+_scan_hooked = _decoder.scan_once
 _scan_plain = json.JSONDecoder().scan_once
+
+
 def decode_lines(lines: Iterable[bytes], on_error: Callable[[int, str], None]) -> Iterator[Document]:
     """The documents of NDJSON lines, blank lines skipped; a bad line goes to `on_error(lineno, reason)`,
     which raises to stop or returns to skip it.
@@ -450,11 +453,11 @@ def decode_lines(lines: Iterable[bytes], on_error: Callable[[int, str], None]) -
             text = line.decode("utf-8")
             dollars = line.count(b"$")
             if dollars > 8:
-                value, end = _decoder.scan_once(text, 0)
+                value, end = _scan_hooked(text, 0)
             else:
                 value, end = _scan_plain(text, 0)
                 if dollars and not _convert_top_level(value, dollars):
-                    value, end = _decoder.scan_once(text, 0)
+                    value, end = _scan_hooked(text, 0)
             # the usual line is "{...}\n"; anything else after the value must be blank
             usual = end == len(text) - 1 and text[end] == "\n"
             if not usual and end != len(text) and not text[end:].isspace():

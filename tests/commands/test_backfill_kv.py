@@ -136,10 +136,12 @@ def test_usage_and_target_errors(cf: FakeCloudflare, env: Dict[str, str], tmp_pa
     err = capsys.readouterr().err
     assert "check CLOUDFLARE_API_TOKEN" in err
     assert "not-the-right-token-123" not in err
-    del os.environ["CLOUDFLARE_API_TOKEN"]
+    assert (tmp_path / "backfill-kv.checkpoint.json").exists()  # it had started: resumable
     os.remove(tmp_path / "backfill-kv.checkpoint.json")
+    del os.environ["CLOUDFLARE_API_TOKEN"]
     assert run("--config", str(cfg)) == 1
     assert "CLOUDFLARE_API_TOKEN is not set" in capsys.readouterr().err
+    assert not (tmp_path / "backfill-kv.checkpoint.json").exists()  # could not start: nothing to resume
 
 
 @pytest.mark.parametrize("mode", ["bulk", "put"])
@@ -147,7 +149,7 @@ def test_kill_9_at_random_points_then_resume_is_exact(cf: FakeCloudflare, env: D
     expected, cfg = setup_data(tmp_path, 400)
     rng = random.Random(f"kill-{mode}")
     cmd = [sys.executable, "-m", "cutover", "backfill-kv", "--config", str(cfg), "--mode", mode, "--rate", "150",
-           "--batch-size", "15", "-q"]
+           "--batch-size", "15", "-q", "--json", "summary.json"]
     env = {**env, "PYTHONPATH": str(REPO)}
     kills = 0
     for attempt in range(12):
@@ -172,6 +174,11 @@ def test_kill_9_at_random_points_then_resume_is_exact(cf: FakeCloudflare, env: D
     assert kills >= 3
     assert_kv_matches(cf.kv, expected, time.time())  # type: ignore[attr-defined]
     assert not (tmp_path / "backfill-kv.checkpoint.json").exists()
+    # counters carried through the checkpoints: every document counted exactly once
+    mod = json.loads((tmp_path / "summary.json").read_text())["modules"]["sessions"]
+    assert mod["documents"] == 400
+    assert mod["written"] + mod["expired"] + mod["invalid"] == 400
+    assert mod["invalid"] == 4
 
 
 def test_emit_file_loads_into_real_wrangler(env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -209,3 +216,21 @@ def wrangler_read(args: List[str], cwd: Path, home: Path) -> subprocess.Complete
     # `kv key list/get` print through wrangler's logger, which WRANGLER_LOG=warn silences.
     return subprocess.run([wrangler_bin(), *args], cwd=str(cwd), env=wrangler_env(home, {"WRANGLER_LOG": "log"}),
                           capture_output=True, text=True, timeout=120)
+
+
+def test_ctrl_c_exits_130_and_resume_finishes(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path) -> None:
+    expected, cfg = setup_data(tmp_path, 300)
+    cmd = [sys.executable, "-m", "cutover", "backfill-kv", "--config", str(cfg), "--mode", "put", "--rate", "100", "-q"]
+    env = {**env, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while len(cf.log) < 30 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert b"interrupted" in err and b"Traceback" not in err
+    assert (tmp_path / "backfill-kv.checkpoint.json").exists()
+    done = subprocess.run(cmd + ["--resume"], cwd=str(tmp_path), env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert_kv_matches(cf.kv, expected, time.time())  # type: ignore[attr-defined]

@@ -271,3 +271,11 @@ def test_rows_right_at_the_statement_limit():
         assert all(len(s.encode("utf-8")) <= limit for s in plan.statements), extra
         assert plan.report.split_values == (1 if extra > 0 else 0)
         assert [r[7] for r in dump(apply(text))] == [note, "x'"]
+
+
+def test_rows_per_statement_are_capped():
+    docs = [{"_id": oid(i), "legacy_id": i + 1, "userId": "u"} for i in range(2500)]
+    text, plan = plan_text(docs)
+    assert plan.report.statements == 3
+    assert [s.count("\n(") for s in plan.statements] == [1000, 1000, 500]
+    assert len(dump(apply(text))) == 2500

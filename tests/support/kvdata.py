@@ -48,7 +48,7 @@ def _date(ms: int) -> dict:
 
 
 def write_export(directory: Path, n: int, now_ms: int, seed: int = 1, collection: str = "kv_sessions",
-                 with_invalid: bool = True) -> Dict[str, Expected]:
+                 with_invalid: bool = True, short_lived: bool = True) -> Dict[str, Expected]:
     """`<collection>.json` (NDJSON, canonical EJSON) with n documents; returns the live keys it must yield.
 
     Mix: no expiry, expiry in hours, already expired, expiring within a minute (TTL raised to
@@ -77,7 +77,8 @@ def write_export(directory: Path, n: int, now_ms: int, seed: int = 1, collection
                 exp = now_ms - rng.randrange(1, 86_400_000)  # dead: must never be written
             elif kind == 4:
                 # some expire within the minute (TTL raised to 60 s), the rest in ~10 minutes
-                exp = now_ms + (rng.randrange(30_000, 50_000) if i % 4 == 0 else 600_000 + rng.randrange(60_000))
+                soon = short_lived and i % 4 == 0
+                exp = now_ms + (rng.randrange(30_000, 50_000) if soon else 600_000 + rng.randrange(60_000))
             if exp is not None:
                 doc["expiresAt"] = _date(exp)
             meta = None
