@@ -51,6 +51,15 @@ class Report:
         if len(self.examples) < MAX_EXAMPLES:
             self.examples.append(diff)
 
+    def tally(self, problems: list[Diff]) -> None:
+        """One compared item: equal, or different with its problems noted."""
+        if problems:
+            self.different += 1
+            for problem in problems:
+                self.note(problem)
+        else:
+            self.equal += 1
+
     def counts(self, kv: bool = True) -> dict[str, int]:
         out = {"equal": self.equal, "missing": self.missing, "extra": self.extra, "different": self.different}
         if kv:
@@ -105,12 +114,7 @@ def compare_kv(
         ):
             report.ttl_drift += 1
             problems.append(Diff(key, "expiration", want.expiration, got.expiration))
-        if problems:
-            report.different += 1
-            for problem in problems:
-                report.note(problem)
-        else:
-            report.equal += 1
+        report.tally(problems)
     for key, got in actual.items():
         if key in expected:
             continue
@@ -150,12 +154,7 @@ def compare_rows(expected: Mapping[Any, Row], actual: Mapping[Any, Row]) -> Repo
             report.note(Diff(str(row_id), "row", "present", "missing"))
             continue
         problems = [Diff(str(row_id), col, val, got.get(col)) for col, val in want.items() if not cells_equal(val, got.get(col))]
-        if problems:
-            report.different += 1
-            for problem in problems:
-                report.note(problem)
-        else:
-            report.equal += 1
+        report.tally(problems)
     for row_id in actual:
         if row_id not in expected:
             report.extra += 1
