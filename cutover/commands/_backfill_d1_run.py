@@ -435,6 +435,11 @@ def run_backfill_d1(args: argparse.Namespace, out: TextIO | None = None, err: Te
         err.write(text_report)
     extra: Dict[str, Any] = {}
     status = 0
+    if not plan.statements:
+        if (args.execute or args.mode == "api") and not args.quiet:
+            print("backfill-d1: no rows to write; nothing executed", file=err)
+        emit_json(extra)
+        return 0
     if args.mode == "api":
         extra["api"] = _execute_api(args, cfg, settings, plan, sql_sha256, err)
     if args.execute:

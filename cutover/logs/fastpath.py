@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from array import array
+from itertools import compress
 from typing import BinaryIO, Callable, Dict, List, Set, Tuple
 
 from cutover.logs.formats import count_value
@@ -21,6 +22,8 @@ BLOCK = 4 << 20  # big enough that per-block Python work is noise, small enough 
 _JNUM = rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
 _DUR = rb"(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,17})?"
 _TXT = rb"[ !#-\[\]-~]*"  # printable ASCII without quote and backslash: the bytes are the string
+# Entry times of exactly 13 digits (2001-09-09 .. 2286-11-20): compared as bytes they sort as numbers.
+_MS = rb"[1-9][0-9]{12}"
 # timing.js logs JSON.stringify(event) as the only argument of console.log; inside Logpush's
 # Message array it is an escaped string. The match starts at `cmd_timing` (a rarer first byte
 # than a backslash, which makes the scan several times faster) and looks behind for the rest of
@@ -32,14 +35,14 @@ TIMING = re.compile(
     + rb')\\",\\"durationMs\\":(' + _DUR + rb')(?:,\\"cold\\":(true|false))?(?:,\\"isolateAgeMs\\":' + _JNUM
     + rb')?,\\"marks\\":\{(?:' + _S_MARK + rb'(?:,' + _S_MARK + rb')*)?\}'
     + rb'(?:,\\"ok\\":(?:true|false)|,\\"error\\":\\"' + _TXT + rb'\\")*'  # timing.js extras after marks
-    + rb'\}"\],"TimestampMs":([0-9]{1,15})\}|)'
+    + rb'\}"\],"TimestampMs":(' + _MS + rb')\}|)'
 )
 # console.log(event) instead: Logpush keeps the object (taken line by line, it is rare).
 _O_MARK = rb'"' + _TXT + rb'":' + _JNUM
 TIMING_OBJECT = re.compile(
     rb'cmd_timing(?:(?<="Message":\[\{"event":"cmd_timing)","cmd":"(' + _TXT + rb')","durationMs":(' + _DUR
     + rb')(?:,"cold":(true|false))?(?:,"isolateAgeMs":' + _JNUM + rb')?,"marks":\{(?:' + _O_MARK + rb'(?:,' + _O_MARK
-    + rb')*)?\}(?:,"ok":(?:true|false)|,"error":"' + _TXT + rb'")*\}\],"TimestampMs":([0-9]{1,15})\}|)'
+    + rb')*)?\}(?:,"ok":(?:true|false)|,"error":"' + _TXT + rb'")*\}\],"TimestampMs":(' + _MS + rb')\}|)'
 )
 FAILED = (b"", b"", b"", b"")
 # A line the fast path may count: its one Outcome is "ok", it ends with "}" and the next starts with "{".
@@ -87,18 +90,18 @@ def _line_start(buf: bytes, pos: int) -> int:
     return buf.rfind(b"\n", 0, pos) + 1
 
 
-def _line_end(buf: bytes, start: int) -> int:
-    end = buf.find(b"\n", start)
-    return len(buf) if end < 0 else end + 1
+def _line_end(buf: bytes, start: int, end: int) -> int:
+    stop = buf.find(b"\n", start, end)
+    return end if stop < 0 else stop + 1
 
 
-def _lines_of(buf: bytes) -> List[Tuple[int, int]]:
+def _lines_of(buf: bytes, end: int) -> List[Tuple[int, int]]:
     spans = []
     pos = 0
-    while pos < len(buf):
-        end = _line_end(buf, pos)
-        spans.append((pos, end))
-        pos = end
+    while pos < end:
+        stop = _line_end(buf, pos, end)
+        spans.append((pos, stop))
+        pos = stop
     return spans
 
 
@@ -108,48 +111,56 @@ def _shaped(buf: bytes, start: int, end: int) -> bool:
             and len(OK_LINE.findall(buf, start, end)) == 1)
 
 
-def _marked(buf: bytes) -> Set[int]:
-    """Starts of the lines holding a failure marker or bytes that are not UTF-8."""
-    hard = {_line_start(buf, m.start()) for m in MONGO.finditer(buf)}
-    pos = buf.find(MONGO_EVENT)
+def _marked(buf: bytes, end: int) -> Set[int]:
+    """Starts of the lines in buf[:end] holding a failure marker or bytes that are not UTF-8."""
+    hard = {_line_start(buf, m.start()) for m in MONGO.finditer(buf, 0, end)}
+    pos = buf.find(MONGO_EVENT, 0, end)
     while pos >= 0:
         hard.add(_line_start(buf, pos))
-        pos = buf.find(MONGO_EVENT, pos + 1)
-    hard.update(_line_start(buf, m.start()) for m in DUAL.finditer(buf.lower()))  # ASCII only: same offsets
+        pos = buf.find(MONGO_EVENT, pos + 1, end)
+    hard.update(_line_start(buf, m.start()) for m in DUAL.finditer(buf.lower(), 0, end))  # ASCII only: same offsets
     if not buf.isascii():
         try:
-            buf.decode("utf-8")
+            buf[:end].decode("utf-8")
         except UnicodeDecodeError:  # json.loads rejects the line: the slow path counts it malformed
-            for start, end in _lines_of(buf):
+            for start, stop in _lines_of(buf, end):
                 try:
-                    buf[start:end].decode("utf-8")
+                    buf[start:stop].decode("utf-8")
                 except UnicodeDecodeError:
                     hard.add(start)
     return hard
 
 
-def hard_lines(buf: bytes, lines: int) -> List[int]:
-    """Starts of the lines of buf (whole lines, newline-terminated) that need full JSON parsing."""
-    hard = _marked(buf)
-    outcomes = buf.count(OUTCOME)
-    ok_lines = len(OK_LINE.findall(buf))
-    if outcomes != lines or ok_lines != lines or not buf.startswith(b"{"):
-        hard.update(_line_start(buf, m.start()) for m in NOT_OK.finditer(buf))
+def hard_lines(buf: bytes, lines: int, end: int) -> List[int]:
+    """Starts of the lines of buf[:end] (whole lines, newline-terminated) that need full JSON parsing."""
+    hard = _marked(buf, end)
+    outcomes = buf.count(OUTCOME, 0, end)
+    ok_lines = len(OK_LINE.findall(buf, 0, end))
+    shaped = outcomes == lines and ok_lines == lines and buf.startswith(b"{")
+    if not shaped:
+        hard.update(_line_start(buf, m.start()) for m in NOT_OK.finditer(buf, 0, end))
     if hard:
         # Take the hard lines' own share out; every other line must still have exactly one Outcome,
         # "ok", and start with "{" (checked by the line before it, or here after a hard line).
         odd = False
         for start in hard:
-            end = _line_end(buf, start)
-            outcomes -= buf.count(OUTCOME, start, end)
-            ok_lines -= len(OK_LINE.findall(buf, start, end))
-            odd = odd or not (end == len(buf) or buf.startswith(b"{", end) or end in hard)
-        first_ok = 0 in hard or buf.startswith(b"{")
-        if odd or not first_ok or outcomes != lines - len(hard) or ok_lines != lines - len(hard):
-            hard.update(start for start, end in _lines_of(buf) if not _shaped(buf, start, end))
-    elif outcomes != lines or ok_lines != lines or not buf.startswith(b"{"):
-        hard.update(start for start, end in _lines_of(buf) if not _shaped(buf, start, end))
+            stop = _line_end(buf, start, end)
+            outcomes -= buf.count(OUTCOME, start, stop)
+            ok_lines -= len(OK_LINE.findall(buf, start, stop))
+            odd = odd or not (stop == end or buf.startswith(b"{", stop) or stop in hard)
+        rest = lines - len(hard)
+        shaped = not odd and (0 in hard or buf.startswith(b"{")) and outcomes == rest and ok_lines == rest
+    if not shaped:  # an odd shape somewhere: every line on its own
+        hard.update(start for start, stop in _lines_of(buf, end) if not _shaped(buf, start, stop))
     return sorted(hard)
+
+
+def _bucket(tally: Tally, cmd: bytes, is_cold: bool, hour: int, values: array) -> None:
+    tally.group(cmd.decode("ascii"), is_cold).settled.extend(values)
+    bucket = tally.hourly.get((hour, is_cold))
+    if bucket is None:
+        bucket = tally.hourly[hour, is_cold] = array("d")
+    bucket.extend(values)
 
 
 def _take(counter: Counter, found: List[Tuple[bytes, bytes, bytes, bytes]]) -> None:
@@ -163,27 +174,26 @@ def _take(counter: Counter, found: List[Tuple[bytes, bytes, bytes, bytes]]) -> N
         pair[0].append(duration)
         pair[1].append(ms)
     for (cmd, cold), (durations, times) in lists.items():
-        values = array("d", map(float, durations))
-        stamps = array("q", map(int, times))
-        if windowed:
-            keep = [i for i, ms in enumerate(stamps) if counter.in_window(ms)]
-            values = array("d", [values[i] for i in keep])
-            stamps = array("q", [stamps[i] for i in keep])
-        if not values:
-            continue
         is_cold = cold == b"true"
-        group = tally.group(cmd.decode("ascii"), is_cold)
-        lo, hi = min(stamps), max(stamps)
-        if lo - lo % HOUR_MS == hi - hi % HOUR_MS:
-            # One block of a time-ordered export mostly falls in one hour: bucket it whole.
-            group.settled.extend(values)
-            bucket = tally.hourly.get((lo - lo % HOUR_MS, is_cold))
-            if bucket is None:
-                bucket = tally.hourly[lo - lo % HOUR_MS, is_cold] = array("d")
-            bucket.extend(values)
+        if windowed:
+            keep = [i for i, ms in enumerate(times) if counter.in_window(int(ms))]
+            durations = [durations[i] for i in keep]
+            times = [times[i] for i in keep]
+            if not durations:
+                continue
+        values = array("d", map(float, durations))
+        lo, hi = int(min(times)), int(max(times))  # 13 digits each: bytes order is number order
+        first, last = lo - lo % HOUR_MS, hi - hi % HOUR_MS
+        if first == last:  # one block of a time-ordered export mostly falls in one hour
+            _bucket(tally, cmd, is_cold, first, values)
+        elif last == first + HOUR_MS:  # or straddles one hour boundary: split it at C speed
+            boundary = b"%d" % last
+            _bucket(tally, cmd, is_cold, first, array("d", compress(values, map(boundary.__gt__, times))))
+            _bucket(tally, cmd, is_cold, last, array("d", compress(values, map(boundary.__le__, times))))
         else:
+            group = tally.group(cmd.decode("ascii"), is_cold)
             group.values.extend(values)
-            group.times.extend(stamps)
+            group.times.extend(array("q", map(int, times)))
         tally.cmd_timing += len(values)
         if not cold:
             tally.cold_unknown += len(values)
@@ -197,8 +207,7 @@ def _segment_lines(counter: Counter, buf: bytes, start: int, end: int) -> int:
     fast = 0
     pos = start
     while pos < end:
-        nxt = buf.find(b"\n", pos, end)
-        nxt = end if nxt < 0 else nxt + 1
+        nxt = _line_end(buf, pos, end)
         got: List[Tuple[bytes, bytes, bytes, bytes]] = []
         if buf.find(b"cmd_timing", pos, nxt) >= 0:
             got = TIMING.findall(buf, pos, nxt)
@@ -217,25 +226,27 @@ def _segment_lines(counter: Counter, buf: bytes, start: int, end: int) -> int:
 
 def scan_block(counter: Counter, buf: bytes | bytearray, end: int | None = None) -> None:
     """Count buf[:end], which holds whole lines (the last one may lack its newline)."""
-    data = bytes(buf if end is None or end == len(buf) else memoryview(buf)[:end])
-    if not data:
+    data = buf if isinstance(buf, bytes) else bytes(buf)
+    end = len(data) if end is None else end
+    if not end:
         return
-    if not data.endswith(b"\n"):  # the file's last line without its newline
-        data += b"\n"
-    lines = data.count(b"\n")
-    hard = hard_lines(data, lines)
+    if data[end - 1] != 10:  # the file's last line without its newline
+        data = data[:end] + b"\n"
+        end += 1
+    lines = data.count(b"\n", 0, end)
+    hard = hard_lines(data, lines, end)
     fast = lines - len(hard)
     found: List[Tuple[bytes, bytes, bytes, bytes]] = []
     pos = 0
-    for line_start in hard + [len(data)]:
+    for line_start in hard + [end]:
         if line_start > pos:
             got = TIMING.findall(data, pos, line_start)
             if FAILED in got:
                 fast += _segment_lines(counter, data, pos, line_start) - data.count(b"\n", pos, line_start)
             else:
                 found += got
-        if line_start < len(data):
-            pos = _line_end(data, line_start)
+        if line_start < end:
+            pos = _line_end(data, line_start, end)
             slow_line(counter, data[line_start:pos])
     tally = counter.tally
     tally.records += fast
@@ -282,24 +293,24 @@ def scan_file_range(counter: Counter, handle: BinaryIO, start: int, end: int, bl
                     on_read: Callable[[int], None] | None = None) -> None:
     """Bytes [start, end) of a plain file (whole lines) in blocks cut at a newline, read by offset."""
     pos = start
+    size = block
     while pos < end:
-        size = min(block, end - pos)
-        while True:
-            handle.seek(pos)
-            data = handle.read(size) or b""
-            if len(data) < size or pos + size >= end:
-                break
-            cut = data.rfind(b"\n") + 1
-            if cut:
-                data = data[:cut]
-                break
-            size = min(size * 2, end - pos)  # one line longer than the block: grow
+        size = min(size, end - pos)
+        handle.seek(pos)
+        data = handle.read(size) or b""
         if not data:
             return
+        cut = len(data)
+        if pos + len(data) < end:
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:  # one line longer than the block: grow
+                size *= 2
+                continue
         if on_read is not None:
-            on_read(len(data))
-        scan_block(counter, data)
-        pos += len(data)
+            on_read(cut)
+        scan_block(counter, data, cut)
+        pos += cut
+        size = block
 
 
 def new_tally_counter(template: Counter) -> Counter:

@@ -432,7 +432,7 @@ class D1Planner:
         for i, col in enumerate(self.columns):
             if not self._used[i]:
                 report.unfilled_columns.append(col.name)
-                if col.not_null and col.default_sql is None:
+                if col.not_null and col.default_sql is None and rows:  # no rows: nothing would fail
                     report.error(
                         "unfilled_not_null_column",
                         f"column {col.name!r} is NOT NULL without a default and no Mongo field maps to it "

@@ -297,3 +297,13 @@ def test_api_failure_message_says_how_to_resume(workdir, d1api, capsys):
     assert main(["backfill-d1", "--config", "rollback.json", "--mode", "api"]) == 1
     err = capsys.readouterr().err
     assert "syntax error" in err and "--resume" in err and "0 of" in err
+
+
+def test_empty_collection_executes_nothing(workdir, monkeypatch, capsys):
+    script, log = fake_wrangler(workdir)
+    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+    (workdir / "trading_trades.json").write_text("")
+    assert main(["backfill-d1", "--config", "rollback.json", "--execute"]) == 0
+    assert "nothing executed" in capsys.readouterr().err
+    assert not log.exists()
+    assert (workdir / "backfill-d1.sql").read_text() == ""

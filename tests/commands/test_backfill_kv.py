@@ -234,3 +234,26 @@ def test_ctrl_c_exits_130_and_resume_finishes(cf: FakeCloudflare, env: Dict[str,
     done = subprocess.run(cmd + ["--resume"], cwd=str(tmp_path), env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     assert_kv_matches(cf.kv, expected, time.time())  # type: ignore[attr-defined]
+
+
+def test_modules_selection_and_namespace_override(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    now = int(time.time() * 1000)
+    sessions = write_export(tmp_path / "dump", 40, now, collection="kv_sessions", with_invalid=False)
+    carts = write_export(tmp_path / "dump", 30, now, seed=2, collection="kv_carts", with_invalid=False)
+    other_ns = "othernamespace000000000000000000"
+    cf.kv.create_namespace(other_ns)  # type: ignore[attr-defined]
+    module = {"key_field": "key", "value_field": "value", "expires_field": "expiresAt", "metadata_field": "meta"}
+    cfg = tmp_path / "two.json"
+    cfg.write_text(json.dumps({
+        "mongo": {"source": f"export:{tmp_path / 'dump'}", "database": "bot"},
+        "cloudflare": {"account_id": cf_kv.ACCOUNT_ID},
+        "kv_modules": {"sessions": {"collection": "kv_sessions", "namespace_id": NAMESPACE, **module},
+                       "carts": {"collection": "kv_carts", "namespace_id": NAMESPACE, **module}},
+    }))
+    assert run("--config", str(cfg), "--namespace-id", other_ns) == 2  # which module's namespace?
+    assert run("--config", str(cfg), "--module", "carts", "--namespace-id", other_ns) == 0
+    assert_kv_matches(cf.kv, carts, time.time(), namespace=other_ns)  # type: ignore[attr-defined]
+    assert cf.kv.live(NAMESPACE) == {}  # type: ignore[attr-defined]
+    assert run("--config", str(cfg), "--emit", "kv.json") == 0
+    assert {p["key"] for p in json.loads((tmp_path / "kv.sessions.json").read_text())} == set(sessions)
+    assert {p["key"] for p in json.loads((tmp_path / "kv.carts.json").read_text())} == set(carts)
