@@ -8,7 +8,7 @@ import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Any, Dict, List, TextIO
+from typing import Any, Dict, List, TextIO, Tuple
 
 from cutover.core.config import Config, cloudflare_account_id, cloudflare_api_base, read_secret
 from cutover.core.fsutil import atomic_writer, write_output
@@ -378,11 +378,8 @@ def _execute_api(
 
 # -- entry point --------------------------------------------------------------------------------
 
-def run_backfill_d1(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    err = err or sys.stderr
-    _check_flags(args)
-    cfg = Config.load(args.config)
+def build_planner(args: argparse.Namespace, cfg: Config) -> Tuple[Settings, Table, D1Planner]:
+    """Settings, table and an empty planner exactly as backfill-d1 would use them (verify shares this)."""
     settings = _settings(args, cfg)
     table = _table(args, cfg, settings)
     start_id = args.start_id if args.start_id is not None else cfg.get("d1.start_id", 1, kind=int)
@@ -400,6 +397,16 @@ def run_backfill_d1(args: argparse.Namespace, out: TextIO | None = None, err: Te
         ))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    return settings, table, planner
+
+
+def run_backfill_d1(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    _check_flags(args)
+    cfg = Config.load(args.config)
+    settings, table, planner = build_planner(args, cfg)
+    start_id = planner.options.start_id
     with paused_gc():
         source = _read(args, settings, planner, err)
         plan = planner.plan()

@@ -38,23 +38,13 @@ def _create_table_sql(table: Any) -> str:
 def expected_rows(cfg: Config, source: MongoSource) -> ExpectedD1:
     from cutover.commands import _backfill_d1_run as d1run
     from cutover.commands import backfill_d1
-    from cutover.sinks.d1plan import D1Planner, PlanOptions, render_file
+    from cutover.sinks.d1plan import render_file
     from cutover.sources.base import ScanOptions
 
     parser = argparse.ArgumentParser(add_help=False)
     backfill_d1.add_arguments(parser)
     args = parser.parse_args(["--config", cfg.source] if not cfg.source.startswith("<") else [])
-    args.quiet = True
-    settings = d1run._settings(args, cfg)
-    table = d1run._table(args, cfg, settings)
-    planner = D1Planner(PlanOptions(
-        table=table,
-        id_column=settings.id_column,
-        legacy_id_field=settings.legacy_id_field,
-        start_id=cfg.get("d1.start_id", 1, kind=int),
-        date_units=d1run._date_units(args, cfg),
-        column_map={str(k): str(v) for k, v in (cfg.get("d1.column_map", {}, kind=dict) or {}).items()},
-    ))
+    settings, table, planner = d1run.build_planner(args, cfg)
     for batch in source.scan(settings.collection, ScanOptions(batch_size=5000)):
         for doc in batch:
             planner.add(doc)
