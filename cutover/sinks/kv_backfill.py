@@ -103,7 +103,7 @@ def budget(limit: int, headroom: float) -> int:
     return max(1, int(limit * (1.0 - headroom)))
 
 
-def _module_specs(cfg: Config, wanted: Sequence[str] | None, namespace_override: str | None) -> List[ModuleSpec]:
+def module_specs(cfg: Config, wanted: Sequence[str] | None, namespace_override: str | None) -> List[ModuleSpec]:
     table = cfg.get("kv_modules", {}, kind=dict)
     if not table:
         raise CutoverError(f"config file {cfg.source}: no kv_modules configured")
@@ -138,7 +138,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise UsageError("--config FILE is required (it names the modules, collections and namespaces)")
     cfg.set("mongo.source", args.source)
     cfg.set("mongo.database", args.database)
-    specs = _module_specs(cfg, args.module, args.namespace_id)
+    specs = module_specs(cfg, args.module, args.namespace_id)
     if args.rate is None or args.rate <= 0:
         raise UsageError("--rate must be positive")
     if args.emit and args.mode == "put":

@@ -105,7 +105,7 @@ def _line(name: str, report: Report, kv: bool) -> str:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from cutover.sinks.kv_backfill import _module_specs
+    from cutover.sinks.kv_backfill import module_specs
     from cutover.sources import open_source
 
     cfg = Config.load(args.config)
@@ -114,7 +114,7 @@ def run_verify(args: argparse.Namespace) -> int:
         raise UsageError("--ttl-tolerance must not be negative")
     module_names, check_d1 = _scope(args, cfg)
     targets = Targets(args, cfg)
-    specs = _module_specs(cfg, module_names, None) if module_names else []
+    specs = module_specs(cfg, module_names, None) if module_names else []
     source_spec = resolve_source(cfg)
     err = sys.stderr
     lines: List[str] = []
