@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import subprocess
 import sys
@@ -50,15 +49,6 @@ class Settings:
     since_field: str
 
 
-def _resolve_path(cfg: Config, path: str) -> str:
-    """Relative paths in a config file are relative to that file (then to the current directory)."""
-    path = os.path.expanduser(path)
-    if os.path.isabs(path) or cfg.source.startswith("<"):
-        return path
-    beside = os.path.join(os.path.dirname(os.path.abspath(cfg.source)), path)
-    return beside if os.path.exists(beside) or not os.path.exists(path) else path
-
-
 def _settings(args: argparse.Namespace, cfg: Config) -> Settings:
     cfg.set("mongo.source", args.source)
     cfg.set("mongo.database", args.mongo_database)
@@ -70,9 +60,7 @@ def _settings(args: argparse.Namespace, cfg: Config) -> Settings:
     cfg.set("d1.database_id", args.database_id)
     cfg.set("d1.since_field", args.since_field)
     table = cfg.get("d1.table", DEFAULT_TABLE, kind=str)
-    source = cfg.get("mongo.source", "", kind=str)
-    if source.startswith("export:") and not args.source and source[7:]:
-        source = "export:" + _resolve_path(cfg, source[7:])
+    source = cfg.source_spec() if cfg.get("mongo.source", "", kind=str) else ""
     return Settings(
         source=source,
         mongo_database=cfg.get("mongo.database", "", kind=str),
@@ -91,7 +79,7 @@ def _table(args: argparse.Namespace, cfg: Config, settings: Settings) -> Table:
     schema = args.schema or cfg.get("d1.schema", None, kind=str)
     try:
         if schema:
-            table = load_table(args.schema or _resolve_path(cfg, schema), settings.table_name)
+            table = load_table(args.schema or cfg.resolve_path(schema), settings.table_name)
         else:
             columns = cfg.get("d1.columns", None, kind=list)
             if not columns:

@@ -80,6 +80,21 @@ class Config:
         value = self.get(dotted, {}, kind=dict)
         return dict(value)
 
+    def resolve_path(self, path: str) -> str:
+        """A path from the config file: relative ones are taken beside the file (then the cwd)."""
+        path = os.path.expanduser(path)
+        if os.path.isabs(path) or self.source.startswith("<"):
+            return path
+        beside = os.path.join(os.path.dirname(os.path.abspath(self.source)), path)
+        return beside if os.path.exists(beside) or not os.path.exists(path) else path
+
+    def source_spec(self) -> str:
+        """mongo.source, with an `export:` path resolved like every other path in the file."""
+        spec = str(self.require("mongo.source"))
+        if spec.startswith("export:") and spec[7:]:
+            return "export:" + self.resolve_path(spec[7:])
+        return spec
+
     def where(self, dotted: str) -> str:
         """How to name a key in an error message."""
         return f"config file {self.source}: key {dotted!r}"

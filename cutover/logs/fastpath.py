@@ -32,7 +32,7 @@ _MS = rb"[1-9][0-9]{12}"
 _S_MARK = rb'\\"' + _TXT + rb'\\":' + _JNUM
 TIMING = re.compile(
     rb'cmd_timing(?:(?<="Message":\["\{\\"event\\":\\"cmd_timing)\\",\\"cmd\\":\\"(' + _TXT
-    + rb')\\",\\"durationMs\\":(' + _DUR + rb')(?:,\\"cold\\":(true|false))?(?:,\\"isolateAgeMs\\":' + _JNUM
+    + rb')\\",\\"durationMs\\":(' + _DUR + rb')(?:,\\"cold\\":(?:(t)rue|(f)alse))?(?:,\\"isolateAgeMs\\":' + _JNUM
     + rb')?,\\"marks\\":\{(?:' + _S_MARK + rb'(?:,' + _S_MARK + rb')*)?\}'
     + rb'(?:,\\"ok\\":(?:true|false)|,\\"error\\":\\"' + _TXT + rb'\\")*'  # timing.js extras after marks
     + rb'\}"\],"TimestampMs":(' + _MS + rb')\}|)'
@@ -41,10 +41,10 @@ TIMING = re.compile(
 _O_MARK = rb'"' + _TXT + rb'":' + _JNUM
 TIMING_OBJECT = re.compile(
     rb'cmd_timing(?:(?<="Message":\[\{"event":"cmd_timing)","cmd":"(' + _TXT + rb')","durationMs":(' + _DUR
-    + rb')(?:,"cold":(true|false))?(?:,"isolateAgeMs":' + _JNUM + rb')?,"marks":\{(?:' + _O_MARK + rb'(?:,' + _O_MARK
+    + rb')(?:,"cold":(?:(t)rue|(f)alse))?(?:,"isolateAgeMs":' + _JNUM + rb')?,"marks":\{(?:' + _O_MARK + rb'(?:,' + _O_MARK
     + rb')*)?\}(?:,"ok":(?:true|false)|,"error":"' + _TXT + rb'")*\}\],"TimestampMs":(' + _MS + rb')\}|)'
 )
-FAILED = (b"", b"", b"", b"")
+FAILED = (b"", b"", b"", b"", b"")  # cmd, duration, t, f, ms: one-byte groups cost no allocation
 # A line the fast path may count: its one Outcome is "ok", it ends with "}" and the next starts with "{".
 OK_LINE = re.compile(rb'Outcome(?<="Outcome)":"ok"()[^\n]*\}\n(?=\{|\Z)')
 NOT_OK = re.compile(rb'Outcome(?<="Outcome)":"(?!ok")')
@@ -163,18 +163,18 @@ def _bucket(tally: Tally, cmd: bytes, is_cold: bool, hour: int, values: array) -
     bucket.extend(values)
 
 
-def _take(counter: Counter, found: List[Tuple[bytes, bytes, bytes, bytes]]) -> None:
+def _take(counter: Counter, found: List[Tuple[bytes, bytes, bytes, bytes, bytes]]) -> None:
     tally = counter.tally
     windowed = counter.since_ms is not None or counter.until_ms is not None
-    lists: Dict[Tuple[bytes, bytes], Tuple[List[bytes], List[bytes]]] = {}
-    for cmd, duration, cold, ms in found:
-        pair = lists.get((cmd, cold))
+    lists: Dict[Tuple[bytes, bytes, bytes], Tuple[List[bytes], List[bytes]]] = {}
+    for cmd, duration, cold, warm, ms in found:
+        pair = lists.get((cmd, cold, warm))
         if pair is None:
-            pair = lists[cmd, cold] = ([], [])
+            pair = lists[cmd, cold, warm] = ([], [])
         pair[0].append(duration)
         pair[1].append(ms)
-    for (cmd, cold), (durations, times) in lists.items():
-        is_cold = cold == b"true"
+    for (cmd, cold, warm), (durations, times) in lists.items():
+        is_cold = cold == b"t"
         if windowed:
             keep = [i for i, ms in enumerate(times) if counter.in_window(int(ms))]
             durations = [durations[i] for i in keep]
@@ -195,7 +195,7 @@ def _take(counter: Counter, found: List[Tuple[bytes, bytes, bytes, bytes]]) -> N
             group.values.extend(values)
             group.times.extend(array("q", map(int, times)))
         tally.cmd_timing += len(values)
-        if not cold:
+        if not cold and not warm:
             tally.cold_unknown += len(values)
         tally.seen_time(lo)
         tally.seen_time(hi)
@@ -208,7 +208,7 @@ def _segment_lines(counter: Counter, buf: bytes, start: int, end: int) -> int:
     pos = start
     while pos < end:
         nxt = _line_end(buf, pos, end)
-        got: List[Tuple[bytes, bytes, bytes, bytes]] = []
+        got: List[Tuple[bytes, bytes, bytes, bytes, bytes]] = []
         if buf.find(b"cmd_timing", pos, nxt) >= 0:
             got = TIMING.findall(buf, pos, nxt)
             if FAILED in got:
@@ -236,7 +236,7 @@ def scan_block(counter: Counter, buf: bytes | bytearray, end: int | None = None)
     lines = data.count(b"\n", 0, end)
     hard = hard_lines(data, lines, end)
     fast = lines - len(hard)
-    found: List[Tuple[bytes, bytes, bytes, bytes]] = []
+    found: List[Tuple[bytes, bytes, bytes, bytes, bytes]] = []
     pos = 0
     for line_start in hard + [end]:
         if line_start > pos:

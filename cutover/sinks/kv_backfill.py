@@ -162,7 +162,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     account = args.account_id or cloudflare_account_id(cfg)
     return Settings(
         modules=specs,
-        source_spec=cfg.require("mongo.source"),
+        source_spec=cfg.source_spec(),
         database=cfg.get("mongo.database", "", kind=str),
         data_source=cfg.get("mongo.data_source", None, kind=str),
         since_iso=since_iso,

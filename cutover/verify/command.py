@@ -115,7 +115,7 @@ def run_verify(args: argparse.Namespace) -> int:
     module_names, check_d1 = _scope(args, cfg)
     targets = Targets(args, cfg)
     specs = module_specs(cfg, module_names, None) if module_names else []
-    source_spec = resolve_source(cfg)
+    source_spec = cfg.source_spec()
     err = sys.stderr
     lines: List[str] = []
     result: Dict[str, Any] = {"modules": {}, "ok": True}
@@ -153,13 +153,3 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.json:
         write_output(args.json, json.dumps(result, indent=2, sort_keys=True) + "\n")
     return 0 if result["ok"] else EXIT_GATE_FAILED
-
-
-def resolve_source(cfg: Config) -> str:
-    """mongo.source with an `export:` path taken relative to the config file's directory."""
-    spec = cfg.require("mongo.source")
-    if spec.startswith("export:") and not os.path.isabs(spec[7:]) and not cfg.source.startswith("<"):
-        beside = os.path.join(os.path.dirname(os.path.abspath(cfg.source)), spec[7:])
-        if os.path.exists(beside):
-            return "export:" + beside
-    return str(spec)

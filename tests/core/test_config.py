@@ -57,3 +57,15 @@ def test_read_secret_from_env_or_file(tmp_path):
     assert read_secret("X_TOKEN", {}) is None
     with pytest.raises(ConfigError, match="X_TOKEN is not set"):
         read_secret("X_TOKEN", {}, required=True)
+
+
+def test_export_source_and_paths_resolve_beside_the_config_file(tmp_path, monkeypatch):
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "dump").mkdir()
+    path = write(tmp_path / "conf", {"mongo": {"source": "export:dump"}})
+    monkeypatch.chdir(tmp_path)
+    cfg = Config.load(path)
+    assert cfg.source_spec() == "export:" + str(tmp_path / "conf" / "dump")
+    assert cfg.resolve_path("/abs/schema.sql") == "/abs/schema.sql"
+    cfg.set("mongo.source", "dataapi:https://gw.example/endpoint/data/v1")
+    assert cfg.source_spec() == "dataapi:https://gw.example/endpoint/data/v1"

@@ -155,3 +155,90 @@ def test_several_files_in_processes_equal_one_process(tmp_path: Path) -> None:
     assert snapshot(many.tally) == snapshot(one.tally)
     assert [i.records for i in many.inputs] == [400, 400, 400]
     assert counts(many)["mongo_connection_errors"] == 3 * 45
+
+
+# Lines the fast path must not take at face value: each one differs from the common shape in a way
+# that changes what full JSON parsing counts (or only looks like it does). Inner strings are the
+# text a logger would write, so they can hold what json.dumps never produces (1e400, 01, -0).
+INNER_ODD = [
+    '{"cold":true,"event":"cmd_timing","cmd":"/s","durationMs":5,"marks":{}}',  # cold before event
+    '{"event":"cmd_timing","cmd":"/s","durationMs":1e400,"marks":{}}',  # inf: malformed
+    '{"event":"cmd_timing","cmd":"/s","durationMs":-0,"cold":true,"marks":{}}',
+    '{"event":"cmd_timing","cmd":"/s","durationMs":-0.0,"marks":{}}',
+    '{"event":"cmd_timing","cmd":"/s","durationMs":5,"marks":{"a":01}}',  # not JSON: text
+    '{"event":"cmd_timing","cmd":"/s","durationMs":5,"marks":{"a":1..2}}',
+    '{"event":"cmd_timing","cmd":"/s","durationMs":5,"cold":true,"marks":{},"cold":false}',  # duplicate key
+    '{"event":"cmd_timing","cmd":"/s","durationMs":5,"cold":false,"isolateAgeMs":3,"marks":{"h":1.5},"ok":false,"error":"TypeError"}',
+    '{"event":"cmd_timing","cmd":"/s","durationMs":5,"marks":{},"ok":true}',
+    '{"event":"cmd_timing","cmd":"/s","durationMs":12345678901234567890,"marks":{}}',
+    '{"event":"cmd_timing","cmd":"/s","durationMs":5,"marks":{}',  # cut short
+    '{"event":"cmd_timing","cmd":"cmd_timing","durationMs":5,"marks":{"cmd_timing":1}}',
+    '{"x":{"event":"cmd_timing","cmd":"/s","durationMs":5,"marks":{}}}',  # nested: not an event
+]
+
+
+@st.composite
+def odd_line(draw: Any) -> bytes:
+    """A Logpush line, usually of the common shape, with one twist drawn from the list below."""
+    ts = T0 + draw(st.integers(0, 3 * 3_600_000))
+    twist = draw(st.sampled_from(["inner", "object", "two_items", "ts_digits", "junk_prefix", "bad_utf8", "no_outcome",
+                                  "nested_outcome", "nested_not_ok", "case_marker", "crlf", "plain", "plain"]))
+    ev = timing(draw(cmds), draw(durations), draw(st.sampled_from([True, False, None])), draw(st.integers(0, 10**7)))
+    items: List[Any] = [js(ev)]
+    entry_ts = ts
+    if twist == "inner":
+        items = [draw(st.sampled_from(INNER_ODD))]
+    elif twist == "object":
+        items = [ev]
+    elif twist == "two_items":
+        items = [js(ev), draw(st.sampled_from(["fine", js(ev)]))]
+    elif twist == "ts_digits":
+        entry_ts = draw(st.sampled_from([999_999_999_999, 10_000_000_000_000 + ts % 1000, 12]))
+    record = logpush([[js({"event": "request", "cold": True})], items], ts=ts)
+    record["Logs"][1]["TimestampMs"] = entry_ts
+    if twist == "nested_outcome":
+        record["Event"]["Outcome"] = "ok"
+    if twist == "nested_not_ok":
+        record["Event"]["Outcome"] = "exceededCpu"
+    if twist == "no_outcome":
+        del record["Outcome"]
+    if twist == "case_marker":
+        record["ScriptName"] = draw(st.sampled_from(["DuAl", "dUAL-writer", "Mongo", "mongo_connection_error"]))
+    line = json.dumps(record, separators=(",", ":"), ensure_ascii=draw(st.booleans())).encode("utf-8")
+    if twist == "junk_prefix":
+        line = draw(st.sampled_from([b"x", b" ", b"[", b"\xef\xbb\xbf"])) + line
+    if twist == "bad_utf8":
+        line = line.replace(b'"bot"', b'"b\xffot"', 1)
+    if twist == "crlf":
+        line += b"\r"
+    return line
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(odd_line(), plain_record().map(lambda r: js(r).encode())), min_size=1, max_size=30),
+       st.sampled_from([None, 64, 500, 1 << 20]))
+def test_odd_lines_fast_equals_exact(tmp_path: Path, lines: List[bytes], block: Any) -> None:
+    data = b"\n".join(lines) + b"\n"
+    exact = analyze([str(_write(tmp_path, data))], Options(fast=False)).tally
+    fast = analyze([str(tmp_path / "x.ndjson")], Options(fast=True, jobs=1)).tally
+    assert snapshot(fast) == snapshot(exact)
+    if block is not None:
+        import io
+
+        counter = Counter(Tally(), Patterns())
+        fastpath.scan_stream(counter, io.BytesIO(data).readinto, block=block)
+        assert snapshot(counter.tally) == snapshot(exact)
+        with open(tmp_path / "x.ndjson", "rb", buffering=0) as handle:
+            ranged = Counter(Tally(), Patterns())
+            fastpath.scan_file_range(ranged, handle, 0, len(data), block=block)
+        assert snapshot(ranged.tally) == snapshot(exact)
+
+
+def test_common_shape_is_taken_fast_with_timing_js_extras(tmp_path: Path) -> None:
+    """timing.js puts extras (ok, error) after marks: still the fast path, same figures."""
+    inner = '{"event":"cmd_timing","cmd":"/s","durationMs":%d,"cold":false,"isolateAgeMs":3,"marks":{"h":1.5},"ok":false,"error":"TypeError"}'
+    data = "".join(js(logpush([[inner % i]], ts=T0 + i)) + "\n" for i in range(30)).encode()
+    path = _write(tmp_path, data)
+    fast = analyze([str(path)], Options(jobs=1)).tally
+    assert fast.fast_records == 30 and fast.cmd_timing == 30
+    assert snapshot(fast) == snapshot(analyze([str(path)], Options(fast=False)).tally)
