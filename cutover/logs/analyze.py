@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Dict, List, Sequence, Tuple
 
 from cutover.errors import CutoverError
-from cutover.logs import fastpath, jsonstream
-from cutover.logs.formats import count_value, csvrows
+from cutover.logs import fastpath
+from cutover.logs.formats import csvrows
 from cutover.logs.gate import Gate, decide
 from cutover.logs.inputs import Source, container_of, open_input
 from cutover.logs.model import Patterns, Tally
@@ -72,11 +72,7 @@ class SoakResult:
 
 
 def _scan_json(counter: Counter, stream: BinaryIO) -> None:
-    for value in jsonstream.values(stream):
-        if value is jsonstream.MALFORMED:
-            counter.tally.malformed += 1
-            continue
-        count_value(counter, value)
+    fastpath.exact_stream(counter, stream)
 
 
 def _scan_csv(counter: Counter, stream: BinaryIO) -> None:
@@ -124,8 +120,8 @@ def _scan_parallel(path: str, size: int, counter: Counter, jobs: int, on_read: C
     ranges = _ranges(path, size, jobs)
     pool = _pool(len(ranges) - 1) if len(ranges) > 1 else None
     if pool is None:
-        for start, end in ranges:
-            counter.tally.merge(_scan_range(path, start, end, counter, on_read))
+        with open(path, "rb", buffering=0) as handle:
+            fastpath.scan_file_range(counter, handle, 0, size, on_read=on_read)
         return
     # The parent takes the first range itself; children the rest.
     with pool:
@@ -133,9 +129,18 @@ def _scan_parallel(path: str, size: int, counter: Counter, jobs: int, on_read: C
         # Progress: the parent's own range stands for all of them (they run at the same pace).
         share = len(ranges)
         scaled = (lambda n: on_read(n * share)) if on_read is not None else None
-        counter.tally.merge(_scan_range(path, ranges[0][0], ranges[0][1], counter, scaled))
-        for future in futures:
-            counter.tally.merge(future.result())
+        try:
+            counter.tally.merge(_scan_range(path, ranges[0][0], ranges[0][1], counter, scaled))
+            for future in futures:
+                counter.tally.merge(future.result())
+        except fastpath.NotPlain:
+            # A line that is not one object alone: where values begin after it is known only to
+            # the stream decoder, so the whole file is read again by the exact path.
+            for future in futures:
+                future.cancel()
+            counter.tally = Tally()
+            with open(path, "rb", buffering=0) as handle:
+                fastpath.exact_stream(counter, handle)
 
 
 def scan_source(source: Source, counter: Counter, options: Options, on_read: Callable[[int], None] | None = None) -> str:

@@ -5,12 +5,14 @@ line goes through full JSON parsing only when a check points at it. Both paths p
 tally (tests/logs/test_fastpath.py)."""
 from __future__ import annotations
 
+import io
 import json
 import re
 from array import array
 from itertools import compress
 from typing import BinaryIO, Callable, Dict, List, Set, Tuple
 
+from cutover.logs import jsonstream
 from cutover.logs.formats import count_value
 from cutover.logs.model import HOUR_MS, Tally
 from cutover.logs.rules import Counter
@@ -74,16 +76,33 @@ def looks_like_logpush_lines(head: bytes) -> bool:
     return isinstance(obj, dict) and "Outcome" in obj and ("Logs" in obj or "EventTimestampMs" in obj)
 
 
+class NotPlain(Exception):
+    """A line that is not one whole object on its own line (blank lines aside): from here on only
+    the stream decoder (the exact path) knows where values begin. Raised before anything is counted."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(offset)
+        self.offset = offset  # of the block holding the line, relative to the data scanned
+
+
+def exact_stream(counter: Counter, stream: BinaryIO) -> None:
+    """The exact path: every value through the stream decoder and the generic rules."""
+    for value in jsonstream.values(stream):
+        if value is jsonstream.MALFORMED:
+            counter.tally.malformed += 1
+        else:
+            count_value(counter, value)
+
+
 def slow_line(counter: Counter, line: bytes) -> None:
-    """One line through full JSON parsing and the generic rules."""
-    if not line.strip():
-        return
-    try:
-        value = json.loads(line)
-    except ValueError:
-        counter.tally.malformed += 1
-        return
-    count_value(counter, value)
+    """One line as the stream decoder reads it (bad UTF-8 replaced, values after a value kept)."""
+    if line.strip():
+        exact_stream(counter, io.BytesIO(line))
+
+
+def _plain(buf: bytes, start: int, stop: int) -> bool:
+    """The line is one "{...}" on its own, or blank: the stream decoder reads it on its own too."""
+    return (buf.startswith(b"{", start, stop) and buf.endswith(b"}\n", start, stop)) or not buf[start:stop].strip()
 
 
 def _line_start(buf: bytes, pos: int) -> int:
@@ -224,8 +243,9 @@ def _segment_lines(counter: Counter, buf: bytes, start: int, end: int) -> int:
     return fast
 
 
-def scan_block(counter: Counter, buf: bytes | bytearray, end: int | None = None) -> None:
-    """Count buf[:end], which holds whole lines (the last one may lack its newline)."""
+def scan_block(counter: Counter, buf: bytes | bytearray, end: int | None = None, final: bool = True) -> None:
+    """Count buf[:end], which holds whole lines (the last one may lack its newline). Raises NotPlain,
+    having counted nothing, when a line (other than the input's last) is not one object alone."""
     data = buf if isinstance(buf, bytes) else bytes(buf)
     end = len(data) if end is None else end
     if not end:
@@ -235,6 +255,10 @@ def scan_block(counter: Counter, buf: bytes | bytearray, end: int | None = None)
         end += 1
     lines = data.count(b"\n", 0, end)
     hard = hard_lines(data, lines, end)
+    for line_start in hard:
+        stop = _line_end(data, line_start, end)
+        if not (_plain(data, line_start, stop) or (final and stop == end)):
+            raise NotPlain(0)
     fast = lines - len(hard)
     found: List[Tuple[bytes, bytes, bytes, bytes, bytes]] = []
     pos = 0
@@ -256,6 +280,25 @@ def scan_block(counter: Counter, buf: bytes | bytearray, end: int | None = None)
         _take(counter, found)
 
 
+class _Chain(io.RawIOBase):
+    """Bytes already read, then the rest of the stream."""
+
+    def __init__(self, head: bytes, readinto: Callable[[memoryview], int]) -> None:
+        self.head = head
+        self.rest = readinto
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        return self.rest(memoryview(buffer).cast("B")) or 0
+
+
 def scan_stream(counter: Counter, readinto: Callable[[memoryview], int], block: int = BLOCK,
                 limit: int | None = None) -> None:
     """Blocks ending at a newline, read into one reused buffer; stops after `limit` bytes when given."""
@@ -273,7 +316,10 @@ def scan_stream(counter: Counter, readinto: Callable[[memoryview], int], block: 
         filled += got
         if got == 0:
             if filled:
-                scan_block(counter, bytes(view[:filled]))
+                try:
+                    scan_block(counter, bytes(view[:filled]))
+                except NotPlain:
+                    exact_stream(counter, io.BytesIO(bytes(view[:filled])))
             return
         cut = buf.rfind(b"\n", 0, filled) + 1
         if cut == 0:
@@ -283,7 +329,13 @@ def scan_stream(counter: Counter, readinto: Callable[[memoryview], int], block: 
                 block *= 2
                 view = memoryview(buf)
             continue
-        scan_block(counter, buf, cut)
+        try:
+            scan_block(counter, buf, cut, final=False)
+        except NotPlain:  # the exact path from this block on: it starts at a line after whole values
+            head = bytes(view[:filled])
+            view.release()
+            exact_stream(counter, io.BufferedReader(_Chain(head, readinto), buffer_size=BLOCK))
+            return
         rest = filled - cut
         buf[:rest] = view[cut:filled].tobytes()
         filled = rest
@@ -291,9 +343,12 @@ def scan_stream(counter: Counter, readinto: Callable[[memoryview], int], block: 
 
 def scan_file_range(counter: Counter, handle: BinaryIO, start: int, end: int, block: int = BLOCK,
                     on_read: Callable[[int], None] | None = None) -> None:
-    """Bytes [start, end) of a plain file (whole lines) in blocks cut at a newline, read by offset."""
+    """Bytes [start, end) of a plain file (whole lines) in blocks cut at a newline, read by offset.
+    NotPlain carries the file offset of the block; a range that reaches the end of the file
+    (end is its size) goes on with the exact path from there itself."""
     pos = start
     size = block
+    whole = start == 0 and end == _size(handle)
     while pos < end:
         size = min(size, end - pos)
         handle.seek(pos)
@@ -308,9 +363,22 @@ def scan_file_range(counter: Counter, handle: BinaryIO, start: int, end: int, bl
                 continue
         if on_read is not None:
             on_read(cut)
-        scan_block(counter, data, cut)
+        try:
+            scan_block(counter, data, cut, final=pos + cut >= end)
+        except NotPlain:
+            if not whole:
+                raise NotPlain(pos) from None
+            handle.seek(pos)
+            exact_stream(counter, handle)
+            return
         pos += cut
         size = block
+
+
+def _size(handle: BinaryIO) -> int:
+    import os
+
+    return os.fstat(handle.fileno()).st_size
 
 
 def new_tally_counter(template: Counter) -> Counter:

@@ -218,7 +218,8 @@ def odd_line(draw: Any) -> bytes:
 @given(st.lists(st.one_of(odd_line(), plain_record().map(lambda r: js(r).encode())), min_size=1, max_size=30),
        st.sampled_from([None, 64, 500, 1 << 20]))
 def test_odd_lines_fast_equals_exact(tmp_path: Path, lines: List[bytes], block: Any) -> None:
-    data = b"\n".join(lines) + b"\n"
+    first = js(logpush([[js(timing("/first", 1.5, True))]], ts=T0)).encode()  # the file sniffs as Logpush
+    data = b"\n".join([first] + lines) + b"\n"
     exact = analyze([str(_write(tmp_path, data))], Options(fast=False)).tally
     fast = analyze([str(tmp_path / "x.ndjson")], Options(fast=True, jobs=1)).tally
     assert snapshot(fast) == snapshot(exact)
