@@ -59,18 +59,23 @@ def ensure_build_venv() -> Path:
         print(f"build: creating {BUILD_VENV.name} for the build tools", file=sys.stderr)
         venv.EnvBuilder(with_pip=True, clear=True).create(BUILD_VENV)
     if not marker.exists() or marker.read_text() != wanted:
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *BUILD_TOOLS], check=True)
+        env = dict(os.environ, PIP_NO_CACHE_DIR="1")
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *BUILD_TOOLS],
+                       check=True, env=env)
         marker.write_text(wanted)
     return python
 
 
 def stage_site_packages(python: Path, staging: Path) -> None:
     """pip-install the package (no deps: it has none) into `staging`, minus path-dependent files."""
+    # The build must not depend on HOME (pip's wheel cache lives there; it may be read-only).
+    env = dict(os.environ, HOME=str(staging.parent), PIP_NO_CACHE_DIR="1")
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
          "--no-build-isolation", "--no-compile", "--target", str(staging), str(ROOT)],
         check=True,
         cwd=str(staging.parent),
+        env=env,
     )
     for junk in ("direct_url.json", "RECORD", "INSTALLER", "REQUESTED"):
         for path in staging.glob(f"*.dist-info/{junk}"):

@@ -243,3 +243,23 @@ def test_common_shape_is_taken_fast_with_timing_js_extras(tmp_path: Path) -> Non
     fast = analyze([str(path)], Options(jobs=1)).tally
     assert fast.fast_records == 30 and fast.cmd_timing == 30
     assert snapshot(fast) == snapshot(analyze([str(path)], Options(fast=False)).tally)
+
+
+def test_odd_line_in_a_byte_range_rereads_the_file_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value spread over several lines mid-file: ranges cannot know where values begin after it."""
+    lines = [js(logpush([[js(timing("/s", float(i), i % 3 == 0))]], ts=T0 + i * 1000)) for i in range(400)]
+    lines[150] = json.dumps(logpush([[js(timing("/pretty", 7.0, True))]], ts=T0), indent=2)  # multi-line object
+    lines[300] = "  " + lines[300]  # indented: the stream decoder reads it, a line-by-line reader would not
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    monkeypatch.setattr(analyze_mod, "PARALLEL_MIN_BYTES", 0)
+    parallel = analyze([str(path)], Options(jobs=3))
+    exact = analyze([str(path)], Options(fast=False))
+    assert snapshot(parallel.tally) == snapshot(exact.tally)
+    assert counts(exact)["records"] == 400 and counts(exact)["malformed"] == 0
+    single = analyze([str(path)], Options(jobs=1))
+    assert snapshot(single.tally) == snapshot(exact.tally)
+    with open(path, "rb", buffering=0) as handle:  # small blocks: those before the odd line stay fast
+        counter = Counter(Tally(), Patterns())
+        fastpath.scan_file_range(counter, handle, 0, path.stat().st_size, block=4096)
+    assert snapshot(counter.tally) == snapshot(exact.tally)
+    assert 0 < counter.tally.fast_records < 400
