@@ -88,25 +88,13 @@ def step_backfill_kv(ctx: Context) -> Step:
     if missing:
         return Step("backfill-kv --emit", False, f"no bulk file {os.path.basename(missing[0])}")
     keys = sum(len(read_bulk_file(f)) for f in files)
-    summary = json.dumps(_read_json(report))
-    expired = _total(_read_json(report), "skipped_expired", "expired")
-    return Step("backfill-kv --emit", keys > 0, f"{keys} keys in {len(files)} bulk files, {expired} expired skipped"
-                if expired is not None else f"{keys} keys in {len(files)} bulk files ({len(summary)} B summary)")
-
-
-def _total(summary: Dict[str, object], *names: str) -> int | None:
-    """Sum a per-module counter from a backfill-kv JSON summary, whatever its nesting."""
-    modules = summary.get("modules")
-    rows = modules.values() if isinstance(modules, dict) else (modules if isinstance(modules, list) else [])
-    total, found = 0, False
-    for row in rows:
-        if isinstance(row, dict):
-            for name in names:
-                if isinstance(row.get(name), int):
-                    total += int(row[name])  # type: ignore[arg-type]
-                    found = True
-                    break
-    return total if found else None
+    modules = _read_json(report).get("modules") or {}
+    assert isinstance(modules, dict)
+    expired = sum(int(m.get("expired", 0)) for m in modules.values())
+    written = sum(int(m.get("written", 0)) for m in modules.values())
+    # every key written must be in a file, and the sample has expired documents to skip
+    ok = keys == written > 0 and expired > 0
+    return Step("backfill-kv --emit", ok, f"{keys} keys in {len(files)} bulk files, {expired} expired documents skipped")
 
 
 def step_backfill_d1(ctx: Context) -> Step:
@@ -115,10 +103,15 @@ def step_backfill_d1(ctx: Context) -> Step:
                                         "--json", report, "-q"])
     if code != 0 or not os.path.exists(ctx.ws.d1_sql):
         return Step("backfill-d1 --output", False, f"exit {code}, see reports/backfill-d1.log")
-    with open(ctx.ws.d1_sql, encoding="utf-8") as handle:
-        sql = handle.read()
-    statements = sql.count(";\n") or sql.count(";")
-    return Step("backfill-d1 --output", True, f"{statements} statements, {len(sql.encode()):,} bytes")
+    summary = _read_json(report)
+    ids = summary.get("ids") or {}
+    assert isinstance(ids, dict)
+    legacy, assigned = ids.get("legacy") or {}, ids.get("assigned") or {}
+    ok = summary.get("rows") == summary.get("documents") and bool(legacy.get("count")) and bool(assigned.get("count"))
+    return Step("backfill-d1 --output", ok,
+                f"{summary.get('rows')} rows: {legacy.get('count')} legacy ids kept ({legacy.get('min')}..{legacy.get('max')}), "
+                f"{assigned.get('count')} new ({assigned.get('first')}..{assigned.get('last')}), "
+                f"{summary.get('statements')} statement(s)")
 
 
 def step_apply_kv(ctx: Context) -> Step:
