@@ -98,7 +98,11 @@ def _other_pythons() -> list[str]:
 
 
 @pytest.mark.parametrize("python", _other_pythons() or [pytest.param("none", marks=pytest.mark.skip(reason="no other Python installed"))])
-def test_pyz_runs_on_other_pythons_including_the_38_floor(pyz_dir, python):
+def test_pyz_runs_on_other_pythons_including_the_38_floor(pyz_dir, python, tmp_path):
     result = subprocess.run([python, str(pyz_dir / "cutover.pyz"), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "usage: cutover" in result.stdout
+    # the whole python-only rollback rehearsal exercises most runtime code on that interpreter
+    drill = subprocess.run([python, str(pyz_dir / "cutover.pyz"), "drill", "--no-wrangler", "--workdir", str(tmp_path / "d")],
+                           capture_output=True, text=True, timeout=300)
+    assert drill.returncode == 0, drill.stdout + drill.stderr
