@@ -19,7 +19,7 @@ def median_wall(argv: list[str], runs: int) -> float:
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, cwd=str(ROOT))
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
 
@@ -36,7 +36,7 @@ def main() -> int:
         "python3 -m cutover --help": [sys.executable, "-m", "cutover", "--help"],
     }
     for argv in cases.values():  # warm the page cache
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, cwd=str(ROOT))
     base = None
     for name, argv in cases.items():
         wall = median_wall(argv, args.runs)

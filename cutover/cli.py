@@ -5,17 +5,13 @@ import argparse
 import importlib
 import os
 import sys
-import tempfile
-import traceback
-from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from cutover import __version__
 from cutover.errors import EXIT_ERROR, EXIT_INTERRUPTED, CutoverError
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     name: str
     aliases: tuple[str, ...]
     module: str  # cutover.commands.<module>: add_arguments(parser) and run(args) -> int
@@ -85,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _write_traceback(exc: BaseException) -> str | None:
+    import tempfile
+    import traceback
+
     from cutover.core import redact
 
     text = redact.scrub("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))

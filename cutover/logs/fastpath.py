@@ -340,7 +340,8 @@ def scan_file_range(counter: Counter, handle: BinaryIO, start: int, end: int, bl
     (end is its size) goes on with the exact path from there itself."""
     pos = start
     size = block
-    whole = start == 0 and end == _size(handle)
+    at_eof = end >= _size(handle)  # only the input's last line may be cut short or odd
+    whole = start == 0 and at_eof
     while pos < end:
         size = min(size, end - pos)
         handle.seek(pos)
@@ -356,7 +357,7 @@ def scan_file_range(counter: Counter, handle: BinaryIO, start: int, end: int, bl
         if on_read is not None:
             on_read(cut)
         try:
-            scan_block(counter, data, cut, final=pos + cut >= end)
+            scan_block(counter, data, cut, final=at_eof and pos + cut >= end)
         except NotPlain:
             if not whole:
                 raise NotPlain(pos) from None

@@ -263,3 +263,18 @@ def test_odd_line_in_a_byte_range_rereads_the_file_exactly(tmp_path: Path, monke
         fastpath.scan_file_range(counter, handle, 0, path.stat().st_size, block=4096)
     assert snapshot(counter.tally) == snapshot(exact.tally)
     assert 0 < counter.tally.fast_records < 400
+
+
+def test_odd_line_at_the_end_of_a_range_is_not_read_alone(tmp_path: Path) -> None:
+    """An array opened on a line of its own: its elements are plain lines, the closing bracket the last."""
+    lines = [js(logpush([[js(timing("/s", float(i), True))]], ts=T0 + i)) for i in range(20)]
+    data = ("\n".join(lines[:10] + ["["] + lines[10:] + ["]"]) + "\n").encode()
+    path = _write(tmp_path, data)
+    exact = analyze([str(path)], Options(fast=False)).tally
+    cut = data.index(b"[\n") + 2  # a range ending right after the "[" line
+    with open(path, "rb", buffering=0) as handle, pytest.raises(fastpath.NotPlain):
+        fastpath.scan_file_range(Counter(Tally(), Patterns()), handle, 0, cut)
+    parts = Counter(Tally(), Patterns())
+    with open(path, "rb", buffering=0) as handle:  # the whole file: exact from the odd line on
+        fastpath.scan_file_range(parts, handle, 0, len(data), block=256)
+    assert snapshot(parts.tally) == snapshot(exact) and exact.malformed == 0 and exact.cmd_timing == 20
