@@ -15,7 +15,7 @@ COMMANDS = ("/start", "/ping", "/trade", "/balance")
 
 def record(i: int, rng: random.Random) -> dict:
     ts = START_MS + i * 97_000
-    cold = i % 12 == 0
+    cold = i % 11 == 0  # spread over all commands
     cmd = COMMANDS[i % len(COMMANDS)]
     duration = round(rng.uniform(700, 1350) if cold else rng.uniform(35, 240), 3)
     event = {"event": "cmd_timing", "cmd": cmd, "durationMs": duration, "cold": cold,

@@ -77,6 +77,9 @@ def looks_like_logpush_lines(head: bytes) -> bool:
     return isinstance(obj, dict) and "Outcome" in obj and ("Logs" in obj or "EventTimestampMs" in obj)
 
 
+_BLANK = b" \t\r\n"  # what the stream decoder skips between values (bytes.strip() would take more)
+
+
 class NotPlain(Exception):
     """A line that is not one whole object on its own line (blank lines aside): from here on only
     the stream decoder (the exact path) knows where values begin. Raised before anything is counted."""
@@ -97,13 +100,13 @@ def exact_stream(counter: Counter, stream: BinaryIO) -> None:
 
 def slow_line(counter: Counter, line: bytes) -> None:
     """One line as the stream decoder reads it (bad UTF-8 replaced, values after a value kept)."""
-    if line.strip():
+    if line.strip(_BLANK):
         exact_stream(counter, io.BytesIO(line))
 
 
 def _plain(buf: bytes, start: int, stop: int) -> bool:
     """The line is one "{...}" on its own, or blank: the stream decoder reads it on its own too."""
-    return (buf.startswith(b"{", start, stop) and buf.endswith(b"}\n", start, stop)) or not buf[start:stop].strip()
+    return (buf.startswith(b"{", start, stop) and buf.endswith(b"}\n", start, stop)) or not buf[start:stop].strip(_BLANK)
 
 
 def _line_start(buf: bytes, pos: int) -> int:

@@ -182,7 +182,7 @@ def odd_line(draw: Any) -> bytes:
     """A Logpush line, usually of the common shape, with one twist drawn from the list below."""
     ts = T0 + draw(st.integers(0, 3 * 3_600_000))
     twist = draw(st.sampled_from(["inner", "object", "two_items", "ts_digits", "junk_prefix", "bad_utf8", "no_outcome",
-                                  "nested_outcome", "nested_not_ok", "case_marker", "crlf", "plain", "plain"]))
+                                  "nested_outcome", "nested_not_ok", "case_marker", "crlf", "blank", "two_values", "plain", "plain"]))
     ev = timing(draw(cmds), draw(durations), draw(st.sampled_from([True, False, None])), draw(st.integers(0, 10**7)))
     items: List[Any] = [js(ev)]
     entry_ts = ts
@@ -211,6 +211,10 @@ def odd_line(draw: Any) -> bytes:
         line = line.replace(b'"bot"', b'"b\xffot"', 1)
     if twist == "crlf":
         line += b"\r"
+    if twist == "blank":
+        line = draw(st.sampled_from([b"", b"  ", b"\x0c", b"\t\r"]))
+    if twist == "two_values":
+        line = line + line
     return line
 
 
