@@ -5,7 +5,7 @@ Generates a mongoexport-style NDJSON file of KV-session documents (relaxed EJSON
 `$date`, `$numberLong`), then runs each reader in its own process and prints docs/s, the ratio
 to the plain loop, and peak RSS (ru_maxrss) - flat memory means RSS does not grow with N.
 
-Run by hand:  python3 bench/sources.py [--docs 1000000] [--dir bench/out] [--runs 3]
+Run by hand:  python3 bench/sources.py [--docs 1000000] [--dir bench/out] [--runs 3] [--only NAME,...]
 """
 from __future__ import annotations
 
@@ -89,6 +89,19 @@ def _read_plain_binary(path: str) -> int:
     return count
 
 
+def _read_plain_batches(path: str) -> int:
+    # the plain loop holding batches of 1,000 as a backfill does: the cost of keeping documents alive
+    count = 0
+    batch: list = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            batch.append(json.loads(line))
+            if len(batch) == 1000:
+                count += len(batch)
+                batch = []
+    return count + len(batch)
+
+
 def _read_documents(path: str) -> int:
     from cutover.sources.export import ExportSource
 
@@ -119,12 +132,28 @@ def _read_batches(path: str) -> int:
     return sum(len(batch) for batch in source.scan(source.collections()[0], ScanOptions(batch_size=1000)))
 
 
+def _read_backfill(path: str) -> int:
+    from cutover.sources.base import ScanOptions
+    from cutover.sources.export import ExportSource
+
+    # what backfill-kv pays: count() for the progress bar (the checking read), then scan() batches
+    source = ExportSource(path)
+    collection = source.collections()[0]
+    options = ScanOptions(batch_size=1000)
+    total = source.count(collection, options)
+    count = sum(len(batch) for batch in source.scan(collection, options))
+    assert count == total
+    return count
+
+
 READERS = {
     "json.loads loop": _read_plain,
     "json.loads loop (binary lines)": _read_plain_binary,
     "export source, one read": _read_documents,
     "export source, batches of 1000": _read_batches,
     "export source, checked + read": _read_checked,
+    "json.loads loop, batches of 1000": _read_plain_batches,
+    "backfill: count + scan(1000)": _read_backfill,
 }
 
 
@@ -157,6 +186,7 @@ def main() -> int:
     parser.add_argument("--dir", default=str(ROOT / "bench" / "out"))
     parser.add_argument("--runs", type=int, default=3, help="runs per reader (best CPU, median wall)")
     parser.add_argument("--history", type=int, default=0, help="history entries per session value (larger documents)")
+    parser.add_argument("--only", default="", help="comma-separated substrings of reader names to run (the first reader always runs)")
     parser.add_argument("--child", nargs=2, metavar=("READER", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -172,9 +202,11 @@ def main() -> int:
     print(f"file: {path}  {args.docs:,} docs  {size_mb:.0f} MB  ({size_mb * 1e6 / args.docs:.0f} bytes/doc)")
     print(f"python {sys.version.split()[0]}")
     print("(cpu: user+sys seconds of the reading process, best of the runs; wall: median - noisy on a shared machine)")
-    runs: dict = {reader: [] for reader in READERS}
+    wanted = [w for w in args.only.split(",") if w]
+    names = [r for i, r in enumerate(READERS) if i == 0 or not wanted or any(w in r for w in wanted)]
+    runs: dict = {reader: [] for reader in names}
     for _ in range(args.runs):  # interleaved, so a burst of load elsewhere hits every reader
-        for reader in READERS:
+        for reader in names:
             runs[reader].append(run_child(reader, path))
     base_rate = None
     for reader, results in runs.items():

@@ -111,8 +111,11 @@ class ExportSource(MongoSource):
         if len(damage.samples) < _SAMPLES:
             damage.samples.append(f"{where}: {reason}")
 
-    def iter_documents(self, collection: str) -> Iterator[Document]:
-        """Every document of the file, in file order (no filtering)."""
+    def iter_documents(self, collection: str, checked: bool = False) -> Iterator[Document]:
+        """Every document of the file, in file order (no filtering).
+
+        `checked`: `validate` has just read this file without damage, so NDJSON lines may be
+        parsed in blocks (faster; see `ejson.decode_checked_lines`)."""
         path = self.file_for(collection)
         damage = self._damage[collection] = _Damage()
         try:
@@ -125,7 +128,8 @@ class ExportSource(MongoSource):
                     # mongoexport --pretty: one document spans many lines; read it as a stream.
                     yield from self._stream(path, handle, array=False)
                 else:
-                    yield from ejson.decode_lines(handle, lambda lineno, why: self._bad(damage, f"{path}:{lineno}", why))
+                    decode = ejson.decode_checked_lines if checked else ejson.decode_lines
+                    yield from decode(handle, lambda lineno, why: self._bad(damage, f"{path}:{lineno}", why))
         except (OSError, EOFError, zlib.error) as exc:
             raise CutoverError(f"{path}: cannot read ({_describe(exc)})") from None
 
@@ -252,10 +256,11 @@ class ExportSource(MongoSource):
 
     def scan(self, collection: str, options: ScanOptions = ScanOptions()) -> Iterator[Batch]:
         """Batches in file order; the whole file is validated first unless `skip_bad_lines`."""
-        if not self.skip_bad_lines:
+        checked = not self.skip_bad_lines
+        if checked:
             self.validate(collection)
         size = max(1, options.batch_size)
-        docs = self._filtered(collection, options)
+        docs = self._filtered(collection, options, checked)
         while True:
             # Parsed documents are acyclic, and a batch of them alive at once makes the cyclic
             # GC re-scan them again and again (a third of the read time); so no GC while one
@@ -269,18 +274,23 @@ class ExportSource(MongoSource):
                     gc.enable()
             if not batch:
                 return
+            last = len(batch) < size
             yield batch
-            if len(batch) < size:
+            # Let go before the next batch is built: two batches alive at once cost more memory
+            # traffic (cache misses) than the parsing itself.
+            del batch
+            if last:
                 return
 
     def documents(self, collection: str, options: ScanOptions = ScanOptions()) -> Iterator[Document]:
         # Unbatched: holding a batch of parsed documents costs more than the parsing itself.
-        if not self.skip_bad_lines:
+        checked = not self.skip_bad_lines
+        if checked:
             self.validate(collection)
-        return self._filtered(collection, options)
+        return self._filtered(collection, options, checked)
 
-    def _filtered(self, collection: str, options: ScanOptions) -> Iterator[Document]:
-        docs = self.iter_documents(collection)
+    def _filtered(self, collection: str, options: ScanOptions, checked: bool = False) -> Iterator[Document]:
+        docs = self.iter_documents(collection, checked)
         if options.after_id is not None:
             docs = self._after(docs, collection, options.after_id)
         keep = DocumentFilter(options)

@@ -371,3 +371,52 @@ def test_fast_date_path_is_as_strict_as_the_general_parser(text: str) -> None:
     for decode in (ejson.loads, lambda t: ejson.decode_line(t.encode())):
         with pytest.raises(ejson.EJSONError, match=r"bad \$date"):
             decode('{"d": {"$date": "' + text + '"}}')
+
+
+# -- the block reader for checked files (decode_checked_lines) ----------------------------------
+
+_TRICKY_LINES = [
+    b'{"_id": {"$oid": "56e1fc72e0c917e9c4714161"}, "at": {"$date": "2012-12-24T12:15:30.501Z"}}\n',
+    b"\n",  # blank lines are skipped, by both readers
+    b"   \r\n",
+    b'  {"lead": "blanks"}\r\n',
+    b'{"$ref": "c", "$id": {"$oid": "56e1fc72e0c917e9c4714161"}, "x": 1}\n',  # a DBRef-shaped document
+    b'{"n": {"$numberLong": "5"}, "d": [{"$date": {"$numberLong": "-5"}}], "s": "$$$$$$$$$$"}\n',  # > 8 dollars
+    b'{"nested": {"deep": {"$oid": "56e1fc72e0c917e9c4714161"}}, "one": {"plain": 1}}\n',
+    b'{"esc": "a\\"b\\\\c\\u00e9", "k\\u00e9y": [1, 2.5, -3e2, true, false, null]}\n',
+    b'{"dup": 1, "dup": 2}\n',
+    b'{"last": "no newline at the end"}',
+]
+
+
+def _read_both(lines: list, block: int) -> tuple:
+    import io
+
+    errors: list = []
+    plain = list(ejson.decode_lines(lines, lambda n, why: errors.append(("lines", n, why))))
+    original = ejson._BLOCK_BYTES
+    ejson._BLOCK_BYTES = block
+    try:
+        checked = list(ejson.decode_checked_lines(io.BytesIO(b"".join(lines)), lambda n, why: errors.append(("checked", n, why))))
+    finally:
+        ejson._BLOCK_BYTES = original
+    return plain, checked, errors
+
+
+@pytest.mark.parametrize("block", [1, 64, 256, 1 << 20])
+def test_checked_reader_gives_what_the_line_reader_gives(block: int) -> None:
+    plain, checked, errors = _read_both(_TRICKY_LINES[:-1] * 3 + _TRICKY_LINES[-1:], block)
+    assert errors == []
+    assert len(plain) == 7 * 3 + 1
+    assert comparable(checked) == comparable(plain)
+    assert isinstance(plain[0]["_id"], v.ObjectId) and isinstance(plain[2], dict) and plain[2]["$ref"] == "c"
+
+
+@pytest.mark.parametrize("bad", [b'{"a": 1\n', b'{"a": 1} {"b": 2}\n', b"[1, 2]\n", b'{"a": {"$oid": "zz"}}\n', b'{"k\\u0000": 1}\n', b"\xff\n"])
+def test_damage_in_a_block_is_reported_on_its_line_as_by_the_line_reader(bad: bytes) -> None:
+    """A file changed after its check: the block falls back to the line reader, same line numbers."""
+    lines = _TRICKY_LINES[:1] * 5 + [bad] + _TRICKY_LINES[:1] * 5
+    plain, checked, errors = _read_both(lines, 1 << 20)
+    assert [(n, why) for who, n, why in errors if who == "lines"] == [(n, why) for who, n, why in errors if who == "checked"]
+    assert [n for who, n, _ in errors if who == "checked"] == [6]
+    assert comparable(checked) == comparable(plain) and len(plain) == 10

@@ -314,3 +314,25 @@ def test_projection_mixing_inclusion_and_exclusion_is_refused(tmp_path: Path) ->
     (tmp_path / "c.json").write_text(ndjson(DOCS))
     with pytest.raises(UsageError, match="mixes inclusion and exclusion"):
         read_all(ExportSource(str(tmp_path)), "c", projection={"a": 1, "b": 0})
+
+
+def test_lines_that_only_join_into_documents_are_each_reported(tmp_path: Path) -> None:
+    """Two broken halves and a doubled line form valid JSON once joined by commas; each is still a
+    damaged line, so the block reader (which joins lines) is only used on a file checked line by line."""
+    broken = '{"a": [{"b": 1}\n{"c": 2}]}\n{"x": 1}, {"y": 2}\n'
+    (tmp_path / "c.json").write_text(ndjson(DOCS[:2]) + broken + ndjson(DOCS[2:]))
+    with pytest.raises(CutoverError, match=r"c\.json:3: malformed"):
+        read_all(ExportSource(str(tmp_path)), "c")
+    skipping = ExportSource(str(tmp_path), skip_bad_lines=True)
+    assert read_all(skipping, "c", batch_size=4) == DOCS
+    assert skipping.bad_lines == 3
+
+
+def test_checked_block_reader_equals_line_reader_on_a_larger_file(tmp_path: Path) -> None:
+    """Many blocks, wrappers nested and at the top level, blank and CRLF lines: same documents."""
+    docs = [dict(session(i), nested={"at": DateTime(i), "ids": [oid(i)]}, big=Int64(2**40 + i)) for i in range(3000)]
+    text = ndjson(docs, CANONICAL_JSON_OPTIONS).replace("\n", "\r\n", 7).replace("\n", "\n\n", 3)
+    (tmp_path / "c.json").write_text(text)
+    checked = read_all(ExportSource(str(tmp_path)), "c", batch_size=700)
+    unchecked = read_all(ExportSource(str(tmp_path), skip_bad_lines=True), "c", batch_size=700)
+    assert checked == unchecked == docs
