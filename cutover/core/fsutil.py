@@ -16,14 +16,24 @@ def atomic_writer(path: str, mode: str = "w", encoding: str | None = "utf-8") ->
     Special files (/dev/null, a FIFO, a terminal) are written in place: renaming over them
     would replace the device node itself. A symlink is followed, so its target is updated.
     """
+    given = path
     path = os.path.realpath(path)
     if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
         kwargs_special: dict[str, Any] = {} if "b" in mode else {"encoding": encoding, "newline": ""}
-        with open(path, mode, **kwargs_special) as special:
+        try:
+            special = open(path, mode, **kwargs_special)  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise _cannot_write(given, exc) from None
+        with special:
             yield special
         return
     directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        # Name the operator's path, not our temp file: a missing or read-only directory is an
+        # input problem (exit 1, one line), not a crash.
+        raise _cannot_write(given, exc) from None
     try:
         kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": encoding, "newline": ""}
         with os.fdopen(fd, mode, **kwargs) as handle:
@@ -40,6 +50,12 @@ def atomic_writer(path: str, mode: str = "w", encoding: str | None = "utf-8") ->
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _cannot_write(path: str, exc: OSError) -> Exception:
+    from cutover.errors import CutoverError
+
+    return CutoverError(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def _fsync_dir(directory: str) -> None:
