@@ -132,6 +132,11 @@ def execute(args: argparse.Namespace) -> int:
     (sys.stderr if args.json == "-" else sys.stdout).write(text)
     if args.json:
         write_output(args.json, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    refused = sum(n for code, n in result["summary"]["status_codes"].items() if code in ("401", "403"))
+    if refused:
+        # Still OK (the burst ran), but such a burst measured nothing: the bot refused the updates.
+        _stderr(args, f"warning: {refused} of {result['summary']['requests']} requests were refused with 401/403: "
+                      "check TELEGRAM_WEBHOOK_SECRET against the bot's webhook secret")
     decision = result["decision"]
     if decision == runner.ABORTED:
         raise GateFailedError(result["headline"].split(" - ", 1)[-1])

@@ -288,16 +288,16 @@ def _execute_wrangler(args: argparse.Namespace, settings: Settings, path: str, e
     if not args.quiet:
         print("running: " + " ".join(shlex.quote(c) for c in cmd), file=err, flush=True)
     sys.stdout.flush()
+    # wrangler's output streams straight to the operator, but to stderr when stdout carries
+    # the JSON summary (`--json -` must stay valid JSON on its own).
+    stdout = 2 if args.json == "-" else None
     try:
-        proc = subprocess.run(cmd, check=False)  # output streams straight to the operator
+        proc = subprocess.run(cmd, check=False, stdout=stdout)
     except FileNotFoundError:
         raise CutoverError(
             f"{base[0]!r} not found: install wrangler, point --wrangler at it (e.g. 'npx wrangler'), "
             f"or send the same SQL with --mode api; the file is ready: {path}"
         ) from None
-    if proc.returncode != 0:
-        print(f"backfill-d1: wrangler exited with status {proc.returncode}; the file is rerunnable: "
-              f"fix the cause and run it again", file=err)
     return proc.returncode
 
 
@@ -441,4 +441,9 @@ def run_backfill_d1(args: argparse.Namespace, out: TextIO | None = None, err: Te
         status = _execute_wrangler(args, settings, args.output, err)
         extra["execute_status"] = status
     emit_json(extra)
+    if status != 0:
+        # The contract's exit codes: a failed wrangler is a runtime error (1); its own status
+        # (which could read as 3, 4 or 5 here) is in the message and in the JSON summary.
+        raise CutoverError(f"wrangler exited with status {status}; the file is rerunnable: "
+                           f"fix the cause and run it again: {args.output}")
     return status

@@ -140,9 +140,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.input.count("-") > 1:
         raise UsageError("--input - (stdin) can be given only once")
-    outputs = [p for p in (args.output, args.json) if p == "-"]
+    outputs = [flag for flag, p in (("--output", args.output), ("--json", args.json), ("--chart", args.chart)) if p == "-"]
     if len(outputs) > 1:
-        raise UsageError("--output - and --json - cannot both write to stdout")
+        raise UsageError(f"{' and '.join(o + ' -' for o in outputs)} cannot share stdout: send all but one to a file")
     since, until = _window(args)
     options = Options(
         baseline_cold_ping_ms=_baseline(args), factor=args.factor, gate_cmd=args.gate_cmd,
@@ -151,10 +151,21 @@ def run(args: argparse.Namespace) -> int:
     )
 
     def note(message: str) -> None:
-        if args.verbose and not args.quiet:
-            print(message, file=sys.stderr)
+        # A cut-short or corrupt .gz is a warning the operator must see without --verbose: the
+        # figures then cover only part of the soak. (analyze.py gives notes no level; its text does.)
+        warning = "ends early" in message
+        if not args.quiet and (args.verbose or warning):
+            print(("warning: " if warning else "") + message, file=sys.stderr)
 
     result = analyze(args.input, options, note=note)
+    # The contract's exit 1 for a bad input file: one in which not a single record could be read
+    # is not a log export at all (a wrong file), and must not pass as REPORT-ONLY or INCONCLUSIVE.
+    for source in result.inputs:
+        if source.records == 0 and source.malformed > 0:
+            from cutover.errors import CutoverError
+
+            raise CutoverError(f"--input {source.name}: not a log export: no record could be read "
+                               f"({source.malformed:,} malformed)")
     if args.chart:
         title = f"Soak: {result.decision} — cold n={len(result.cold_values):,}, warm n={len(result.warm_values):,}"
         _write(args.chart, svg.chart(result.cold_values, result.warm_values, result.hourly, title, result.gate.threshold_ms))

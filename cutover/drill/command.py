@@ -88,7 +88,8 @@ def run_drill(args: argparse.Namespace) -> int:
     verdict = "PASS: every step of the rollback works" if ok else "FAIL: see the steps above"
     where = f"artifacts in {root}" if kept else "temp work dir removed (use --keep or --workdir to keep it)"
     print(f"{verdict} ({time.time() - started:.1f}s); {where}", file=out)
-    result = {"ok": ok, "workdir": root if kept else None, "steps": [s.__dict__ for s in steps], "targets": how}
+    # The contract types "workdir" as a string: always the path; "kept" says whether it is still there.
+    result = {"ok": ok, "workdir": root, "kept": kept, "steps": [s.__dict__ for s in steps], "targets": how}
     if args.json:
         write_output(args.json, json.dumps(result, indent=2) + "\n")
     if not kept:

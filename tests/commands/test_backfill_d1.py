@@ -195,11 +195,11 @@ def test_execute_runs_wrangler_remote(workdir, monkeypatch, capfd):
     assert "fake wrangler: executed" in capfd.readouterr().out
 
 
-def test_execute_returns_wrangler_status_and_accepts_a_command(workdir, capfd):
+def test_execute_failure_exits_1_naming_wrangler_status_and_accepts_a_command(workdir, capfd):
     script, log = fake_wrangler(workdir, status=7)
     rc = main(["backfill-d1", "--config", "rollback.json", "--execute", "--wrangler", f"{sys.executable} {script}",
                "--database", "other-db"])
-    assert rc == 7
+    assert rc == 1  # the contract's "runtime error"; wrangler's own status is in the message
     assert json.loads(log.read_text())["argv"][:3] == ["d1", "execute", "other-db"]
     assert "exited with status 7" in capfd.readouterr().err
 

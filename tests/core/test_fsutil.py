@@ -76,3 +76,13 @@ def test_symlink_target_is_updated(tmp_path):
     link.symlink_to(target)
     atomic_write_text(str(link), "new")
     assert link.is_symlink() and target.read_text() == "new"
+
+
+def test_missing_directory_is_a_one_line_error_naming_the_given_path(tmp_path):
+    # Was an "unexpected error" naming our hidden temp file (and a crash file) instead.
+    target = str(tmp_path / "no-such-dir" / "report.json")
+    with pytest.raises(CutoverError) as info:
+        atomic_write_text(target, "{}")
+    assert str(info.value) == f"cannot write {target}: No such file or directory"
+    assert info.value.exit_code == 1
+    assert not (tmp_path / "no-such-dir").exists()
