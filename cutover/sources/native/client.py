@@ -35,6 +35,10 @@ class MongoNetworkError(MongoError):
     """The connection failed or dropped; reconnecting may help."""
 
 
+class MongoServerSelectionError(MongoNetworkError):
+    """No usable server within the selection timeout; that wait already was the retry."""
+
+
 class MongoCommandError(MongoError):
     """The server answered `ok: 0`."""
 
@@ -344,7 +348,7 @@ class MongoClient:
             delay = min(delay * 2, 5.0)
         mode = self.uri.read_preference
         detail = "; ".join(dict.fromkeys(errors[-3:])) or "no server answered"
-        raise MongoNetworkError(
+        raise MongoServerSelectionError(
             scrub(f"no suitable MongoDB server (readPreference={mode}) within {self.selection_timeout:g}s: {detail}")
         )
 

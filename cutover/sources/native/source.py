@@ -6,7 +6,14 @@ from typing import Any, Callable, Dict, Iterator
 
 from cutover.errors import ConfigError
 from cutover.sources.base import Batch, MongoSource, ScanOptions
-from cutover.sources.native.client import MongoClient, MongoCommandError, MongoNetworkError, Warn, stderr_warning
+from cutover.sources.native.client import (
+    MongoClient,
+    MongoCommandError,
+    MongoNetworkError,
+    MongoServerSelectionError,
+    Warn,
+    stderr_warning,
+)
 from cutover.sources.native.dns import DNSError, Resolver, parse_nameserver
 from cutover.sources.native.uri import expand_srv, parse
 
@@ -98,6 +105,10 @@ class NativeSource(MongoSource):
                 return
             except (MongoNetworkError, MongoCommandError) as exc:
                 if isinstance(exc, MongoCommandError) and exc.code != _CURSOR_NOT_FOUND:
+                    raise
+                if isinstance(exc, MongoServerSelectionError):
+                    # Selection already retried for its whole timeout; reconnecting again would
+                    # only multiply the wait (minutes) before the operator hears about it.
                     raise
                 failures += 1
                 if isinstance(exc, MongoNetworkError):

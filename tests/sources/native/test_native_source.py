@@ -271,3 +271,15 @@ def test_projection_always_keeps_the_resume_key(server: MongoTestServer, ca_file
         docs = [d for b in source.scan("users", ScanOptions(projection={"_id": 0, "n": 1}, batch_size=10)) for d in b]
     assert len(docs) == 27 and all(set(d) == {"_id", "n"} for d in docs)
     assert server.commands("find")[0]["body"]["projection"] == {"n": 1}
+
+
+def test_unreachable_server_fails_after_one_selection_timeout_not_many_reconnects() -> None:
+    """A refused connection is reported once the selection timeout is spent; re-selecting
+    max_resumes more times would keep a 4 am operator waiting for minutes."""
+    warnings: list[str] = []
+    uri = "mongodb://127.0.0.1:9/bot?serverSelectionTimeoutMS=300"
+    source = NativeSource(uri, "bot", warn=warnings.append, sleep=lambda s: None)
+    with pytest.raises(MongoNetworkError, match="no suitable MongoDB server") as info:
+        list(source.scan("users", ScanOptions(batch_size=5)))
+    assert "gave up after" not in str(info.value)
+    assert not any("reconnecting" in w for w in warnings)
