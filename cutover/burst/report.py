@@ -1,22 +1,16 @@
 """The burst report: per-request lines, status and error distributions, p50/p95/max, skew."""
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import Any, Sequence
 
 from cutover.burst.wire import Outcome, WaveResult
+from cutover.logs.stats import percentile_sorted
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (type 7, numpy's default); None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    lo = math.floor(pos)
-    hi = math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    """Type-7 percentile of unsorted `values` (the soak analysis's own definition); None when empty."""
+    return percentile_sorted(sorted(values), q)
 
 
 def _r(value: float | None, digits: int = 3) -> float | None:
@@ -25,7 +19,7 @@ def _r(value: float | None, digits: int = 3) -> float | None:
 
 def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """Counts, latency percentiles (responses only) and the two distributions."""
-    latencies = [o.latency_ms for o in outcomes if o.status is not None and o.latency_ms is not None]
+    latencies = sorted(o.latency_ms for o in outcomes if o.status is not None and o.latency_ms is not None)
     statuses = Counter(str(o.status) for o in outcomes if o.status is not None)
     errors = Counter(o.error for o in outcomes if o.error is not None)
     return {
@@ -35,8 +29,8 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "errors": sum(errors.values()),
         "min_ms": _r(min(latencies)) if latencies else None,
         "mean_ms": _r(sum(latencies) / len(latencies)) if latencies else None,
-        "p50_ms": _r(percentile(latencies, 0.50)),
-        "p95_ms": _r(percentile(latencies, 0.95)),
+        "p50_ms": _r(percentile_sorted(latencies, 0.50)),
+        "p95_ms": _r(percentile_sorted(latencies, 0.95)),
         "max_ms": _r(max(latencies)) if latencies else None,
         "status_codes": dict(sorted(statuses.items())),
         "error_kinds": dict(sorted(errors.items())),
