@@ -181,6 +181,9 @@ _CONVERTERS: Dict[type, Callable[[Any], Any]] = {
 
 def stringify(value: Any) -> str:
     """Compact JSON of a Mongo value, byte-for-byte as `JSON.stringify` would print it."""
+    fast = _plain_json(value)
+    if fast is not None:
+        return fast
     slow = [False]
     plain = _ready(value, slow)
     if slow[0]:
@@ -252,3 +255,65 @@ def _write(value: Any, out: Callable[[str], Any]) -> None:
                 out(",")
             _write(item, out)
         out("]")
+
+
+def _plain_json(value: Any) -> str | None:
+    """Fastest path: plain trees whose Python and JS spellings agree go straight to the C
+    encoder, with no copy (most documents); else None."""
+    if _json_safe(value):
+        if _C_ENCODE is not None:
+            return "".join(_C_ENCODE(value, 0))
+        return _JSON_ENCODER.encode(value)
+    return None
+
+
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _c_encoder() -> Any:
+    # JSONEncoder.encode builds its C encoder on every call (half the cost for small values);
+    # build the same one once. The values are trees (no cycle check needed).
+    try:
+        from json import encoder as _json_encoder
+
+        make = getattr(_json_encoder, "c_make_encoder", None)
+        if make is None:
+            return None
+        encode = make(None, None, _json_encoder.encode_basestring, None, ":", ",", False, False, True)
+        return encode if "".join(encode({"a": [1, "é\n"]}, 0)) == '{"a":[1,"é\\n"]}' else None
+    except Exception:  # noqa: BLE001 - an interpreter without the C accelerator: use the slow path
+        return None
+
+
+_C_ENCODE = _c_encoder()
+_DIGITS = frozenset("0123456789")
+
+
+def _json_safe(value: Any) -> bool:
+    """Only plain JSON whose Python and JavaScript spellings agree (iterative: no call per node)."""
+    stack = [value]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is str:
+            if not item.isascii() and _LONE_SURROGATE.search(item):
+                return False
+        elif kind is dict:
+            for key, child in item.items():
+                # JS lists integer-like keys first; leave such objects to jsvalue
+                if type(key) is not str or (key and key[0] in _DIGITS):
+                    return False
+                if not key.isascii() and _LONE_SURROGATE.search(key):
+                    return False
+                push(child)
+        elif kind is list:
+            stack.extend(item)
+        elif kind is float:
+            # repr switches to exponents outside [1e-4, 1e16) and prints '3.0' for 3; JS does not
+            if not (1e-4 <= abs(item) < 1e16) or item.is_integer():
+                return False
+        elif not (kind is int or kind is bool or item is None):
+            return False
+    return True

@@ -10,7 +10,6 @@ NULL (noted); integers beyond ±2^53 noted; beyond int64 an error.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -221,71 +220,7 @@ def date_literal(value: v.DateTime, unit: str = "iso", notes: Notes = None) -> s
 
 def json_text_literal(value: Any, notes: Notes = None) -> str:
     """Nested values as JSON text, exactly as JSON.stringify would print them."""
-    text = _plain_json(value)
-    if text is None:
-        text = jsvalue.stringify(value)
-    return text_literal(text, notes=notes)
-
-
-def _plain_json(value: Any) -> str | None:
-    """Fast path: C json.dumps when it provably prints what JSON.stringify prints; else None."""
-    if _json_safe(value):
-        if _C_ENCODE is not None:
-            return "".join(_C_ENCODE(value, 0))
-        return _JSON_ENCODER.encode(value)
-    return None
-
-
-_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def _c_encoder() -> Any:
-    # JSONEncoder.encode builds its C encoder on every call (half the cost for small values);
-    # build the same one once. The values are trees (no cycle check needed).
-    try:
-        from json import encoder as _json_encoder
-
-        make = getattr(_json_encoder, "c_make_encoder", None)
-        if make is None:
-            return None
-        encode = make(None, None, _json_encoder.encode_basestring, None, ":", ",", False, False, True)
-        return encode if "".join(encode({"a": [1, "é\n"]}, 0)) == '{"a":[1,"é\\n"]}' else None
-    except Exception:  # noqa: BLE001 - an interpreter without the C accelerator: use the slow path
-        return None
-
-
-_C_ENCODE = _c_encoder()
-_DIGITS = frozenset("0123456789")
-
-
-def _json_safe(value: Any) -> bool:
-    """Only plain JSON whose Python and JavaScript spellings agree (iterative: no call per node)."""
-    stack = [value]
-    pop = stack.pop
-    push = stack.append
-    while stack:
-        item = pop()
-        kind = type(item)
-        if kind is str:
-            if not item.isascii() and _SURROGATE.search(item):
-                return False
-        elif kind is dict:
-            for key, child in item.items():
-                # JS lists integer-like keys first; leave such objects to jsvalue
-                if type(key) is not str or (key and key[0] in _DIGITS):
-                    return False
-                if not key.isascii() and _SURROGATE.search(key):
-                    return False
-                push(child)
-        elif kind is list:
-            stack.extend(item)
-        elif kind is float:
-            # repr switches to exponents outside [1e-4, 1e16) and prints '3.0' for 3; JS does not
-            if not (1e-4 <= abs(item) < 1e16) or item.is_integer():
-                return False
-        elif not (kind is int or kind is bool or item is None):
-            return False
-    return True
+    return text_literal(jsvalue.stringify(value), notes=notes)
 
 
 def _binary_literal(value: v.Binary, affinity: str) -> str:
