@@ -87,16 +87,10 @@ def _select(client: Any, url: str, sql: str) -> List[dict]:
     return [r for r in rows or [] if isinstance(r, dict)]
 
 
-def _sql_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _d1_row_counts(client: Any, url: str) -> List[str]:
     """Rows per user table, via two SELECTs; skipped when there are too many tables to count."""
+    from cutover.sinks.sql import quote_identifier, text_literal
+
     tables = [str(r.get("name")) for r in _select(
         client, url,
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
@@ -107,7 +101,7 @@ def _d1_row_counts(client: Any, url: str) -> List[str]:
     if len(tables) > ROW_COUNT_TABLES_MAX:
         return [f"rows:      not counted ({len(tables)} tables)"]
     union = " UNION ALL ".join(
-        f"SELECT {_sql_string(t)} AS t, COUNT(*) AS n FROM {_sql_identifier(t)}" for t in tables
+        f"SELECT {text_literal(t)} AS t, COUNT(*) AS n FROM {quote_identifier(t)}" for t in tables
     )
     counts = {str(r.get("t")): r.get("n") for r in _select(client, url, union)}
     return [f"rows:      {t}: {int(counts[t]):,}" if isinstance(counts.get(t), int) else f"rows:      {t}: ?"
