@@ -5,12 +5,11 @@ from __future__ import annotations
 import abc
 import re
 import sqlite3
-import subprocess
 from typing import Any, Dict, Iterator, List, Sequence
 
 from cutover.errors import CutoverError
+from cutover.verify import wrangler
 from cutover.verify.compare import Row
-from cutover.verify.kv_targets import _decode_wrangler_json
 
 PAGE = 1000
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -78,15 +77,7 @@ class WranglerD1(D1Target):
 
     def query(self, sql: str) -> List[Row]:
         argv = self.wrangler + ["d1", "execute", self.database, "--command", sql, "--json", *self.where]
-        try:
-            done = subprocess.run(argv, cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=300,
-                                  stdin=subprocess.DEVNULL)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise CutoverError(f"wrangler d1 execute: {exc}") from None
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
-            raise CutoverError(f"wrangler d1 execute failed (exit {done.returncode}): {tail[0]}")
-        body = _decode_wrangler_json(done.stdout, "d1 execute --json")
+        body = wrangler.decode_json(wrangler.run(argv, self.cwd, self.env, "d1 execute"), "d1 execute --json")
         return _results(body)
 
 

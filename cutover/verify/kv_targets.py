@@ -6,12 +6,12 @@ import abc
 import base64
 import json
 import os
-import subprocess
 import tempfile
 import time
 from typing import Any, Dict, Iterator, List, Sequence
 
 from cutover.errors import CutoverError
+from cutover.verify import wrangler
 from cutover.verify.compare import KVEntry
 
 KVState = Dict[str, KVEntry]
@@ -75,18 +75,6 @@ class RestKV(KVTarget):
         return state
 
 
-def _decode_wrangler_json(text: str, what: str) -> Any:
-    """wrangler prints banners and 'Success!' around its JSON; take the first JSON value."""
-    starts = [i for i in (text.find("["), text.find("{")) if i >= 0]
-    if not starts:
-        raise CutoverError(f"{what}: no JSON in wrangler's output: {text.strip()[:200]}")
-    try:
-        value, _ = json.JSONDecoder().raw_decode(text[min(starts) :])
-    except ValueError as exc:
-        raise CutoverError(f"{what}: wrangler printed invalid JSON ({exc})") from None
-    return value
-
-
 class WranglerKV(KVTarget):
     """`wrangler kv key list` + `wrangler kv bulk get`, local (default) or --remote."""
 
@@ -99,25 +87,17 @@ class WranglerKV(KVTarget):
         self.description = "wrangler " + ("--remote" if remote else "--local")
 
     def _run(self, args: List[str]) -> str:
-        try:
-            done = subprocess.run(self.wrangler + args + self.where, cwd=self.cwd, env=self.env, capture_output=True,
-                                  text=True, timeout=300, stdin=subprocess.DEVNULL)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise CutoverError(f"wrangler {' '.join(args[:3])}: {exc}") from None
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
-            raise CutoverError(f"wrangler {' '.join(args[:3])} failed (exit {done.returncode}): {tail[0]}")
-        return done.stdout
+        return wrangler.run(self.wrangler + args + self.where, self.cwd, self.env, " ".join(args[:3]))
 
     def read(self, namespace_id: str) -> KVState:
-        listed = _decode_wrangler_json(self._run(["kv", "key", "list", "--namespace-id", namespace_id]), "kv key list")
+        listed = wrangler.decode_json(self._run(["kv", "key", "list", "--namespace-id", namespace_id]), "kv key list")
         state: KVState = {}
         with tempfile.TemporaryDirectory(prefix="cutover-verify-") as tmp:
             for chunk in _chunks([k["name"] for k in listed], 1000):
                 keys_file = os.path.join(tmp, "keys.json")
                 with open(keys_file, "w", encoding="utf-8") as handle:
                     json.dump(list(chunk), handle)
-                got = _decode_wrangler_json(self._run(["kv", "bulk", "get", keys_file, "--namespace-id", namespace_id]), "kv bulk get")
+                got = wrangler.decode_json(self._run(["kv", "bulk", "get", keys_file, "--namespace-id", namespace_id]), "kv bulk get")
                 for item in listed:
                     name = item["name"]
                     if name in got and (got[name] or {}).get("value") is not None:
