@@ -1,5 +1,8 @@
 """Benchmark: analyze-soak vs DuckDB (read_ndjson + quantile_cont) on a generated 1M-record Logpush file.
 
+DuckDB runs twice: "same-work" computes every figure analyze-soak reports (groups and counts),
+"groups" only the per-(cmd, cold) percentiles. Both are compared with our figures.
+
 Run by hand: .venv/bin/python bench/soak.py [--records 1000000] [--out bench/out/soak-logpush.ndjson]
 Prints wall time and peak RSS (whole process tree) of both, and whether their figures agree.
 """
@@ -65,24 +68,70 @@ def generate(path: Path, records: int, seed: int = 7) -> None:
             out.write("\n")
 
 
-DUCKDB_SQL = """
-WITH inv AS (SELECT unnest(Logs) AS l FROM read_ndjson(?, columns={'Logs': 'STRUCT("Level" VARCHAR, "Message" JSON[], "TimestampMs" BIGINT)[]'})),
-msg AS (SELECT unnest(l.Message) AS m FROM inv),
-ev AS (SELECT CASE WHEN json_type(m) = 'VARCHAR' THEN TRY_CAST((m->>'$') AS JSON) ELSE m END AS e FROM msg),
-t AS (SELECT e->>'cmd' AS cmd, coalesce((e->>'cold')::BOOLEAN, false) AS cold, (e->>'durationMs')::DOUBLE AS d
-      FROM ev WHERE e->>'event' = 'cmd_timing')
-SELECT cmd, cold, count(*) AS n, quantile_cont(d, 0.5), quantile_cont(d, 0.95), quantile_cont(d, 0.99), max(d)
-FROM t GROUP BY cmd, cold ORDER BY cmd, cold
-"""
+# What analyze-soak reports, in DuckDB: per (cmd, cold) count/p50/p95/p99/max ("groups only", the
+# least DuckDB can be asked for) and, for the same work, also the counts the report gives: records,
+# non-ok outcomes, dual-write failures and Mongo connection errors by the contract's rules (once per
+# log entry: a structured event, or message text matching the pattern; exceptions as "Name: Message")
+# and cmd_timing without `cold`.
+_DUCK_EV = "(CASE WHEN json_type(m) = 'VARCHAR' THEN TRY_CAST(m->>'$' AS JSON) ELSE m END)"
+_DUCK_IS_EV = f"coalesce(json_type({_DUCK_EV}) = 'OBJECT' AND json_type({_DUCK_EV}, '$.event') = 'VARCHAR', false)"
+_DUCK_TEXT = "(CASE WHEN json_type(m) = 'VARCHAR' THEN m->>'$' ELSE m::VARCHAR END)"
+_DUCK_DUAL = r"'(?i)dual.?write.*(fail|error)'"
+_DUCK_MONGO = r"'Mongo(Network|NetworkTimeout|ServerSelection|TopologyClosed|PoolClosed)Error'"
 
 
-def _duckdb_child(path: str) -> None:
+def _duck_entry_flag(kind: str, pattern: str) -> str:
+    return (f"list_bool_or(list_transform(l.Message, lambda m: CASE WHEN {_DUCK_IS_EV} "
+            f"THEN {_DUCK_EV}->>'event' = '{kind}' ELSE regexp_matches({_DUCK_TEXT}, {pattern}) END))")
+
+
+_DUCK_TIMING = f"""
+ev AS (SELECT {_DUCK_EV} AS e FROM (SELECT unnest(l.Message) AS m FROM ent)),
+t AS (SELECT e->>'cmd' AS cmd, coalesce((e->>'cold')::BOOLEAN, false) AS cold, (e->>'durationMs')::DOUBLE AS d,
+             (e->>'cold') IS NULL AS unknown FROM ev WHERE e->>'event' = 'cmd_timing')"""
+_DUCK_GROUPS = ("SELECT 'group', cmd, cold, count(*), quantile_cont(d, 0.5), quantile_cont(d, 0.95), "
+                "quantile_cont(d, 0.99), max(d) FROM t GROUP BY cmd, cold")
+DUCKDB_SQL = {
+    "groups": f"""
+WITH ent AS (SELECT unnest(Logs) AS l FROM read_ndjson(?, columns={{'Logs': 'STRUCT("Level" VARCHAR, "Message" JSON[], "TimestampMs" BIGINT)[]'}})),
+{_DUCK_TIMING}
+{_DUCK_GROUPS}""",
+    "same-work": f"""
+WITH rec AS MATERIALIZED (SELECT Outcome, Logs, Exceptions FROM read_ndjson(?, columns={{
+    'Outcome': 'VARCHAR',
+    'Logs': 'STRUCT("Level" VARCHAR, "Message" JSON[], "TimestampMs" BIGINT)[]',
+    'Exceptions': 'STRUCT("Name" VARCHAR, "Message" VARCHAR, "TimestampMs" BIGINT)[]'}})),
+ent AS (SELECT unnest(Logs) AS l FROM rec),
+flags AS (SELECT {_duck_entry_flag('dual_write_secondary_failure', _DUCK_DUAL)} AS dual,
+                 {_duck_entry_flag('mongo_connection_error', _DUCK_MONGO)} AS mongo FROM ent),
+exc AS (SELECT CASE WHEN coalesce(x.Name, '') <> '' THEN x.Name || ': ' || coalesce(x.Message, '')
+                    ELSE coalesce(x.Message, '') END AS text FROM (SELECT unnest(Exceptions) AS x FROM rec)),
+{_DUCK_TIMING}
+{_DUCK_GROUPS}
+UNION ALL SELECT 'records', NULL, NULL, count(*), NULL, NULL, NULL, NULL FROM rec
+UNION ALL SELECT 'outcome', Outcome, NULL, count(*), NULL, NULL, NULL, NULL FROM rec WHERE Outcome <> 'ok' GROUP BY Outcome
+UNION ALL SELECT 'dual_write_failures', NULL, NULL, (SELECT count(*) FROM flags WHERE dual)
+          + (SELECT count(*) FROM exc WHERE regexp_matches(text, {_DUCK_DUAL})), NULL, NULL, NULL, NULL
+UNION ALL SELECT 'mongo_connection_errors', NULL, NULL, (SELECT count(*) FROM flags WHERE mongo)
+          + (SELECT count(*) FROM exc WHERE regexp_matches(text, {_DUCK_MONGO})), NULL, NULL, NULL, NULL
+UNION ALL SELECT 'cold_unknown', NULL, NULL, count(*) FILTER (WHERE unknown), NULL, NULL, NULL, NULL FROM t""",
+}
+
+
+def _duckdb_child(query: str, path: str) -> None:
     import duckdb
 
     con = duckdb.connect()
     con.execute(f"SET threads={os.cpu_count() or 1}")
-    rows = con.execute(DUCKDB_SQL, [path]).fetchall()
-    print(json.dumps([[r[0], bool(r[1]), int(r[2]), r[3], r[4], r[5], r[6]] for r in rows]))
+    groups, counts = [], {}
+    for kind, name, cold, n, p50, p95, p99, top in con.execute(DUCKDB_SQL[query], [path]).fetchall():
+        if kind == "group":
+            groups.append([name, bool(cold), int(n), p50, p95, p99, top])
+        elif kind == "outcome":
+            counts.setdefault("outcomes", {})[name] = int(n)
+        else:
+            counts[kind] = int(n)
+    print(json.dumps({"groups": groups, "counts": counts}))
 
 
 def _tree_rss_kib(root: int) -> int:
@@ -134,16 +183,29 @@ def _timed(argv: list) -> tuple:
     return wall, peak / 1024.0, stdout, usage.ru_utime + usage.ru_stime
 
 
+def _same_groups(duck: list, ours: list) -> bool:
+    theirs = {(g[0], g[1]): g[2:] for g in duck}
+    mine = {(g["cmd"], g["cold"]): [g["count"], g["p50_ms"], g["p95_ms"], g["p99_ms"], g["max_ms"]] for g in ours}
+    return theirs.keys() == mine.keys() and all(
+        theirs[k][0] == mine[k][0] and all(abs(a - b) <= 1e-9 * max(1.0, abs(a)) for a, b in zip(theirs[k][1:], mine[k][1:]))
+        for k in theirs
+    )
+
+
+def _same_counts(duck: dict, ours: dict) -> bool:
+    return all(duck[name] == ours[name] for name in duck if name != "outcomes") and duck.get("outcomes", {}) == ours["outcomes"]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--out", default=str(REPO / "bench" / "out" / "soak-logpush.ndjson"))
     ap.add_argument("--regenerate", action="store_true")
-    ap.add_argument("--repeat", type=int, default=3, help="alternate the two runs N times; report best and median (shared machines are noisy)")
-    ap.add_argument("--duckdb-child", help=argparse.SUPPRESS)
+    ap.add_argument("--repeat", type=int, default=3, help="alternate the runs N times; report best and median (shared machines are noisy)")
+    ap.add_argument("--duckdb-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.duckdb_child:
-        _duckdb_child(args.duckdb_child)
+        _duckdb_child(*args.duckdb_child)
         return 0
     path = Path(args.out)
     if args.regenerate or not path.exists():
@@ -151,36 +213,36 @@ def main() -> int:
         generate(path, args.records)
         print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s")
     print(f"file: {path} {path.stat().st_size / 1e6:.0f} MB")
-    # Warm the page cache once so neither side pays the first read.
+    # Warm the page cache once so no side pays the first read.
     with open(path, "rb") as handle:
         while handle.read(1 << 24):
             pass
-    duck_runs, ours_runs = [], []
+    runs: dict = {"duckdb same-work": [], "duckdb groups": [], "analyze-soak": []}
     ours_argv = [sys.executable, "-m", "cutover", "analyze-soak", "--input", str(path), "--json", "-", "--output", os.devnull, "-q"]
     for _ in range(max(1, args.repeat)):
-        duck_runs.append(_timed([sys.executable, __file__, "--duckdb-child", str(path)]))
-        ours_runs.append(_timed(ours_argv))
-    duck_out, ours_out = duck_runs[-1][2], ours_runs[-1][2]
+        runs["duckdb same-work"].append(_timed([sys.executable, __file__, "--duckdb-child", "same-work", str(path)]))
+        runs["duckdb groups"].append(_timed([sys.executable, __file__, "--duckdb-child", "groups", str(path)]))
+        runs["analyze-soak"].append(_timed(ours_argv))
 
-    def line(name: str, runs: list) -> tuple:
-        walls = sorted(r[0] for r in runs)
-        rss = max(r[1] for r in runs)
-        cpu = min(r[3] for r in runs)
-        print(f"{name:13s} wall best {walls[0]:6.2f}s  median {walls[len(walls) // 2]:6.2f}s  "
-              f"(runs: {', '.join(f'{w:.2f}' for w in (r[0] for r in runs))})  CPU best {cpu:6.2f}s  "
-              f"peak RSS (process tree) {rss:7.1f} MiB")
-        return walls[0], walls[len(walls) // 2], rss
-
-    duck_best, duck_median, duck_rss = line("duckdb:", duck_runs)
-    ours_best, ours_median, ours_rss = line("analyze-soak:", ours_runs)
-    print(f"ratio: wall best/best {ours_best / duck_best:.2f}, median/median {ours_median / duck_median:.2f} (target <= 0.60); "
-          f"RSS {ours_rss / duck_rss:.2f} (target <= 1.00)")
-    duck = {(r[0], r[1]): r[2:] for r in json.loads(duck_out)}
-    ours = {(g["cmd"], g["cold"]): [g["count"], g["p50_ms"], g["p95_ms"], g["p99_ms"], g["max_ms"]] for g in json.loads(ours_out)["groups"]}
-    same = duck.keys() == ours.keys() and all(
-        duck[k][0] == ours[k][0] and all(abs(a - b) <= 1e-9 * max(1.0, abs(a)) for a, b in zip(duck[k][1:], ours[k][1:])) for k in duck
-    )
-    print(f"figures identical: {same} ({len(duck)} groups)")
+    figures = {}
+    for name, results in runs.items():
+        walls = sorted(r[0] for r in results)
+        figures[name] = (walls[0], walls[len(walls) // 2], max(r[1] for r in results))
+        print(f"{name + ':':18s} wall best {walls[0]:6.2f}s  median {walls[len(walls) // 2]:6.2f}s  "
+              f"(runs: {', '.join(f'{r[0]:.2f}' for r in results)})  CPU best {min(r[3] for r in results):6.2f}s  "
+              f"peak RSS (process tree) {figures[name][2]:7.1f} MiB")
+    ours_best, ours_median, ours_rss = figures["analyze-soak"]
+    for name in ("duckdb same-work", "duckdb groups"):
+        best, median, rss = figures[name]
+        print(f"analyze-soak / {name}: wall best/best {ours_best / best:.2f}, median/median {ours_median / median:.2f} "
+              f"(target <= 0.60); RSS {ours_rss / rss:.2f} (target <= 1.00)")
+    ours = json.loads(runs["analyze-soak"][-1][2])
+    same_work = json.loads(runs["duckdb same-work"][-1][2])
+    groups_only = json.loads(runs["duckdb groups"][-1][2])
+    ours_counts = dict(ours["counts"], outcomes=ours["counts"].get("outcomes", {}))
+    same = (_same_groups(same_work["groups"], ours["groups"]) and _same_groups(groups_only["groups"], ours["groups"])
+            and _same_counts(same_work["counts"], ours_counts))
+    print(f"figures identical: {same} ({len(groups_only['groups'])} groups; counts {sorted(same_work['counts'])})")
     return 0 if same else 1
 
 

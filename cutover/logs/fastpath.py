@@ -49,10 +49,11 @@ TIMING_OBJECT = re.compile(
     + rb')*)?\}(?:,"ok":(?:true|false)|,"error":"' + _TXT + rb'")*\}\],"TimestampMs":(' + _MS + rb')\}|)'
 )
 FAILED = (b"", b"", b"", b"", b"")  # cmd, duration, t, f, ms: one-byte groups cost no allocation
-# A line the fast path may count: its one Outcome is "ok", it ends with "}" and the next starts with "{".
-OK_LINE = re.compile(rb'Outcome(?<="Outcome)":"ok"()[^\n]*\}\n(?=\{|\Z)')
-NOT_OK = re.compile(rb'Outcome(?<="Outcome)":"(?!ok")')
+# From a line's first Outcome to its end, when it ends with "}" and the next line starts with "{";
+# group 1 is set when that Outcome is "ok".
+ANY_LINE = re.compile(rb'Outcome(?<="Outcome)":"(ok")?[^\n]*\}\n(?=\{|\Z)')
 OUTCOME = b'"Outcome":"'
+NOT_OK = re.compile(rb'Outcome(?<="Outcome)":"(?!ok")')
 # Bytes a line must contain for the text rules or the failure events to count it: "Mongo" for the
 # driver's error names, the mongo_connection_error event, and "dual" in any ASCII case (searched in
 # a lowercased copy) for the dual-write rule and event. No non-ASCII character case-folds to d/u/a/l.
@@ -129,9 +130,9 @@ def _lines_of(buf: bytes, end: int) -> List[Tuple[int, int]]:
 
 
 def _shaped(buf: bytes, start: int, end: int) -> bool:
-    """One line on its own: starts with "{", one Outcome, "ok", ends with "}"."""
+    """One line on its own: starts with "{", holds exactly one Outcome, ends with "}"."""
     return (buf.startswith(b"{", start, end) and buf.count(OUTCOME, start, end) == 1
-            and len(OK_LINE.findall(buf, start, end)) == 1)
+            and len(ANY_LINE.findall(buf, start, end)) == 1)
 
 
 def _marked(buf: bytes, end: int) -> Set[int]:
@@ -151,25 +152,20 @@ def _marked(buf: bytes, end: int) -> Set[int]:
 
 
 def hard_lines(buf: bytes, lines: int, end: int) -> List[int]:
-    """Starts of the lines of buf[:end] (whole lines, newline-terminated) that need full JSON parsing."""
+    """Starts of the lines of buf[:end] (whole lines, newline-terminated) that need full JSON parsing.
+
+    A line is taken fast when it starts with "{", ends with "}", holds exactly one Outcome (one
+    Logpush record: two values on a line hold two), "ok", and no failure marker or bytes that are
+    not UTF-8. One scan per marker, one count and one scan for the shape of the whole block."""
     hard = _marked(buf, end)
-    outcomes = buf.count(OUTCOME, 0, end)
-    ok_lines = len(OK_LINE.findall(buf, 0, end))
-    shaped = outcomes == lines and ok_lines == lines and buf.startswith(b"{")
-    if not shaped:
+    # Per line from its first Outcome: 1 when "ok", else where that Outcome is (a position, never 1).
+    firsts = [m.lastindex or m.start() for m in ANY_LINE.finditer(buf, 0, end)]
+    # One match per line <=> every line holds an Outcome and the "}\n{" shape (a match runs to the
+    # end of its line); as many Outcomes as lines then means exactly one on each.
+    if buf.startswith(b"{") and len(firsts) == lines and buf.count(OUTCOME, 0, end) == lines:
+        hard.update(_line_start(buf, at) for at in filter((1).__ne__, firsts))
+    else:  # an odd shape somewhere: every line on its own, and an Outcome not "ok" anywhere counts
         hard.update(_line_start(buf, m.start()) for m in NOT_OK.finditer(buf, 0, end))
-    if hard:
-        # Take the hard lines' own share out; every other line must still have exactly one Outcome,
-        # "ok", and start with "{" (checked by the line before it, or here after a hard line).
-        odd = False
-        for start in hard:
-            stop = _line_end(buf, start, end)
-            outcomes -= buf.count(OUTCOME, start, stop)
-            ok_lines -= len(OK_LINE.findall(buf, start, stop))
-            odd = odd or not (stop == end or buf.startswith(b"{", stop) or stop in hard)
-        rest = lines - len(hard)
-        shaped = not odd and (0 in hard or buf.startswith(b"{")) and outcomes == rest and ok_lines == rest
-    if not shaped:  # an odd shape somewhere: every line on its own
         hard.update(start for start, stop in _lines_of(buf, end) if not _shaped(buf, start, stop))
     return sorted(hard)
 

@@ -1,6 +1,7 @@
 """Exact percentiles: linear interpolation between closest ranks (type 7, as numpy, k6, DuckDB quantile_cont)."""
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -8,14 +9,7 @@ from typing import Sequence
 P99_MIN_SAMPLES = 100  # below this p99 is just the largest values: the report says so
 
 
-def percentile_sorted(values: Sequence[float], q: float) -> float | None:
-    """Type-7 percentile of ascending `values` for q in [0, 1]; None when empty."""
-    n = len(values)
-    if n == 0:
-        return None
-    if not 0.0 <= q <= 1.0:
-        raise ValueError(f"quantile {q} outside [0, 1]")
-    rank = (n - 1) * q
+def _at_rank(values: Sequence[float], rank: float) -> float:
     lo = math.floor(rank)
     hi = math.ceil(rank)
     if lo == hi:
@@ -23,6 +17,33 @@ def percentile_sorted(values: Sequence[float], q: float) -> float | None:
     a = float(values[lo])
     b = float(values[hi])
     return a + (b - a) * (rank - lo)
+
+
+def _rank(n: int, q: float) -> float:
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"quantile {q} outside [0, 1]")
+    return (n - 1) * q
+
+
+def percentile_sorted(values: Sequence[float], q: float) -> float | None:
+    """Type-7 percentile of ascending `values` for q in [0, 1]; None when empty."""
+    n = len(values)
+    return None if n == 0 else _at_rank(values, _rank(n, q))
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """`percentile_sorted` of values in any order. A high quantile takes only the top ranks it needs
+    (heapq.nlargest, C speed, no full sort); the same value either way."""
+    n = len(values)
+    if n == 0:
+        return None
+    rank = _rank(n, q)
+    if q < 0.5:
+        return _at_rank(sorted(values), rank)
+    lo = math.floor(rank)
+    top = heapq.nlargest(n - lo, values)  # ranks lo .. n-1, largest first
+    top.reverse()
+    return _at_rank(top, rank - lo)  # rank - lo: the same fraction _at_rank computes on all values
 
 
 @dataclass(frozen=True)

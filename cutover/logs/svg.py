@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import math
+from html import escape  # xml.sax.saxutils pulls in urllib.request (15 ms of start-up)
 from typing import List, Sequence, Tuple
-from xml.sax.saxutils import escape
 
 WIDTH, PANEL_H, PAD = 760, 260, 48
 COLD, WARM = "#d9480f", "#1c7ed6"
