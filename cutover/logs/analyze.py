@@ -13,7 +13,7 @@ from cutover.logs.gate import Gate, decide
 from cutover.logs.inputs import Source, container_of, open_input
 from cutover.logs.model import Patterns, Tally
 from cutover.logs.rules import Counter
-from cutover.logs.stats import Summary, percentile, percentile_sorted, summarize
+from cutover.logs.stats import Summary, percentile_sorted, summarize
 
 PARALLEL_MIN_BYTES = 64 << 20  # below this a second process costs more than it saves
 
@@ -179,13 +179,13 @@ def _sorted_values(tally: Tally, predicate: Callable[[str, bool], bool]) -> list
 
 
 def _hourly(tally: Tally) -> list[tuple[int, float | None, int, float | None, int]]:
-    """P95 per UTC hour, cold and warm, from the settled (unsorted) hour buckets."""
+    """P95 per UTC hour, cold and warm, from the settled hour buckets."""
     rows = []
     for hour in sorted({hour for hour, _cold in tally.hourly}):
         cold_values = tally.hourly.get((hour, True), ())
         warm_values = tally.hourly.get((hour, False), ())
-        rows.append((hour, percentile(cold_values, 0.95), len(cold_values),
-                     percentile(warm_values, 0.95), len(warm_values)))
+        rows.append((hour, percentile_sorted(cold_values, 0.95), len(cold_values),
+                     percentile_sorted(warm_values, 0.95), len(warm_values)))
     return rows
 
 

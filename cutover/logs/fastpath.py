@@ -175,10 +175,7 @@ def hard_lines(buf: bytes, lines: int, end: int) -> List[int]:
 
 def _bucket(tally: Tally, cmd: bytes, is_cold: bool, hour: int, values: array) -> None:
     tally.group(cmd.decode("ascii"), is_cold).settled.extend(values)
-    bucket = tally.hourly.get((hour, is_cold))
-    if bucket is None:
-        bucket = tally.hourly[hour, is_cold] = array("d")
-    bucket.extend(values)
+    tally.hour_bucket(hour, is_cold).extend(values)
 
 
 def _take(counter: Counter, found: List[Tuple[bytes, bytes, bytes, bytes, bytes]]) -> None:

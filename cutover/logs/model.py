@@ -5,7 +5,7 @@ import re
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 # Defaults from the cmd_timing contract; overridable with --dual-write-pattern / --mongo-error-pattern.
 DUAL_WRITE_PATTERN = r"(?i)dual.?write.*(fail|error)"
@@ -87,9 +87,10 @@ class Tally:
     formats: Counter = field(default_factory=Counter)
     fast_records: int = 0
     hourly: Dict[Tuple[int, bool], array] = field(default_factory=dict)  # (hour start ms, cold) -> durations
+    unsorted_hours: Set[Tuple[int, bool]] = field(default_factory=set)  # hourly keys to sort at settle
 
     def settle(self) -> None:
-        """Bucket pending samples by hour and sort the groups; a process does this before handing
+        """Bucket pending samples by hour and sort what is not sorted yet; a process does this before handing
         its tally back, so the parent only merges sorted runs (which sorted() does in linear time)."""
         from itertools import groupby
         from operator import itemgetter
@@ -100,15 +101,23 @@ class Tally:
                 hours = [ms - ms % HOUR_MS if ms >= 0 else -1 for ms in group.times]
                 for hour, run in groupby(zip(hours, group.values), key=first):
                     if hour >= 0:
-                        bucket = self.hourly.get((hour, cold))
-                        if bucket is None:
-                            bucket = self.hourly[hour, cold] = array("d")
-                        bucket.extend(map(second, run))
+                        self.hour_bucket(hour, cold).extend(map(second, run))
                 group.settled.extend(group.values)
                 group.values = array("d")
                 group.times = array("q")
             group.settled = array("d", sorted(group.settled))
-        # Hour buckets stay unsorted: only their p95 is wanted (stats.percentile selects it).
+        for key in self.unsorted_hours:  # in the parent, only an hour that two byte ranges share
+            self.hourly[key] = array("d", sorted(self.hourly[key]))
+        self.unsorted_hours.clear()
+
+    def hour_bucket(self, hour: int, cold: bool) -> array:
+        """The durations of one UTC hour, to extend (sorted at the next settle)."""
+        key = (hour, cold)
+        self.unsorted_hours.add(key)
+        bucket = self.hourly.get(key)
+        if bucket is None:
+            bucket = self.hourly[key] = array("d")
+        return bucket
 
     def group(self, cmd: str, cold: bool) -> Group:
         key = (cmd, cold)
@@ -138,10 +147,12 @@ class Tally:
             mine.settled.extend(grp.settled)
         for key, values in other.hourly.items():
             found = self.hourly.get(key)
-            if found is None:
+            if not found:
                 self.hourly[key] = array("d", values)
-            else:
+            elif len(values):
                 found.extend(values)
+                self.unsorted_hours.add(key)
+        self.unsorted_hours.update(other.unsorted_hours)
         for name in ("records", "cmd_timing", "cold_unknown", "dual_write_failures", "mongo_connection_errors",
                      "malformed", "unrecognized", "outside_window", "fast_records"):
             setattr(self, name, getattr(self, name) + getattr(other, name))

@@ -1,7 +1,6 @@
 """Exact percentiles: linear interpolation between closest ranks (type 7, as numpy, k6, DuckDB quantile_cont)."""
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -32,18 +31,8 @@ def percentile_sorted(values: Sequence[float], q: float) -> float | None:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """`percentile_sorted` of values in any order. A high quantile takes only the top ranks it needs
-    (heapq.nlargest, C speed, no full sort); the same value either way."""
-    n = len(values)
-    if n == 0:
-        return None
-    rank = _rank(n, q)
-    if q < 0.5:
-        return _at_rank(sorted(values), rank)
-    lo = math.floor(rank)
-    top = heapq.nlargest(n - lo, values)  # ranks lo .. n-1, largest first
-    top.reverse()
-    return _at_rank(top, rank - lo)  # rank - lo: the same fraction _at_rank computes on all values
+    """`percentile_sorted` of values in any order."""
+    return percentile_sorted(sorted(values), q)
 
 
 @dataclass(frozen=True)

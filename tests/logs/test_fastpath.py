@@ -22,7 +22,7 @@ def snapshot(tally: Tally) -> dict:
     tally.settle()
     return {
         "groups": {key: list(g.settled) for key, g in tally.groups.items() if len(g)},
-        "hourly": {key: sorted(v) for key, v in tally.hourly.items() if len(v)},
+        "hourly": {key: list(v) for key, v in tally.hourly.items() if len(v)},
         "n": (tally.records, tally.cmd_timing, tally.cold_unknown, tally.dual_write_failures, tally.mongo_connection_errors,
               tally.malformed, tally.unrecognized, tally.outside_window),
         "outcomes": dict(tally.outcome_counts()),
