@@ -122,7 +122,10 @@ def _write(tmp_path: Path, data: bytes) -> Path:
 
 
 def test_byte_ranges_in_processes_equal_one_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    lines = [js(logpush([[js(timing(f"/c{i % 3}", float(i) / 7, i % 5 == 0))]], outcome="exceededCpu" if i % 50 == 0 else "ok", ts=T0 + i * 1000))
+    # Durations out of order across the ranges, and an hour that every range shares: the parent
+    # must sort the merged runs of that hour (and of each group) again.
+    lines = [js(logpush([[js(timing(f"/c{i % 3}", float(i * 7919 % 3001) / 7, i % 5 == 0))]],
+                        outcome="exceededCpu" if i % 50 == 0 else "ok", ts=T0 + i * 1000))
              for i in range(3000)]
     path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
     monkeypatch.setattr(analyze_mod, "PARALLEL_MIN_BYTES", 0)
@@ -131,6 +134,7 @@ def test_byte_ranges_in_processes_equal_one_pass(tmp_path: Path, monkeypatch: py
     exact = analyze([str(path)], Options(fast=False))
     assert snapshot(parallel.tally) == snapshot(single.tally) == snapshot(exact.tally)
     assert counts(parallel)["records"] == 3000 and counts(parallel)["cpu_time_exceeded"] == 60
+    assert len(parallel.hourly) == 1 and parallel.hourly == single.hourly
 
 
 def test_custom_patterns_fall_back_to_full_parsing(tmp_path: Path) -> None:
