@@ -286,3 +286,22 @@ def test_odd_line_at_the_end_of_a_range_is_not_read_alone(tmp_path: Path) -> Non
     with open(path, "rb", buffering=0) as handle:  # the whole file: exact from the odd line on
         fastpath.scan_file_range(parts, handle, 0, len(data), block=256)
     assert snapshot(parts.tally) == snapshot(exact) and exact.malformed == 0 and exact.cmd_timing == 20
+
+
+def _case_variants(word: str) -> List[str]:
+    import itertools
+
+    return ["".join(chars) for chars in itertools.product(*[(c.lower(), c.upper()) for c in word])]
+
+
+def test_markers_in_any_letter_case_send_their_line_to_full_parsing() -> None:
+    """Every spelling of "dual" and "mongo" marks its line (the one translated scan finds both), and
+    the "mongo_connect" mark key of timing.js does not."""
+    for word in _case_variants("dual") + _case_variants("mongo") + ["mongo_connection_error", "MongoNetworkError"]:
+        lines = [b'{"a":"x"}\n', b'{"b":"' + word.encode() + b' write failed"}\n', b'{"c":"y"}\n']
+        buf = b"".join(lines)
+        assert fastpath._marked(buf, len(buf)) == {len(lines[0])}, word
+    quiet = b'{"Message":["{\\"marks\\":{\\"mongo_connect\\":1}}"]}\n{"marks":{"mongo_connect":2}}\n'
+    assert fastpath._marked(quiet, len(quiet)) == set()
+    both = b'{"m":"mongo_connect\\" then MongoServerSelectionError"}\n'
+    assert fastpath._marked(both, len(both)) == {0}
