@@ -13,7 +13,7 @@ import decimal
 import json
 import math
 import re
-from typing import IO, Any, Callable, Dict, Iterable, Iterator
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Tuple
 
 from cutover.sources.values import (
     Binary,
@@ -376,10 +376,49 @@ _WRAPPER_KEYS = frozenset(_PARSERS)
 
 
 _new = object.__new__
-_set = object.__setattr__
+# frozen dataclasses with slots, built by hand in the hot paths: the slot is set directly
+_set_millis = DateTime.__dict__["millis"].__set__
+_set_binary = ObjectId.__dict__["binary"].__set__
 
 
 _NOT_FAST = object()
+
+# The fast `$date` path: dates in an export cluster in time, so the epoch millis of each minute
+# ("YYYY-MM-DDTHH:MM") is remembered once fromisoformat has accepted a date in it; seconds and
+# millis then come from two exact lookups. Bounded: cleared when full (the working set of an
+# export in file order is a few minutes).
+_MINUTES: Dict[str, int] = {}
+_MINUTES_MAX = 4096
+_SECONDS_MS = {f":{s:02d}.": s * 1000 for s in range(60)}  # ":SS." -> ms (no leap second 60)
+_MILLIS_Z = {f"{ms:03d}Z": ms for ms in range(1000)}  # "mmmZ" -> ms
+
+
+def _export_date_millis(text: str) -> int | None:
+    """Millis of `YYYY-MM-DDTHH:MM:SS.mmmZ` (what mongoexport writes); None for anything else,
+    which the full parser then decides (and explains). `text` is a str."""
+    minute = _MINUTES.get(text[:16])
+    if minute is not None:
+        seconds = _SECONDS_MS.get(text[16:20])
+        millis = _MILLIS_Z.get(text[20:])
+        if seconds is not None and millis is not None:
+            return minute + seconds + millis
+    return _date_in_new_minute(text)
+
+
+def _date_in_new_minute(text: str) -> int | None:
+    """`_export_date_millis` past its cache: fromisoformat decides, and the minute is remembered."""
+    # the exact shape, so every Python version's fromisoformat accepts the same strings
+    if not (len(text) == 24 and text[23] == "Z" and text[19] == "." and text[10] == "T" and text[7] == "-"):
+        return None
+    try:
+        total: int = (_fromisoformat(text[:23]) - _EPOCH_NAIVE) // _ONE_MS
+    except (ValueError, TypeError):
+        return None
+    if text[4] == "-" and text[13] == ":" and text[16] == ":":  # accepted and in the canonical form
+        if len(_MINUTES) >= _MINUTES_MAX:
+            _MINUTES.clear()
+        _MINUTES[text[:16]] = total - total % 60_000  # UTC has no leap seconds: minutes are 60,000 ms
+    return total
 
 
 def _fast_wrapper(wrapper: Dict[str, Any]) -> Any:
@@ -391,14 +430,12 @@ def _fast_wrapper(wrapper: Dict[str, Any]) -> Any:
     ((key, value),) = wrapper.items()
     if value.__class__ is not str:
         return _NOT_FAST
-    # the exact shape, so every Python version's fromisoformat accepts the same strings
-    if key == "$date" and len(value) == 24 and value[23] == "Z" and value[19] == "." and value[10] == "T" and value[7] == "-":
-        try:
-            millis = (_fromisoformat(value[:23]) - _EPOCH_NAIVE) // _ONE_MS
-        except (ValueError, TypeError):
+    if key == "$date":
+        millis = _export_date_millis(value)
+        if millis is None:
             return _NOT_FAST
         date = _new(DateTime)
-        _set(date, "millis", millis)
+        _set_millis(date, millis)
         return date
     if key == "$oid" and len(value) == 24:
         try:
@@ -407,7 +444,7 @@ def _fast_wrapper(wrapper: Dict[str, Any]) -> Any:
             return _NOT_FAST
         if len(binary) == 12:
             oid = _new(ObjectId)
-            _set(oid, "binary", binary)
+            _set_binary(oid, binary)
             return oid
     elif key == "$numberLong" and value.isdigit() and value.isascii() and len(value) < 19:
         return Int64(value)  # under 19 digits: inside the int64 range
@@ -437,34 +474,84 @@ _scan_hooked = _decoder.scan_once
 _scan_plain = json.JSONDecoder().scan_once
 
 
-def decode_lines(lines: Iterable[bytes], on_error: Callable[[int, str], None], first: int = 1) -> Iterator[Document]:
+_Shape = Tuple[Tuple[str, str], ...]  # (field, wrapper key) of each top-level wrapper field
+
+
+def decode_lines(
+    lines: Iterable[bytes], on_error: Callable[[int, str], None], first: int = 1, parsed: List[Any] | None = None
+) -> Iterator[Document]:
     """The documents of NDJSON lines, blank lines skipped; a bad line goes to `on_error(lineno, reason)`
     (`first` is the number of the first line), which raises to stop or returns to skip it.
 
     Exports put their wrappers in top-level fields (`_id`, dates), so when every `$` of a line
     belongs to such a field, the line is parsed without the object hook (C speed) and those
     fields are converted in place; any other line takes the hooked parse. Same result either
-    way; the tests hold the two paths against each other.
+    way; the tests hold the two paths against each other. `parsed`: the plain parse of each
+    line, already made (see `decode_checked_lines`).
     """
-    lineno = first - 1
-    for line in lines:
-        lineno += 1
+    shape: _Shape = ()  # the previous document's: documents of an export share theirs
+    for lineno, line in enumerate(lines, first):
         try:
             text = line.decode("utf-8")
-            dollars = line.count(b"$")
-            if dollars > 8:
+            escaped = "\\" in text  # memchr: most lines have no escapes
+            dollars = text.count("$")
+            # an escaped "$" (\u0024) may start a wrapper key that counting cannot see
+            if dollars > 8 or escaped and "\\u0024" in text:
                 value, end = _scan_hooked(text, 0)
             else:
-                value, end = _scan_plain(text, 0)
-                if dollars and not _convert_top_level(value, dollars):
-                    value, end = _scan_hooked(text, 0)
+                if parsed is None:
+                    value, end = _scan_plain(text, 0)
+                else:
+                    value, end = parsed[lineno - first], len(text)
+                if dollars:
+                    # the fields of the previous document's shape first, the usual $date and $oid
+                    # inlined (this runs a few times per line); anything else: _convert_top_level
+                    found = 0
+                    if value.__class__ is dict:
+                        for key, kind in shape:
+                            field = value.get(key)
+                            if field.__class__ is not dict or len(field) != 1:
+                                break
+                            raw = field.get(kind)
+                            if raw.__class__ is not str:
+                                break
+                            if kind == "$date":
+                                millis = _MINUTES.get(raw[:16])
+                                if millis is not None:
+                                    seconds = _SECONDS_MS.get(raw[16:20])
+                                    fraction = _MILLIS_Z.get(raw[20:])
+                                    millis = None if seconds is None or fraction is None else millis + seconds + fraction
+                                if millis is None:
+                                    millis = _date_in_new_minute(raw)  # or not the usual form
+                                    if millis is None:
+                                        break
+                                converted: Any = _new(DateTime)
+                                _set_millis(converted, millis)
+                            elif kind == "$oid" and len(raw) == 24:
+                                try:
+                                    binary = bytes.fromhex(raw)
+                                except ValueError:
+                                    break
+                                if len(binary) != 12:
+                                    break
+                                converted = _new(ObjectId)
+                                _set_binary(converted, binary)
+                            else:
+                                break
+                            value[key] = converted
+                            found += 1
+                    if found != dollars:
+                        rest = _convert_top_level(value, dollars - found)
+                        if rest is None:
+                            value, end = _scan_hooked(text, 0)
+                        else:
+                            shape = shape[:found] + rest
             # the usual line is "{...}\n"; anything else after the value must be blank
-            usual = end == len(text) - 1 and text[end] == "\n"
-            if not usual and end != len(text) and not text[end:].isspace():
+            if text[end:] != "\n" and end != len(text) and not text[end:].isspace():
                 _decoder.decode(text)  # raises json's "Extra data" error with its position
             if value.__class__ is not dict:
                 value = as_document(value)
-            if b"\\" in line and b"\\u0000" in line:  # memchr first: most lines have no escapes
+            if escaped and "\\u0000" in text:
                 _check_keys(value)
         except StopIteration:  # no JSON value at column 0: a blank line, or leading blanks
             if line.isspace() or not line:
@@ -490,7 +577,8 @@ def decode_checked_lines(handle: IO[bytes], on_error: Callable[[int, str], None]
     but a block of lines is parsed as one JSON array per scanner call.
 
     Only for checked files: joining lines could hide a damaged line (two broken lines may join
-    into one valid document). Anything unexpected in a block sends it through `decode_lines`.
+    into one valid document). A block that does not parse into one document per line (blank
+    lines, damage since the check) goes through `decode_lines` as it is.
     """
     lineno = 0
     readlines = handle.readlines
@@ -506,59 +594,30 @@ def decode_checked_lines(handle: IO[bytes], on_error: Callable[[int, str], None]
             docs, end = _scan_plain(text, 0)
         except (ValueError, StopIteration):  # blank lines (",,") or damage: the exact path decides
             docs, end = None, 0
-        if docs is None or end != len(text) or len(docs) != len(lines):
-            yield from decode_lines(lines, on_error, first)
-            continue
-        at = first
-        for line, doc in zip(lines, docs):
-            dollars = line.count(b"$")
-            if (
-                doc.__class__ is not dict
-                or dollars and (dollars > 8 or not _convert_top_level(doc, dollars))
-                or b"\\u0000" in line
-            ):
-                yield from decode_lines((line,), on_error, at)
-            else:
-                yield doc
-            at += 1
+        if docs is not None and (end != len(text) or len(docs) != len(lines)):
+            docs = None
+        yield from decode_lines(lines, on_error, first, docs)
 
 
-def _convert_top_level(value: Any, dollars: int) -> bool:
-    """Convert the top-level wrapper fields of a plainly parsed document in place; True if they
-    account for every `$` of the line (so no wrapper is left anywhere)."""
+def _convert_top_level(value: Any, dollars: int) -> _Shape | None:
+    """Convert the top-level wrapper fields of a plainly parsed document in place, if they account
+    for `dollars` (every `$` of the line not accounted for yet: no wrapper is left anywhere);
+    returns the converted fields, else None."""
     if value.__class__ is not dict:
-        return False
-    found = 0
+        return None
+    converted = []
     for key, field in value.items():
         if field.__class__ is not dict or len(field) != 1:
             continue
-        # $date and $oid inlined (see _fast_wrapper): this loop runs once per document
-        ((kind, raw),) = field.items()
-        if kind == "$date" and raw.__class__ is str and len(raw) == 24 and raw[23] == "Z" and raw[19] == "." and raw[10] == "T" and raw[7] == "-":
-            try:
-                millis = (_fromisoformat(raw[:23]) - _EPOCH_NAIVE) // _ONE_MS
-            except (ValueError, TypeError):
-                return False
-            converted = _new(DateTime)
-            _set(converted, "millis", millis)
-        elif kind == "$oid" and raw.__class__ is str and len(raw) == 24:
-            try:
-                binary = bytes.fromhex(raw)
-            except ValueError:
-                return False
-            if len(binary) != 12:
-                return False
-            converted = _new(ObjectId)
-            _set(converted, "binary", binary)
-        elif kind[:1] == "$":
-            converted = _fast_wrapper(field)
-            if converted is _NOT_FAST:
-                return False
-        else:
+        ((kind, _raw),) = field.items()
+        if kind[:1] != "$":
             continue  # a one-field subdocument, not a wrapper
-        value[key] = converted
-        found += 1
-    return found == dollars
+        result = _fast_wrapper(field)
+        if result is _NOT_FAST:
+            return None
+        value[key] = result
+        converted.append((key, kind))
+    return tuple(converted) if len(converted) == dollars else None
 
 
 def decode_line(line: bytes) -> Document:

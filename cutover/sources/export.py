@@ -232,8 +232,8 @@ class ExportSource(MongoSource):
         """Read the whole file once (no filters) and return its document count; damage raises here.
 
         Done before the first batch of a scan, so a damaged export stops the run before
-        anything is written; remembered per file size and mtime, so count() + scan() read twice,
-        not three times.
+        anything is written; remembered (in memory, for the life of this source) per file identity,
+        size and times, so count() + scan() read twice, not three times.
         """
         signature = self._signature(collection)
         known = self._validated.get(collection)
@@ -252,7 +252,8 @@ class ExportSource(MongoSource):
             st = os.stat(path)
         except OSError as exc:
             raise CutoverError(f"{path}: cannot read ({_describe(exc)})") from None
-        return (path, st.st_size, st.st_mtime_ns)
+        # a file replaced or rewritten in place (same size, mtime set back) changes inode or ctime
+        return (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
     def scan(self, collection: str, options: ScanOptions = ScanOptions()) -> Iterator[Batch]:
         """Batches in file order; the whole file is validated first unless `skip_bad_lines`."""

@@ -10,7 +10,7 @@ import base64
 import datetime as _dt
 import uuid as _uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
 Document = Dict[str, Any]
 
@@ -26,7 +26,12 @@ class Int64(int):
 
 @dataclass(frozen=True, order=True)
 class ObjectId:
+    # slots: an export holds one per document, and readers build them by hand (see ejson)
+    __slots__ = ("binary",)
     binary: bytes  # 12 bytes
+
+    def __reduce__(self) -> Tuple[Any, ...]:  # frozen + slots: pickle/copy through __init__
+        return (ObjectId, (self.binary,))
 
     def __post_init__(self) -> None:
         if len(self.binary) != 12:
@@ -58,7 +63,11 @@ class ObjectId:
 class DateTime:
     """A BSON UTC datetime: signed milliseconds since the epoch (may exceed datetime's range)."""
 
+    __slots__ = ("millis",)
     millis: int
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (DateTime, (self.millis,))
 
     @classmethod
     def from_datetime(cls, value: _dt.datetime) -> DateTime:

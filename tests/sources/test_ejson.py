@@ -385,6 +385,7 @@ _TRICKY_LINES = [
     b'{"nested": {"deep": {"$oid": "56e1fc72e0c917e9c4714161"}}, "one": {"plain": 1}}\n',
     b'{"esc": "a\\"b\\\\c\\u00e9", "k\\u00e9y": [1, 2.5, -3e2, true, false, null]}\n',
     b'{"dup": 1, "dup": 2}\n',
+    b'{"esc": {"\\u0024date": "2012-12-24T12:15:30.501Z"}, "at": {"$oid": "56e1fc72e0c917e9c4714161"}}\n',
     b'{"last": "no newline at the end"}',
 ]
 
@@ -407,7 +408,7 @@ def _read_both(lines: list, block: int) -> tuple:
 def test_checked_reader_gives_what_the_line_reader_gives(block: int) -> None:
     plain, checked, errors = _read_both(_TRICKY_LINES[:-1] * 3 + _TRICKY_LINES[-1:], block)
     assert errors == []
-    assert len(plain) == 7 * 3 + 1
+    assert len(plain) == 8 * 3 + 1
     assert comparable(checked) == comparable(plain)
     assert isinstance(plain[0]["_id"], v.ObjectId) and isinstance(plain[2], dict) and plain[2]["$ref"] == "c"
 
@@ -420,3 +421,142 @@ def test_damage_in_a_block_is_reported_on_its_line_as_by_the_line_reader(bad: by
     assert [(n, why) for who, n, why in errors if who == "lines"] == [(n, why) for who, n, why in errors if who == "checked"]
     assert [n for who, n, _ in errors if who == "checked"] == [6]
     assert comparable(checked) == comparable(plain) and len(plain) == 10
+
+
+# -- the line reader's fast paths against the hooked parse -----------------------------------------
+# decode_lines converts the top-level wrappers of a plainly parsed line by the previous line's
+# shape, with `$date` read through a per-minute cache; every line must come out as the hooked
+# parse (`loads_document`) has it, or fail as it fails, with its own line number.
+
+
+def _hooked(line: bytes) -> Any:
+    try:
+        return comparable(ejson.loads_document(line.decode("utf-8")))
+    except ValueError as exc:
+        return ("error", ejson._reason(exc))
+
+
+def _by_line_reader(lines: list) -> list:
+    """What decode_lines gives for each (non-blank) line: a document, or ("error", reason)."""
+    errors: dict = {}
+    docs = iter(list(ejson.decode_lines(lines, lambda n, why: errors.__setitem__(n, ("error", why)))))
+    return [errors[n] if n in errors else comparable(next(docs)) for n in range(1, len(lines) + 1)]
+
+
+def _iso(millis: int) -> str:
+    return v.DateTime(millis).iso()
+
+
+_MINUTE = 1_764_000_000_000 - 1_764_000_000_000 % 60_000
+_damage = st.sampled_from(list("0123456789-:.TZz ,+X٣")) | st.just("")
+
+
+@st.composite
+def _date_texts(draw: Any) -> str:
+    """ISO dates as exports write them, some near a shared minute (cache hits), some damaged."""
+    millis = draw(st.one_of(st.integers(-62135596800000, 253402300799999), st.integers(_MINUTE - 120_000, _MINUTE + 120_000)))
+    text = _iso(millis)
+    if draw(st.booleans()):  # replace, drop or add characters anywhere
+        at = draw(st.integers(0, len(text)))
+        cut = draw(st.integers(0, 2))
+        text = text[:at] + draw(_damage) + text[at + cut :]
+    return text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_date_texts(), min_size=1, max_size=12))
+def test_fast_dates_equal_the_hooked_parse(dates: list) -> None:
+    """Cached minutes must accept exactly what fromisoformat and the general parser accept:
+    month/day/hour/minute ranges, leap years, second 60 (general parser only), 3-digit millis."""
+    lines = [json.dumps({"_id": i, "at": {"$date": d}, "more": [{"$date": d}][:i % 2]}).encode() + b"\n" for i, d in enumerate(dates)]
+    assert _by_line_reader(lines) == [_hooked(line) for line in lines]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2025-11-24T16:00:60.000Z", "2025-11-24T16:00:59.99Z", "2025-11-24T16:00:59.9999Z", "2025-11-24T16:00:5.999Z",
+     "2025-11-24T16:00:0x.999Z", "2025-11-24T16:00:59,999Z", "2025-11-24T16:00:59.999z", "2025-11-24T16:00:59.999+00:00",
+     "2025-11-24T16:00:+5.999Z", "2025-11-24T16:00:59.+99Z", "2025-11-24T16:00:59.9_9Z", "2025-11-24T16:00:٥9.999Z"],
+)  # fmt: skip
+def test_a_cached_minute_does_not_widen_what_is_accepted(text: str) -> None:
+    """The minute is cached by the first line; the second line's odd seconds/millis must still go
+    the way the hooked parse goes (an error, or the general parser's value)."""
+    lines = [b'{"_id": 1, "at": {"$date": "2025-11-24T16:00:01.000Z"}}\n', json.dumps({"_id": 2, "at": {"$date": text}}).encode() + b"\n"]
+    assert _by_line_reader(lines) == [_hooked(line) for line in lines]
+
+
+_wrapped = st.one_of(
+    st.binary(min_size=12, max_size=12).map(lambda b: {"$oid": b.hex()}),
+    st.sampled_from(["56e1fc72e0c917e9c47141zz", "56e1fc72e0c917e9c47141", "56e1fc72 0c917e9c4714161"]).map(lambda h: {"$oid": h}),
+    st.integers(_MINUTE - 90_000, _MINUTE + 90_000).map(lambda ms: {"$date": _iso(ms)}),
+    st.integers(-(2**63), 2**63 - 1).map(lambda n: {"$numberLong": str(n)}),
+    st.just({"$date": "2025-11-24T17:00:00.000+01:00"}),
+    st.just({"$date": {"$numberLong": "5"}}),
+    st.just({"$oid": 5}),
+    st.just({"plain": "one field"}),
+    st.just({"$date": "2025-11-24T16:00:00.000Z", "extra": 1}),
+    st.just({"$unknown": 1}),
+    st.just({"\\u0024date": "2025-11-24T16:00:00.000Z"}),  # becomes an escaped "$" in the text
+    st.just({"nested": {"$oid": "56e1fc72e0c917e9c4714161"}}),
+    st.just("a $ in a string"),
+    st.just(7),
+)
+_fields = st.sampled_from(["_id", "at", "updatedAt", "expiresAt", "n", "$top"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.dictionaries(_fields, _wrapped, max_size=5), min_size=1, max_size=10))
+def test_shapes_changing_from_line_to_line_equal_the_hooked_parse(docs: list) -> None:
+    """The previous line's shape is only a hint: fields missing, reordered, no longer wrappers,
+    wrappers the fast path does not take, extra `$` anywhere - every line as the hooked parse has it."""
+    lines = [json.dumps(d).replace("\\\\u0024", "\\u0024").encode() + b"\n" for d in docs]
+    expected = [_hooked(line) for line in lines]
+    assert _by_line_reader(lines) == expected
+    # the block reader (for checked files) hands its block parse to the same line loop
+    import io
+
+    errors: list = []
+    checked = list(ejson.decode_checked_lines(io.BytesIO(b"".join(lines)), lambda n, why: errors.append(n)))
+    assert [comparable(d) for d in checked] == [x for x in expected if x[0] != "error"]
+    assert errors == [n for n, x in enumerate(expected, 1) if x[0] == "error"]
+
+
+def test_an_escaped_dollar_key_is_a_wrapper_as_in_the_hooked_parse() -> None:
+    line = b'{"_id": {"$oid": "56e1fc72e0c917e9c4714161"}, "at": {"\\u0024date": "2012-12-24T12:15:30.501Z"}}\n'
+    doc = ejson.decode_line(line)
+    assert doc["at"] == v.DateTime(1356351330501) and doc == ejson.loads_document(line)
+
+
+def test_damaged_lines_after_a_shape_is_known_are_reported_on_their_lines() -> None:
+    good = b'{"_id": {"$oid": "56e1fc72e0c917e9c4714161"}, "at": {"$date": "2025-11-24T16:00:01.000Z"}}\n'
+    bad = [
+        b'{"_id": {"$oid": "56e1fc72e0c917e9c47141zz"}, "at": {"$date": "2025-11-24T16:00:01.000Z"}}\n',
+        b'{"_id": {"$oid": "56e1fc72e0c917e9c4714161"}, "at": {"$date": "2025-02-29T16:00:01.000Z"}}\n',
+        b'{"_id": {"$oid": "56e1fc72e0c917e9c4714161"}, "at": {"$date": "2025-11-24T16:00:01.000Z"}} x\n',
+        b'{"_id": {"$oid": "56e1fc72e0c917e9c4714161"}, "at": {"$date": "2025-11-24T16:00:01.000Z", "x": 1}}\n',
+        b'{"_id": {"$oid": "56e1fc72e0c917e9c4714161"}, "at": {"$date": "2025-11-24T16:00:01.000Z"}\n',
+    ]
+    lines = [good, good] + [line for b in bad for line in (b, good)]
+    got = _by_line_reader(lines)
+    assert [n for n, x in enumerate(got, 1) if x[0] == "error"] == [3, 5, 7, 9, 11]
+    assert got == [_hooked(line) for line in lines]
+
+
+def test_slotted_values_still_pickle_and_copy() -> None:
+    import copy
+    import pickle
+
+    for value in (v.DateTime(-5), v.ObjectId(bytes(range(12)))):
+        assert pickle.loads(pickle.dumps(value)) == value and copy.deepcopy(value) == value
+        with pytest.raises(AttributeError):
+            value.__dict__  # noqa: B018 - slots: no per-instance dict
+
+
+def test_the_minute_cache_stays_bounded_and_right_past_its_size() -> None:
+    """Dates far apart (a cache miss each, clears on the way) give what the hooked parse gives."""
+    minutes = [_MINUTE + 60_000 * 7919 * i for i in range(ejson._MINUTES_MAX + 500)]
+    lines = [json.dumps({"at": {"$date": _iso(ms + i % 60_000)}}).encode() + b"\n" for i, ms in enumerate(minutes + minutes[:50])]
+    docs = list(ejson.decode_lines(lines, lambda n, why: pytest.fail(f"{n}: {why}")))
+    assert [d["at"].millis for d in docs] == [ms + i % 60_000 for i, ms in enumerate(minutes + minutes[:50])]
+    assert docs == [ejson.loads_document(line) for line in lines]
+    assert 0 < len(ejson._MINUTES) <= ejson._MINUTES_MAX
