@@ -5,9 +5,12 @@ from collections import Counter
 from typing import Any, Sequence
 
 from cutover.burst.wire import Outcome, WaveResult
-from cutover.logs.stats import percentile, percentile_sorted
+from cutover.logs.stats import percentile_sorted
 
-__all__ = ["percentile", "summarize"]  # percentile: the soak analysis's own type-7 definition
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Type-7 percentile of unsorted `values` (the soak analysis's own definition); None when empty."""
+    return percentile_sorted(sorted(values), q)
 
 
 def _r(value: float | None, digits: int = 3) -> float | None:

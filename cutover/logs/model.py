@@ -90,8 +90,9 @@ class Tally:
     unsorted_hours: Set[Tuple[int, bool]] = field(default_factory=set)  # hourly keys to sort at settle
 
     def settle(self) -> None:
-        """Bucket pending samples by hour and sort what is not sorted yet; a process does this before handing
-        its tally back, so the parent only merges sorted runs (which sorted() does in linear time)."""
+        """Bucket pending samples by hour and sort what is not sorted yet; a process does this before
+        handing its tally back, so the parent only merges sorted runs (sorted() does that in linear
+        time) and sorts again only an hour that two byte ranges share."""
         from itertools import groupby
         from operator import itemgetter
 

@@ -8,7 +8,14 @@ from typing import Sequence
 P99_MIN_SAMPLES = 100  # below this p99 is just the largest values: the report says so
 
 
-def _at_rank(values: Sequence[float], rank: float) -> float:
+def percentile_sorted(values: Sequence[float], q: float) -> float | None:
+    """Type-7 percentile of ascending `values` for q in [0, 1]; None when empty."""
+    n = len(values)
+    if n == 0:
+        return None
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"quantile {q} outside [0, 1]")
+    rank = (n - 1) * q
     lo = math.floor(rank)
     hi = math.ceil(rank)
     if lo == hi:
@@ -16,23 +23,6 @@ def _at_rank(values: Sequence[float], rank: float) -> float:
     a = float(values[lo])
     b = float(values[hi])
     return a + (b - a) * (rank - lo)
-
-
-def _rank(n: int, q: float) -> float:
-    if not 0.0 <= q <= 1.0:
-        raise ValueError(f"quantile {q} outside [0, 1]")
-    return (n - 1) * q
-
-
-def percentile_sorted(values: Sequence[float], q: float) -> float | None:
-    """Type-7 percentile of ascending `values` for q in [0, 1]; None when empty."""
-    n = len(values)
-    return None if n == 0 else _at_rank(values, _rank(n, q))
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """`percentile_sorted` of values in any order."""
-    return percentile_sorted(sorted(values), q)
 
 
 @dataclass(frozen=True)
