@@ -64,4 +64,3 @@ def test_matches_duckdb_quantile_cont(values: list) -> None:
     for ours, theirs in ((s.p50, p50), (s.p95, p95), (s.p99, p99), (s.max, mx)):
         assert math.isclose(ours, theirs, rel_tol=1e-12, abs_tol=_ulps(values))
     assert s.count == len(values)
-
