@@ -78,7 +78,7 @@ def _discard_type_ahead() -> None:
 
 
 def _read_answer() -> str | None:
-    """One line from the terminal; None on EOF."""
+    """One line from the terminal (with its newline unless EOF cut it short); None on EOF."""
     raw = sys.stdin.buffer.readline()
     if not raw:
         return None
@@ -145,9 +145,12 @@ def _confirm_and_delete(
         audit.write(target.audit_resource(), account, "cancelled: interrupted")
         print("cutover delete-guard: interrupted; nothing deleted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    if answer is None:
+    if answer is None or not answer.endswith("\n"):
+        # EOF anywhere means no: Ctrl-D after typing the name hands it over without Enter.
         sys.stderr.write("\n")
         audit.write(target.audit_resource(), account, "cancelled: end of input")
+        if answer:
+            raise CutoverError("nothing deleted: end of input (Ctrl-D) before Enter; only a line ended by Enter confirms")
         raise CutoverError("nothing deleted: no answer (end of input)")
     if not typed_matches(answer, target.confirm_text):
         typed = answer[:-1] if answer.endswith("\n") else answer

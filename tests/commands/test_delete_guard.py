@@ -261,6 +261,16 @@ def test_eof_deletes_nothing(guard_env: dict[str, str]) -> None:
     assert calls(guard_env) == []
 
 
+@pytest.mark.parametrize("ending", [b"\x04\x04", b"\x04\x04\x04"], ids=["ctrl-d-twice", "ctrl-d-thrice"])
+def test_exact_name_then_ctrl_d_without_enter_deletes_nothing(guard_env: dict[str, str], ending: bytes) -> None:
+    # On a terminal, the first Ctrl-D hands over "trading" without a newline, the second is
+    # end of input. Only a full line ended by Enter may confirm.
+    result = run_in_pty(guard_argv("d1", DB), guard_env, answer=DB.encode(), after_prompt=ending)
+    assert result.code == 1, result.output
+    assert "nothing deleted" in result.output and "Enter" in result.output
+    assert calls(guard_env) == []
+
+
 def test_ctrl_c_deletes_nothing_and_exits_130(guard_env: dict[str, str]) -> None:
     result = run_in_pty(guard_argv("d1", DB), guard_env, answer=b"trad", after_prompt=b"\x03")  # Ctrl-C mid-typing
     assert result.code == 130
@@ -488,3 +498,15 @@ def test_prompt_still_shows_when_stderr_is_redirected(guard_env: dict[str, str],
     assert result.code == 0, result.output
     assert "anything else cancels" in result.output
     assert len(calls(guard_env)) == 1
+
+
+def test_help_and_readme_say_the_guard_can_be_bypassed_deliberately() -> None:
+    # The typed-name contract stops accidents and unattended runs; a fake terminal (script(1))
+    # gets through by design, as with any typed-name prompt. Both places must say so plainly.
+    proc = subprocess.run(guard_argv("--help"), capture_output=True, text=True, timeout=DEADLINE,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0
+    help_text = " ".join(proc.stdout.split())
+    assert "not someone determined to bypass it" in help_text and "script -qfec" in help_text
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    assert "not someone determined to bypass it" in readme and "script -qfec" in readme
