@@ -16,6 +16,7 @@ import pytest
 
 from cutover import cli
 from tests.support import cf_d1, cf_kv
+from tests.support.atlas_server import BROKEN_TOKEN_ANSWERS, token_pieces
 from tests.support.cfapi import FakeCloudflare
 from tests.support.mongo_server import MongoTestServer, ScramUser
 from tests.support.tools import REPO
@@ -449,6 +450,41 @@ def test_secrets_never_printed_when_hosts_are_unreachable(tmp_path: Path) -> Non
         result = cutover(argv, env, tmp_path)
         assert_one_line_error(result, "synthetic-burst")
         assert_no_secret(result)
+
+
+def _echoing_api(fake: Any) -> Any:
+    """A good token, then every measurements call fails with a body that quotes it."""
+    from tests.support.httpserver import Fault, Reply
+
+    def reply(token: str) -> Reply:
+        body = json.dumps({"detail": f"token {token} is not valid for this group", "errorCode": "INVALID_GROUP_ID",
+                           "error": 400, "reason": "Bad Request"}).encode()
+        fake.inject(Fault("status", path="measurements", count=100, status=400, body=body))
+        return Reply.json({"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
+    return reply
+
+
+@pytest.mark.parametrize("shape", [*sorted(BROKEN_TOKEN_ANSWERS), "api-echoing"])
+def test_tokens_obtained_at_run_time_never_printed(shape: str, tmp_path: Path) -> None:
+    # Atlas service-account tokens come from POST /api/oauth/token during the run, not from the
+    # environment: every error path of every command that fetches one must keep it out.
+    from tests.support.atlas_server import FakeAtlas
+
+    with FakeAtlas(connections=lambda: 10.0) as fake:
+        fake.token_reply = _echoing_api(fake) if shape == "api-echoing" else BROKEN_TOKEN_ANSWERS[shape]
+        env = secret_env(ATLAS_API_BASE_URL=fake.base_url, ATLAS_CLIENT_ID=fake.client_id,
+                         ATLAS_CLIENT_SECRET=fake.client_secret)
+        argv = ["synthetic-burst", "--url", f"{UNREACHABLE}/webhook", "-n", "2", "-v",
+                "--atlas-group", "5f1a2b3c4d5e6f7a8b9c0d1e", "--atlas-process", "h.example.test:27017"]
+        result = cutover(argv, env, tmp_path)
+    assert_one_line_error(result, "synthetic-burst")
+    assert_no_secret(result)
+    assert fake.issued, "a token was obtained"
+    shown = result.stdout + result.stderr
+    for token in fake.issued:
+        leaked = [piece for piece in token_pieces(token) if piece in shown]
+        assert not leaked, (shape, leaked, result.stderr)
+    assert fake.client_secret not in shown
 
 
 def test_mongo_password_never_printed(drill: Dict[str, Any], tmp_path: Path) -> None:
