@@ -498,6 +498,21 @@ def test_mongo_password_never_printed(drill: Dict[str, Any], tmp_path: Path) -> 
     assert_no_secret(result)
 
 
+@pytest.mark.parametrize("password", ["admin", "wrong"])
+def test_a_short_mongo_password_does_not_mangle_the_message(drill: Dict[str, Any], tmp_path: Path, password: str) -> None:
+    # The password is also an ordinary word of the message (authSource=admin, "wrong ...").
+    # Masking every occurrence would garble the error and point at the password.
+    users = [ScramUser.create("reader", "the-server-password")]
+    with MongoTestServer(users=users, data={"bot": {"kv_sessions": []}}) as server:
+        env = secret_env(MONGODB_URI=f"mongodb://reader:{password}@{server.address}/bot?authSource=admin")
+        argv = ["backfill-kv", "--config", str(drill["root"] / "rollback.json"), "--source", "mongodb://",
+                "--module", "sessions", "--dry-run", "-v"]
+        result = cutover(argv, env, tmp_path, timeout=300)
+    assert_one_line_error(result, "backfill-kv")
+    assert "***" not in result.stderr, result.stderr
+    assert f"reader:{password}@" not in result.stderr
+
+
 def test_credentials_in_a_source_flag_are_refused_unechoed(drill: Dict[str, Any], tmp_path: Path) -> None:
     argv = ["backfill-kv", "--config", str(drill["root"] / "rollback.json"), "--dry-run",
             "--source", f"mongodb://reader:{MONGO_PASSWORD}@127.0.0.1:9/bot"]
