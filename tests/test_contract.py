@@ -452,6 +452,52 @@ def test_secrets_never_printed_when_hosts_are_unreachable(tmp_path: Path) -> Non
         assert_no_secret(result)
 
 
+NO_DNS_SITECUSTOMIZE = """\
+import os, socket
+def _refuse(*args, **kwargs):
+    with open(os.environ["CUTOVER_TEST_DNS_LOG"], "a") as log:
+        log.write(repr(args[:2]) + "\\n")
+    raise OSError("DNS lookups are refused in this test")
+socket.getaddrinfo = _refuse
+socket.gethostbyname = _refuse
+"""
+
+
+@pytest.fixture()
+def no_dns(tmp_path: Path) -> Dict[str, str]:
+    """Environment additions that make any name lookup in the child fail and be recorded."""
+    site = tmp_path / "no-dns-site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_DNS_SITECUSTOMIZE)
+    return {"PYTHONPATH": f"{site}{os.pathsep}{REPO}", "CUTOVER_TEST_DNS_LOG": str(tmp_path / "dns.log")}
+
+
+def test_plain_http_to_a_remote_api_is_refused_before_any_lookup(drill: Dict[str, Any], no_dns: Dict[str, str],
+                                                                 tmp_path: Path) -> None:
+    # Every credentialed client: the token would travel in clear. `.invalid` never resolves,
+    # and the child records any lookup it tries: the refusal must come first.
+    cfg = str(drill["root"] / "rollback.json")
+    plain_cf = {"CLOUDFLARE_API_BASE_URL": "http://api.cloudflare.invalid/client/v4", **no_dns}
+    plain_atlas = {"ATLAS_API_BASE_URL": "http://cloud.mongodb.invalid", "ATLAS_CLIENT_ID": "mdb_sa_id_x",
+                   "ATLAS_CLIENT_SECRET": "mdb_sa_sk_contract-1234", **no_dns}
+    runs = [
+        (["backfill-kv", "--config", cfg, "--module", "sessions", "--checkpoint", str(tmp_path / "cp.json")], plain_cf, "CLOUDFLARE_API_BASE_URL"),
+        (["backfill-d1", "--config", cfg, "--mode", "api", "--database-id", "d1-uuid", "--output", str(tmp_path / "o.sql")], plain_cf, "CLOUDFLARE_API_BASE_URL"),
+        (["verify", "--config", cfg, "--module", "sessions"], plain_cf, "CLOUDFLARE_API_BASE_URL"),
+        (["fetch-logs", "--script", "bot", "--since", "1h", "--output", str(tmp_path / "f.ndjson")], plain_cf, "CLOUDFLARE_API_BASE_URL"),
+        (["synthetic-burst", "--url", f"{UNREACHABLE}/webhook", "-n", "2", "--atlas-group", "5f1a2b3c4d5e6f7a8b9c0d1e",
+          "--atlas-process", "h.example.test:27017"], plain_atlas, "ATLAS_API_BASE_URL"),
+        (["backfill-kv", "--config", cfg, "--module", "sessions", "--dry-run",
+          "--source", "dataapi:http://data.mongodb-api.invalid/app/x/endpoint/data/v1"], no_dns, "dataapi"),
+    ]
+    for argv, extra, names in runs:
+        result = cutover(argv, secret_env(**extra), tmp_path)
+        assert_one_line_error(result, argv[0])
+        assert "refusing plain http://" in result.stderr and names in result.stderr, (argv, result.stderr)
+        assert_no_secret(result)
+        assert not Path(no_dns["CUTOVER_TEST_DNS_LOG"]).exists(), (argv, Path(no_dns["CUTOVER_TEST_DNS_LOG"]).read_text())
+
+
 def _echoing_api(fake: Any) -> Any:
     """A good token, then every measurements call fails with a body that quotes it."""
     from tests.support.httpserver import Fault, Reply
