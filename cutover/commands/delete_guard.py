@@ -35,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="wrangler command to run, split like a shell would (default: wrangler on PATH; "
                         "e.g. 'npx wrangler')")
     parser.add_argument("--require-backup", metavar="FILE",
-                        help="refuse unless FILE exists, is not empty and is newer than --max-backup-age")
+                        help="refuse unless FILE is newer than --max-backup-age and holds the data: d1, a SQL export "
+                        "(wrangler d1 export) with every live table and its rows; kv-namespace, a wrangler kv bulk "
+                        "put JSON file with every live key")
     parser.add_argument("--max-backup-age", metavar="AGE", default="24h",
                         help="with --require-backup: 24h (default), 90m, 2d, 3600s; a bare number is hours")
     parser.add_argument("--audit-log", metavar="FILE",
