@@ -16,6 +16,7 @@ import pytest
 
 from cutover import cli
 from tests.support import cf_d1, cf_kv
+from tests.support.atlas_server import BROKEN_TOKEN_ANSWERS, token_pieces
 from tests.support.cfapi import FakeCloudflare
 from tests.support.mongo_server import MongoTestServer, ScramUser
 from tests.support.tools import REPO
@@ -451,6 +452,87 @@ def test_secrets_never_printed_when_hosts_are_unreachable(tmp_path: Path) -> Non
         assert_no_secret(result)
 
 
+NO_DNS_SITECUSTOMIZE = """\
+import os, socket
+def _refuse(*args, **kwargs):
+    with open(os.environ["CUTOVER_TEST_DNS_LOG"], "a") as log:
+        log.write(repr(args[:2]) + "\\n")
+    raise OSError("DNS lookups are refused in this test")
+socket.getaddrinfo = _refuse
+socket.gethostbyname = _refuse
+"""
+
+
+@pytest.fixture()
+def no_dns(tmp_path: Path) -> Dict[str, str]:
+    """Environment additions that make any name lookup in the child fail and be recorded."""
+    site = tmp_path / "no-dns-site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_DNS_SITECUSTOMIZE)
+    return {"PYTHONPATH": f"{site}{os.pathsep}{REPO}", "CUTOVER_TEST_DNS_LOG": str(tmp_path / "dns.log")}
+
+
+def test_plain_http_to_a_remote_api_is_refused_before_any_lookup(drill: Dict[str, Any], no_dns: Dict[str, str],
+                                                                 tmp_path: Path) -> None:
+    # Every credentialed client: the token would travel in clear. `.invalid` never resolves,
+    # and the child records any lookup it tries: the refusal must come first.
+    cfg = str(drill["root"] / "rollback.json")
+    plain_cf = {"CLOUDFLARE_API_BASE_URL": "http://api.cloudflare.invalid/client/v4", **no_dns}
+    plain_atlas = {"ATLAS_API_BASE_URL": "http://cloud.mongodb.invalid", "ATLAS_CLIENT_ID": "mdb_sa_id_x",
+                   "ATLAS_CLIENT_SECRET": "mdb_sa_sk_contract-1234", **no_dns}
+    runs = [
+        (["backfill-kv", "--config", cfg, "--module", "sessions", "--checkpoint", str(tmp_path / "cp.json")], plain_cf, "CLOUDFLARE_API_BASE_URL"),
+        (["backfill-d1", "--config", cfg, "--mode", "api", "--database-id", "d1-uuid", "--output", str(tmp_path / "o.sql")], plain_cf, "CLOUDFLARE_API_BASE_URL"),
+        (["verify", "--config", cfg, "--module", "sessions"], plain_cf, "CLOUDFLARE_API_BASE_URL"),
+        (["fetch-logs", "--script", "bot", "--since", "1h", "--output", str(tmp_path / "f.ndjson")], plain_cf, "CLOUDFLARE_API_BASE_URL"),
+        (["synthetic-burst", "--url", f"{UNREACHABLE}/webhook", "-n", "2", "--atlas-group", "5f1a2b3c4d5e6f7a8b9c0d1e",
+          "--atlas-process", "h.example.test:27017"], plain_atlas, "ATLAS_API_BASE_URL"),
+        (["backfill-kv", "--config", cfg, "--module", "sessions", "--dry-run",
+          "--source", "dataapi:http://data.mongodb-api.invalid/app/x/endpoint/data/v1"], no_dns, "dataapi"),
+    ]
+    for argv, extra, names in runs:
+        result = cutover(argv, secret_env(**extra), tmp_path)
+        assert_one_line_error(result, argv[0])
+        assert "refusing plain http://" in result.stderr and names in result.stderr, (argv, result.stderr)
+        assert_no_secret(result)
+        assert not Path(no_dns["CUTOVER_TEST_DNS_LOG"]).exists(), (argv, Path(no_dns["CUTOVER_TEST_DNS_LOG"]).read_text())
+
+
+def _echoing_api(fake: Any) -> Any:
+    """A good token, then every measurements call fails with a body that quotes it."""
+    from tests.support.httpserver import Fault, Reply
+
+    def reply(token: str) -> Reply:
+        body = json.dumps({"detail": f"token {token} is not valid for this group", "errorCode": "INVALID_GROUP_ID",
+                           "error": 400, "reason": "Bad Request"}).encode()
+        fake.inject(Fault("status", path="measurements", count=100, status=400, body=body))
+        return Reply.json({"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
+    return reply
+
+
+@pytest.mark.parametrize("shape", [*sorted(BROKEN_TOKEN_ANSWERS), "api-echoing"])
+def test_tokens_obtained_at_run_time_never_printed(shape: str, tmp_path: Path) -> None:
+    # Atlas service-account tokens come from POST /api/oauth/token during the run, not from the
+    # environment: every error path of every command that fetches one must keep it out.
+    from tests.support.atlas_server import FakeAtlas
+
+    with FakeAtlas(connections=lambda: 10.0) as fake:
+        fake.token_reply = _echoing_api(fake) if shape == "api-echoing" else BROKEN_TOKEN_ANSWERS[shape]
+        env = secret_env(ATLAS_API_BASE_URL=fake.base_url, ATLAS_CLIENT_ID=fake.client_id,
+                         ATLAS_CLIENT_SECRET=fake.client_secret)
+        argv = ["synthetic-burst", "--url", f"{UNREACHABLE}/webhook", "-n", "2", "-v",
+                "--atlas-group", "5f1a2b3c4d5e6f7a8b9c0d1e", "--atlas-process", "h.example.test:27017"]
+        result = cutover(argv, env, tmp_path)
+    assert_one_line_error(result, "synthetic-burst")
+    assert_no_secret(result)
+    assert fake.issued, "a token was obtained"
+    shown = result.stdout + result.stderr
+    for token in fake.issued:
+        leaked = [piece for piece in token_pieces(token) if piece in shown]
+        assert not leaked, (shape, leaked, result.stderr)
+    assert fake.client_secret not in shown
+
+
 def test_mongo_password_never_printed(drill: Dict[str, Any], tmp_path: Path) -> None:
     users = [ScramUser.create("reader", "the-server-password")]
     with MongoTestServer(users=users, data={"bot": {"kv_sessions": []}}) as server:
@@ -460,6 +542,21 @@ def test_mongo_password_never_printed(drill: Dict[str, Any], tmp_path: Path) -> 
         result = cutover(argv, env, tmp_path, timeout=300)
     assert_one_line_error(result, "backfill-kv")
     assert_no_secret(result)
+
+
+@pytest.mark.parametrize("password", ["admin", "wrong"])
+def test_a_short_mongo_password_does_not_mangle_the_message(drill: Dict[str, Any], tmp_path: Path, password: str) -> None:
+    # The password is also an ordinary word of the message (authSource=admin, "wrong ...").
+    # Masking every occurrence would garble the error and point at the password.
+    users = [ScramUser.create("reader", "the-server-password")]
+    with MongoTestServer(users=users, data={"bot": {"kv_sessions": []}}) as server:
+        env = secret_env(MONGODB_URI=f"mongodb://reader:{password}@{server.address}/bot?authSource=admin")
+        argv = ["backfill-kv", "--config", str(drill["root"] / "rollback.json"), "--source", "mongodb://",
+                "--module", "sessions", "--dry-run", "-v"]
+        result = cutover(argv, env, tmp_path, timeout=300)
+    assert_one_line_error(result, "backfill-kv")
+    assert "***" not in result.stderr, result.stderr
+    assert f"reader:{password}@" not in result.stderr
 
 
 def test_credentials_in_a_source_flag_are_refused_unechoed(drill: Dict[str, Any], tmp_path: Path) -> None:

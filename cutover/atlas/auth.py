@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
+import re
 import threading
 import time
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from cutover.atlas.digest import DigestState, parse_challenge
 from cutover.core import redact
@@ -32,6 +34,49 @@ def atlas_error_text(response: Response) -> str:
         code = doc.get("errorCode") or doc.get("reason") or ""
         return redact.scrub(f"{code}: {doc.get('detail') or ''}".strip(": "))
     return excerpt(response.body) or f"HTTP {response.status}"
+
+
+# A run of token characters long enough, and mixed enough, to be a credential rather than a word.
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9._~+/=-]{16,}")
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
+
+
+def _looks_like_token(text: str) -> bool:
+    return sum(bool(re.search(p, text)) for p in ("[a-z]", "[A-Z]", "[0-9]")) >= 2
+
+
+def register_credential_answer(body: bytes) -> Any:
+    """Register every token-like value in a credential endpoint's answer as a secret (whatever
+    its shape: truncated, renamed fields, not JSON); returns the parsed JSON or None."""
+    text = body.decode("utf-8", errors="replace")
+    for run in _TOKEN_LIKE.findall(text):
+        if _looks_like_token(run):
+            redact.register_secret(run)
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    pending = [doc]
+    while pending:  # JSON may escape a token ("\/"): register the decoded strings too
+        node = pending.pop()
+        if isinstance(node, dict):
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, str) and len(node) >= 16:
+            redact.register_secret(node)
+    return doc
+
+
+def _oauth_error_code(doc: Any) -> str:
+    """The OAuth `error` code (RFC 6749 5.2) or Atlas `errorCode`, only when it has a code's shape."""
+    if not isinstance(doc, dict):
+        return ""
+    for key, shape in (("error", r"[a-z_]{1,40}"), ("errorCode", r"[A-Z_]{1,60}")):
+        value = doc.get(key)
+        if isinstance(value, str) and re.fullmatch(shape, value):
+            return value
+    return ""
 
 
 class Auth:
@@ -82,6 +127,8 @@ class ServiceAccountAuth(Auth):
         self._lock = threading.Lock()
 
     def _fetch(self) -> None:
+        """Get a bearer token. The endpoint's body is never quoted: whatever its shape, it may
+        hold a token, so every token-like value in it is registered as a secret first."""
         response = self.http.request(
             "POST",
             TOKEN_PATH,
@@ -93,18 +140,30 @@ class ServiceAccountAuth(Auth):
             },
             check=False,
         )
+        doc = register_credential_answer(response.body)
+        code = _oauth_error_code(doc)
         if response.status in (400, 401, 403):
             raise AtlasAuthError(
-                f"Atlas refused the service account credentials at {TOKEN_PATH} (HTTP {response.status}: "
-                f"{atlas_error_text(response)}); check ATLAS_CLIENT_ID and ATLAS_CLIENT_SECRET"
+                f"Atlas refused the service account credentials at {TOKEN_PATH} (HTTP {response.status}"
+                f"{': ' + code if code else ''}); check ATLAS_CLIENT_ID and ATLAS_CLIENT_SECRET"
             )
         if not response.ok:
-            raise AtlasAuthError(f"Atlas token endpoint answered HTTP {response.status}: {atlas_error_text(response)}")
-        doc = response.json()
-        token = doc.get("access_token") if isinstance(doc, dict) else None
+            raise AtlasAuthError(
+                f"Atlas token endpoint {TOKEN_PATH} answered HTTP {response.status}{' (' + code + ')' if code else ''}; "
+                "try again later, or check ATLAS_API_BASE_URL"
+            )
+        if not isinstance(doc, dict):
+            raise AtlasAuthError(
+                f"Atlas token endpoint {TOKEN_PATH} answered HTTP {response.status} with {len(response.body):,} bytes "
+                "that are not a JSON object (not shown: they may hold a token); check ATLAS_API_BASE_URL points at Atlas"
+            )
+        token = doc.get("access_token")
         if not isinstance(token, str) or not token:
-            raise AtlasAuthError(f"Atlas token endpoint returned no access_token: {excerpt(response.body)}")
-        redact.register_secret(token)
+            fields = ", ".join(k for k in list(doc)[:10] if _FIELD_NAME.fullmatch(k)) or "none"
+            raise AtlasAuthError(
+                f"Atlas token endpoint {TOKEN_PATH} answered without an access_token string (fields: {fields}; "
+                "values not shown); check ATLAS_API_BASE_URL points at Atlas"
+            )
         expires_in = doc.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) else 3600.0
         self._token = token

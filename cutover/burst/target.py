@@ -1,12 +1,12 @@
 """The Worker URL: https only (plain http only to loopback), no credentials, cache-buster added."""
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from cutover.core import redact
+from cutover.core.endpoint import require_private_channel
 from cutover.errors import UsageError
 
 CACHE_BUSTER_PARAM = "_cb"
@@ -27,16 +27,6 @@ class Target:
         return f"{self.path}{sep}{CACHE_BUSTER_PARAM}={quote(token, safe='')}"
 
 
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback IP literals; names are not resolved (DNS is not trusted)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def parse_target(url: str) -> Target:
     for token in _BOT_TOKEN.findall(url):
         redact.register_secret(token)
@@ -51,11 +41,7 @@ def parse_target(url: str) -> Target:
     if parts.username is not None or parts.password is not None:
         raise UsageError("--url must not contain credentials (user:password@); secrets come from the environment")
     host = parts.hostname
-    if scheme == "http" and not is_loopback(host):
-        raise UsageError(
-            f"--url {redact.redact_url(url)}: refusing plain http:// to {host}: the webhook secret would "
-            "travel unencrypted; use https:// (plain http is allowed only to localhost/127.0.0.1/::1)"
-        )
+    require_private_channel(url, f"--url {redact.redact_url(url)}", error=UsageError)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 
-from cutover.burst.target import Target, is_loopback
+from cutover.burst.target import Target
 from cutover.core import redact
+from cutover.core.endpoint import is_loopback
 from cutover.errors import UsageError
 
 # After the deadline, worker threads get this long to notice their closed socket.

@@ -3,7 +3,13 @@
 Shows what is about to go, asks the operator to type the exact namespace id / database name,
 and only then runs wrangler (terminal attached) and returns its exit status. NEVER RUN IN CI:
 when stdin is not a terminal (so `yes NAME | ...` cannot confirm) or CI is set to anything
-non-empty, it refuses with exit 3 before doing anything else. Output may be piped (| tee)."""
+non-empty, it refuses with exit 3 before doing anything else. Output may be piped (| tee).
+Only the exact text ended by Enter confirms; EOF (Ctrl-D) anywhere means no.
+
+What it is not: a lock. It stops accidents and unattended runs, not someone determined to
+bypass it: a fake terminal (`yes NAME | script -qfec "cutover delete-guard d1 NAME" /dev/null`)
+confirms, like any typed-name prompt (`gh repo delete`'s too). Access to the token is the real
+control."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +20,7 @@ EXAMPLES = """\
   cutover delete-guard kv-namespace --binding SESSIONS | tee delete-sessions.txt
 
 exit codes: 0 wrangler deleted it (else wrangler's own status), 1 nothing deleted (mismatch,
-empty input, EOF, missing/old backup), 3 refused (stdin not a terminal, or CI set), 130 Ctrl-C
+empty input, EOF, unknown name/id, missing/old/incomplete backup), 3 refused (stdin not a terminal, or CI set), 130 Ctrl-C
 """
 
 
@@ -29,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="wrangler command to run, split like a shell would (default: wrangler on PATH; "
                         "e.g. 'npx wrangler')")
     parser.add_argument("--require-backup", metavar="FILE",
-                        help="refuse unless FILE exists, is not empty and is newer than --max-backup-age")
+                        help="refuse unless FILE is newer than --max-backup-age and holds the data: d1, a SQL export "
+                        "(wrangler d1 export) with every live table and its rows; kv-namespace, a wrangler kv bulk "
+                        "put JSON file with every live key")
     parser.add_argument("--max-backup-age", metavar="AGE", default="24h",
                         help="with --require-backup: 24h (default), 90m, 2d, 3600s; a bare number is hours")
     parser.add_argument("--audit-log", metavar="FILE",

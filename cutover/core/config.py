@@ -6,6 +6,7 @@ import os
 from typing import Any, Mapping, TypeVar
 
 from cutover.core import redact
+from cutover.core.endpoint import require_private_channel
 from cutover.errors import ConfigError
 
 T = TypeVar("T")
@@ -120,13 +121,19 @@ def read_secret(env_name: str, environ: Mapping[str, str] | None = None, require
 
 
 def cloudflare_api_base(environ: Mapping[str, str] | None = None) -> str:
+    """CLOUDFLARE_API_BASE_URL or the default; refused unless https (or http to loopback): the token goes there."""
     env = os.environ if environ is None else environ
-    return (env.get("CLOUDFLARE_API_BASE_URL") or DEFAULT_CLOUDFLARE_API_BASE_URL).rstrip("/")
+    base = (env.get("CLOUDFLARE_API_BASE_URL") or DEFAULT_CLOUDFLARE_API_BASE_URL).rstrip("/")
+    require_private_channel(base, "CLOUDFLARE_API_BASE_URL")
+    return base
 
 
 def atlas_api_base(environ: Mapping[str, str] | None = None) -> str:
+    """ATLAS_API_BASE_URL or the default; refused unless https (or http to loopback): the keys go there."""
     env = os.environ if environ is None else environ
-    return (env.get("ATLAS_API_BASE_URL") or DEFAULT_ATLAS_API_BASE_URL).rstrip("/")
+    base = (env.get("ATLAS_API_BASE_URL") or DEFAULT_ATLAS_API_BASE_URL).rstrip("/")
+    require_private_channel(base, "ATLAS_API_BASE_URL")
+    return base
 
 
 def cloudflare_account_id(cfg: Config | None = None, environ: Mapping[str, str] | None = None) -> str | None:

@@ -1,7 +1,8 @@
 """The one HTTP client: timeouts, retries with backoff and jitter, Retry-After, pacing, redaction.
 
 Commands never call urllib directly. Every error text that leaves this module went
-through `redact`, so a token in a header or URL parameter cannot leak.
+through `redact`, so a token in a header or URL parameter cannot leak, and a request that
+carries a credential header goes only over https (or plain http to loopback).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from cutover import __version__
 from cutover.core import redact
+from cutover.core.endpoint import require_private_channel
 from cutover.errors import CutoverError
 
 USER_AGENT = f"cutover/{__version__}"
@@ -140,6 +142,8 @@ class HttpClient:
         for name, value in self.headers.items():
             if name.lower() in redact.SECRET_HEADERS:
                 redact.register_secret(value.split(" ", 1)[-1])
+        if self.base_url and _carries_credentials(self.headers):
+            require_private_channel(self.base_url, redact.redact_url(self.base_url))
         self.timeout = timeout
         self.retries = retries
         self.backoff_base = backoff_base
@@ -196,6 +200,8 @@ class HttpClient:
             body = jsonlib.dumps(json, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
             all_headers["Content-Type"] = "application/json"
         all_headers.update(headers or {})
+        if _carries_credentials(all_headers):
+            require_private_channel(url, f"{method} {shown}")
         attempt = 0
         while True:
             attempt += 1
@@ -258,6 +264,10 @@ class HttpClient:
 
     def post_json(self, path_or_url: str, payload: Any, **kwargs: Any) -> Any:
         return self.request("POST", path_or_url, json=payload, **kwargs).json()
+
+
+def _carries_credentials(headers: Mapping[str, str]) -> bool:
+    return any(name.lower() in redact.SECRET_HEADERS for name in headers)
 
 
 def _lower(items: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -1,8 +1,11 @@
 """Keep secrets out of every message, log and exception text.
 
-Two layers: known-secret *names* (headers, URL parameters) are masked wherever they
-appear, and known-secret *values* (registered from the environment or by the code that
-read them) are replaced in any string, whatever carries them.
+Two layers: credential *positions* (URI userinfo, auth headers, password=/token= values,
+bearer tokens) are masked whatever they hold, and known-secret *values* (registered from
+the environment, or by the code that obtained them at run time) are replaced where they
+stand as a whole token, or anywhere once long enough. A short plain word that equals a
+password is not rewritten in ordinary text: that would mangle messages and reveal the
+password by where the mask lands.
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import os
 import re
 import threading
 from typing import Iterable, Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -49,6 +52,8 @@ _lock = threading.Lock()
 _values: set[str] = set()
 # Minimum length: masking every 2-character string would mangle unrelated text.
 _MIN_SECRET_LEN = 4
+# A registered value this long is masked wherever it appears, even inside other text.
+_LONG_SECRET_LEN = 16
 
 
 def register_secret(value: str | None) -> None:
@@ -56,10 +61,11 @@ def register_secret(value: str | None) -> None:
     if value and len(value) >= _MIN_SECRET_LEN:
         with _lock:
             _values.add(value)
-            # A URI's password may appear percent-decoded or encoded; register its parts.
+            # A URI's password may appear percent-decoded or encoded; register both forms.
             m = re.match(r"^[a-z+]+://([^:@/]*):([^@/]*)@", value)
             if m and len(m.group(2)) >= _MIN_SECRET_LEN:
                 _values.add(m.group(2))
+                _values.add(unquote(m.group(2)))
 
 
 def register_env_secrets(environ: Mapping[str, str] | None = None) -> None:
@@ -68,21 +74,46 @@ def register_env_secrets(environ: Mapping[str, str] | None = None) -> None:
         register_secret(env.get(name))
 
 
+def _token_like(value: str) -> bool:
+    """Mixes at least two kinds of character (lower, upper, digit, other): not an ordinary word or number."""
+    kinds = (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]")
+    return sum(bool(re.search(kind, value)) for kind in kinds) >= 2
+
+
+# Credential positions: masked whatever the value, registered or not.
 _URI_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]+):([^/@\s]+)@")
-_BEARER = re.compile(r"(?i)\b(bearer|basic|digest)\s+[A-Za-z0-9._~+/=-]{8,}")
+_TOKEN_CHARS = r"[A-Za-z0-9._~+/=-]"
+_AUTH_SCHEME = re.compile(rf"\b(Bearer|Basic)\s+({_TOKEN_CHARS}{{8,}})", re.IGNORECASE)
+_HEADER_VALUE = re.compile(
+    r"(?i)(?<![\w-])(" + "|".join(re.escape(h) for h in sorted(SECRET_HEADERS, key=len, reverse=True)) + r")"
+    r"(\s*:\s*)((?:(?:bearer|basic|digest)\s+)?)([^\s,;)]+)"
+)
+_KEY_VALUE = re.compile(
+    r"""(?i)(?<![\w-])(["']?)(password|passwd|pwd|secret|token|access_token|refresh_token|client_secret|api[-_]?key)\1"""
+    r"""(=|\s*:\s*(?=["']))(["']?)([^\s"'&,;)]+)"""
+)
 
 
 def scrub(text: str) -> str:
-    """Replace every registered secret value, URI password and bearer token in `text`."""
+    """Mask secrets in `text` where they stand as credentials (URI userinfo, auth headers,
+    password=/token= values, bearer tokens) and every registered value that is long enough
+    or token-like and standing alone; an ordinary word that happens to equal a short
+    password (`admin`, `wrong`) is left alone so the message still reads."""
     if not text:
         return text
     with _lock:
         values = sorted(_values, key=len, reverse=True)
     for value in values:
-        if value in text:
+        if value not in text:
+            continue
+        if len(value) >= _LONG_SECRET_LEN:
             text = text.replace(value, MASK)
+        elif _token_like(value):
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", MASK, text)
     text = _URI_CREDENTIALS.sub(lambda m: f"{m.group(1)}{m.group(2)}:{MASK}@", text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _HEADER_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}{MASK}", text)
+    text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {MASK}" if _token_like(m.group(2)) else m.group(0), text)
+    text = _KEY_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{MASK}", text)
     return text
 
 

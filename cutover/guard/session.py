@@ -12,7 +12,15 @@ from typing import List
 from cutover.errors import EXIT_INTERRUPTED, CutoverError, UsageError
 from cutover.guard import isatty
 from cutover.guard.audit import AuditLog
-from cutover.guard.backup import check_backup, parse_age
+from cutover.guard.backup import (
+    check_backup,
+    judge_d1_backup,
+    judge_kv_backup,
+    parse_age,
+    read_d1_backup,
+    read_kv_backup,
+)
+from cutover.guard.details import Facts, NotFound, lookup
 from cutover.guard.target import Target, d1_target, kv_namespace_target, typed_matches, wrangler_argv
 
 
@@ -47,23 +55,33 @@ def _say(line: str = "") -> None:
     print(line, flush=True)
 
 
-def _details(target: Target, account: str | None) -> List[str]:
+def _facts(target: Target, account: str | None, for_backup: bool) -> Facts:
+    """What the API says about the target; NotFound (a wrong name or id) stops the run."""
     from cutover.core.config import cloudflare_api_base, read_secret
 
     if target.kind == "kv-namespace" and not target.namespace_id:
-        return ["details:   not looked up (a binding is resolved by wrangler from the wrangler config)"]
+        return Facts(["details:   not looked up (a binding is resolved by wrangler from the wrangler config)"])
     token = read_secret("CLOUDFLARE_API_TOKEN")
     if not account or not token:
         missing = "CLOUDFLARE_ACCOUNT_ID" if not account else "CLOUDFLARE_API_TOKEN"
-        return [f"details:   not looked up ({missing} not set)"]
+        return Facts([f"details:   not looked up ({missing} not set)"])
+    api_base = cloudflare_api_base()  # an unsafe base URL stops the run: the token must not go there
     from cutover.core.redact import scrub
-    from cutover.guard.details import lookup
 
     try:
-        return lookup(target, account, token, cloudflare_api_base())
+        return lookup(target, account, token, api_base, for_backup=for_backup)
+    except NotFound:
+        raise
     except Exception as exc:  # noqa: BLE001 - details are best effort; say why and go on
         reason = scrub(str(exc)) or type(exc).__name__
-        return [f"details:   Cloudflare API not reachable, going on without them ({reason})"]
+        return Facts([f"details:   Cloudflare API not reachable, going on without them ({reason})"])
+
+
+def _judge_backup(target: Target, path: str, facts: Facts) -> str:
+    """The backup's content against the live facts: a summary line, or CutoverError (nothing deleted)."""
+    if target.kind == "d1":
+        return judge_d1_backup(path, read_d1_backup(path), facts.tables)
+    return judge_kv_backup(path, read_kv_backup(path), facts.keys)
 
 
 def _discard_type_ahead() -> None:
@@ -78,7 +96,7 @@ def _discard_type_ahead() -> None:
 
 
 def _read_answer() -> str | None:
-    """One line from the terminal; None on EOF."""
+    """One line from the terminal (with its newline unless EOF cut it short); None on EOF."""
     raw = sys.stdin.buffer.readline()
     if not raw:
         return None
@@ -110,16 +128,20 @@ def run_guard(args: argparse.Namespace) -> int:
     audit = AuditLog(args.audit_log)
     account = os.environ.get("CLOUDFLARE_ACCOUNT_ID") or None
     try:
-        return _confirm_and_delete(target, wrangler, account, backup_line, audit)
+        facts = _facts(target, account, for_backup=bool(args.require_backup))
+        if args.require_backup:
+            backup_line = f"{backup_line}: {_judge_backup(target, args.require_backup, facts)}"
+        return _confirm_and_delete(target, wrangler, account, backup_line, audit, facts)
     finally:
         audit.close()
 
 
-def _show_and_ask(target: Target, argv: List[str], account: str | None, backup_line: str | None) -> str | None:
+def _show_and_ask(target: Target, argv: List[str], account: str | None, backup_line: str | None,
+                  facts: Facts) -> str | None:
     """Print what will be deleted, prompt, and return the typed line (None on EOF)."""
     _say(f"About to DELETE {target.label}. This cannot be undone.")
     _say(f"  account:   {account or '(CLOUDFLARE_ACCOUNT_ID not set: wrangler picks the account)'}")
-    for line in _details(target, account):
+    for line in facts.lines:
         _say(f"  {line}")
     if backup_line:
         _say(f"  backup:    {backup_line}")
@@ -135,19 +157,22 @@ def _show_and_ask(target: Target, argv: List[str], account: str | None, backup_l
 
 
 def _confirm_and_delete(
-    target: Target, wrangler: List[str], account: str | None, backup_line: str | None, audit: AuditLog
+    target: Target, wrangler: List[str], account: str | None, backup_line: str | None, audit: AuditLog, facts: Facts
 ) -> int:
     argv = wrangler_argv(wrangler, target)
     try:
-        answer = _show_and_ask(target, argv, account, backup_line)
+        answer = _show_and_ask(target, argv, account, backup_line, facts)
     except KeyboardInterrupt:
         sys.stderr.write("\n")
         audit.write(target.audit_resource(), account, "cancelled: interrupted")
         print("cutover delete-guard: interrupted; nothing deleted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    if answer is None:
+    if answer is None or not answer.endswith("\n"):
+        # EOF anywhere means no: Ctrl-D after typing the name hands it over without Enter.
         sys.stderr.write("\n")
         audit.write(target.audit_resource(), account, "cancelled: end of input")
+        if answer:
+            raise CutoverError("nothing deleted: end of input (Ctrl-D) before Enter; only a line ended by Enter confirms")
         raise CutoverError("nothing deleted: no answer (end of input)")
     if not typed_matches(answer, target.confirm_text):
         typed = answer[:-1] if answer.endswith("\n") else answer

@@ -44,10 +44,9 @@ def d1_target(name: str) -> Target:
 
 
 def typed_matches(line: str, expected: str) -> bool:
-    """True only for exactly `expected` plus one optional newline: no case folding, no trimming."""
-    if line.endswith("\n"):
-        line = line[:-1]
-    return line == expected
+    """True only for exactly `expected` ended by Enter: no case folding, no trimming. A line
+    without its newline was ended by EOF (Ctrl-D at a terminal), which never confirms."""
+    return line == expected + "\n"
 
 
 def wrangler_argv(wrangler: Sequence[str], target: Target) -> list[str]:

@@ -6,13 +6,13 @@ page is one index range scan and a crash resumes from the last `_id`.
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 from typing import Any, Dict, Iterator, List, Mapping
 from urllib.parse import urlsplit
 
 from cutover.core import redact
 from cutover.core.config import read_secret
+from cutover.core.endpoint import require_private_channel
 from cutover.core.http import HttpClient, Response, excerpt
 from cutover.errors import ConfigError, CutoverError
 from cutover.sources import ejson
@@ -105,18 +105,8 @@ def _check_endpoint(endpoint: str) -> str:
         raise ConfigError(f"dataapi: source needs an http(s) URL, e.g. dataapi:https://data.mongodb-api.com/app/<app-id>/endpoint/data/v1 (got {redact.redact_url(endpoint)!r})")
     if parts.username or parts.password or parts.query:
         raise ConfigError("dataapi: URL must not carry credentials or a query string; the key comes from MONGODB_DATA_API_KEY")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ConfigError(f"dataapi: refusing plain http to {parts.hostname}: the API key would cross the network unencrypted; use https")
+    require_private_channel(endpoint, "dataapi: source")
     return endpoint
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def auth_headers(environ: Mapping[str, str] | None = None) -> Dict[str, str]:

@@ -10,8 +10,8 @@
 
 /**
  * @typedef {object} ColdFlag
- * @property {boolean} cold          true for the first request this isolate handles
- * @property {number} isolateAgeMs   milliseconds since the isolate loaded this module
+ * @property {boolean} cold           true for the first request this isolate handles
+ * @property {number} [isolateAgeMs]  milliseconds since the isolate loaded this module
  */
 
 /** @type {ColdFlag | undefined} */
@@ -19,17 +19,37 @@ let lastCold;
 
 /**
  * Remember the cold flag of the request being handled (call at the top of fetch()).
- * @param {ColdFlag | undefined} flag
+ * Takes takeColdFlag()'s object or a plain boolean (`setLastCold(true)`); undefined/null
+ * clears it. Any other shape throws a TypeError: read silently as warm, a wrong shape would
+ * leave the soak gate with no cold samples to judge.
+ * @param {ColdFlag | boolean | undefined | null} flag
  * @returns {void}
  */
 export function setLastCold(flag) {
-  lastCold = flag ? { cold: Boolean(flag.cold), isolateAgeMs: Number(flag.isolateAgeMs) || 0 } : undefined;
+  if (flag === undefined || flag === null) {
+    lastCold = undefined;
+    return;
+  }
+  if (typeof flag === 'boolean') {
+    lastCold = { cold: flag };
+    return;
+  }
+  if (typeof flag !== 'object' || Array.isArray(flag) || typeof flag.cold !== 'boolean') {
+    throw new TypeError(
+      'setLastCold(flag): flag must be takeColdFlag()\'s object ({ cold: boolean, isolateAgeMs }) or a boolean, '
+      + `got ${Array.isArray(flag) ? 'an array' : typeof flag === 'object' ? 'an object without a boolean cold' : typeof flag}`,
+    );
+  }
+  const age = flag.isolateAgeMs;
+  lastCold = typeof age === 'number' && Number.isFinite(age) && age >= 0
+    ? { cold: flag.cold, isolateAgeMs: age }
+    : { cold: flag.cold };
 }
 
 /**
- * The cold flag set by the most recent setLastCold(), or undefined when none was set.
+ * The cold flag set by the most recent setLastCold() (a copy), or undefined when none was set.
  * @returns {ColdFlag | undefined}
  */
 export function getLastCold() {
-  return lastCold ? { cold: lastCold.cold, isolateAgeMs: lastCold.isolateAgeMs } : undefined;
+  return lastCold ? Object.assign({}, lastCold) : undefined;
 }

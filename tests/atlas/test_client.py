@@ -11,7 +11,7 @@ from cutover.atlas.client import AtlasClient, connections_reading, validate_grou
 from cutover.core import redact
 from cutover.core.http import HttpClient
 from cutover.errors import ConfigError, UsageError
-from tests.support.atlas_server import ACCEPT, FakeAtlas
+from tests.support.atlas_server import ACCEPT, BROKEN_TOKEN_ANSWERS, FakeAtlas, token_pieces
 from tests.support.httpserver import Fault
 
 GROUP = "5f1a2b3c4d5e6f7a8b9c0d1e"
@@ -83,6 +83,24 @@ def test_wrong_client_secret_is_a_clear_error(atlas: FakeAtlas) -> None:
     client = AtlasClient(http, ServiceAccountAuth(http, atlas.client_id, "mdb_sa_sk_wrong"))
     with pytest.raises(AtlasAuthError, match=r"HTTP 401.*ATLAS_CLIENT_ID and ATLAS_CLIENT_SECRET"):
         client.connections(GROUP, PROCESS)
+
+
+@pytest.mark.parametrize("shape", sorted(BROKEN_TOKEN_ANSWERS))
+def test_broken_token_answer_never_quotes_the_token(atlas: FakeAtlas, shape: str) -> None:
+    atlas.token_reply = BROKEN_TOKEN_ANSWERS[shape]
+    http = _http(atlas)
+    client = AtlasClient(http, ServiceAccountAuth(http, atlas.client_id, atlas.client_secret))
+    with pytest.raises(AtlasAuthError) as info:
+        client.connections(GROUP, PROCESS)
+    message = str(info.value)
+    assert atlas.issued, "the endpoint was asked"
+    for token in atlas.issued:
+        pieces = token_pieces(token)
+        assert not any(piece in message for piece in pieces), (shape, message)
+        # Whatever the tool received is registered as a secret before anything can print it.
+        received = redact.scrub(BROKEN_TOKEN_ANSWERS[shape](token).body.decode())
+        assert not any(piece in received for piece in pieces), (shape, received)
+    assert "token endpoint" in message or "ATLAS_CLIENT_ID" in message
 
 
 def test_auth_from_env_prefers_service_account(atlas: FakeAtlas, tmp_path) -> None:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from cutover.burst.target import is_loopback, parse_target
+from cutover.burst.target import parse_target
 from cutover.core import redact
+from cutover.core.endpoint import is_loopback
 from cutover.errors import UsageError
 
 

@@ -261,6 +261,16 @@ def test_eof_deletes_nothing(guard_env: dict[str, str]) -> None:
     assert calls(guard_env) == []
 
 
+@pytest.mark.parametrize("ending", [b"\x04\x04", b"\x04\x04\x04"], ids=["ctrl-d-twice", "ctrl-d-thrice"])
+def test_exact_name_then_ctrl_d_without_enter_deletes_nothing(guard_env: dict[str, str], ending: bytes) -> None:
+    # On a terminal, the first Ctrl-D hands over "trading" without a newline, the second is
+    # end of input. Only a full line ended by Enter may confirm.
+    result = run_in_pty(guard_argv("d1", DB), guard_env, answer=DB.encode(), after_prompt=ending)
+    assert result.code == 1, result.output
+    assert "nothing deleted" in result.output and "Enter" in result.output
+    assert calls(guard_env) == []
+
+
 def test_ctrl_c_deletes_nothing_and_exits_130(guard_env: dict[str, str]) -> None:
     result = run_in_pty(guard_argv("d1", DB), guard_env, answer=b"trad", after_prompt=b"\x03")  # Ctrl-C mid-typing
     assert result.code == 130
@@ -326,7 +336,7 @@ def test_missing_backup_refuses_before_asking(guard_env: dict[str, str], tmp_pat
 
 def test_old_backup_refuses(guard_env: dict[str, str], tmp_path: Path) -> None:
     backup = tmp_path / "trading.sql"
-    backup.write_text("CREATE TABLE t(x);\n")
+    backup.write_text("CREATE TABLE t(x);\nINSERT INTO t VALUES(1);\n")
     old = time.time() - 25 * 3600
     os.utime(backup, (old, old))
     result = run_in_pty(guard_argv("d1", DB, "--require-backup", str(backup)), guard_env)
@@ -444,12 +454,125 @@ def test_d1_details_shown_from_the_api(guard_env: dict[str, str], cloudflare: Fa
     assert [c["argv"] for c in calls(guard_env)] == [["d1", "delete", DB, "-y"]]
 
 
-def test_unknown_namespace_is_said_and_the_guard_goes_on(guard_env: dict[str, str], cloudflare: FakeCloudflare) -> None:
+def _stopped_before_the_prompt(result: Result, guard_env: dict[str, str]) -> str:
+    assert result.code == 1, result.output
+    assert "anything else cancels" not in result.output, "no prompt after the API said the name is wrong"
+    assert calls(guard_env) == []
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_unknown_namespace_stops_before_the_prompt(guard_env: dict[str, str], cloudflare: FakeCloudflare) -> None:
     other = "ffffffffffffffffffffffffffffffff"
     result = run_in_pty(guard_argv("kv-namespace", "--namespace-id", other), api_env(guard_env, cloudflare),
-                        answer=b"\n")
-    assert "not found in this account" in result.output
-    assert result.code == 1
+                        answer=other.encode() + b"\n")
+    line = _stopped_before_the_prompt(result, guard_env)
+    assert f"no KV namespace with id {other}" in line and "check --namespace-id and CLOUDFLARE_ACCOUNT_ID" in line
+    assert "not reachable" not in line
+
+
+@pytest.mark.parametrize("where", ["name", "account"])
+def test_unknown_d1_database_or_account_stops_before_the_prompt(guard_env: dict[str, str], cloudflare: FakeCloudflare,
+                                                                 where: str) -> None:
+    env = api_env(guard_env, cloudflare)
+    name = "tradinx" if where == "name" else DB
+    if where == "account":
+        env["CLOUDFLARE_ACCOUNT_ID"] = "ffffffffffffffffffffffffffffffff"  # the listing answers 404
+    result = run_in_pty(guard_argv("d1", name), env, answer=name.encode() + b"\n")
+    line = _stopped_before_the_prompt(result, guard_env)
+    assert f"no D1 database named {name!r}" in line and "CLOUDFLARE_ACCOUNT_ID" in line
+    assert "not reachable" not in line
+
+
+def test_plain_http_api_base_stops_before_the_prompt(guard_env: dict[str, str]) -> None:
+    env = {**guard_env, "CLOUDFLARE_API_TOKEN": TOKEN, "CLOUDFLARE_ACCOUNT_ID": ACCOUNT_ID,
+           "CLOUDFLARE_API_BASE_URL": "http://api.cloudflare.invalid/client/v4"}
+    result = run_in_pty(guard_argv("d1", DB), env, answer=DB.encode() + b"\n")
+    line = _stopped_before_the_prompt(result, guard_env)
+    assert "CLOUDFLARE_API_BASE_URL: refusing plain http://" in line and TOKEN not in line
+
+
+# -- --require-backup judged by content, against the live resource --------------------------------
+
+def _d1_dump(cloudflare: FakeCloudflare, path: Path) -> Path:
+    """A SQL dump of the live database (sqlite3's iterdump: CREATE TABLE and INSERTs)."""
+    conn = cloudflare.d1_store.databases["d1-uuid-2"].conn  # type: ignore[attr-defined]
+    path.write_text("\n".join(conn.iterdump()) + "\n", encoding="utf-8")
+    return path
+
+
+def test_the_19_byte_backup_is_not_a_backup(guard_env: dict[str, str], cloudflare: FakeCloudflare,
+                                             tmp_path: Path) -> None:
+    backup = tmp_path / "trading.sql"
+    backup.write_text("CREATE TABLE t(x);\n")
+    assert backup.stat().st_size == 19
+    for env in (guard_env, api_env(guard_env, cloudflare)):  # without and with the live database to compare
+        result = run_in_pty(guard_argv("d1", DB, "--require-backup", str(backup)), env, answer=DB.encode() + b"\n")
+        assert result.code == 1, result.output
+        assert "anything else cancels" not in result.output and "nothing deleted: backup" in result.output
+    assert calls(guard_env) == []
+
+
+def test_a_full_d1_export_is_accepted(guard_env: dict[str, str], cloudflare: FakeCloudflare, tmp_path: Path) -> None:
+    backup = _d1_dump(cloudflare, tmp_path / "trading.sql")
+    result = run_in_pty(guard_argv("d1", DB, "--require-backup", str(backup)), api_env(guard_env, cloudflare),
+                        answer=DB.encode() + b"\n")
+    assert result.code == 0, result.output
+    assert "2 tables, 1,234 rows: every live table, at least its live rows" in result.output
+    assert len(calls(guard_env)) == 1
+
+
+def test_a_d1_export_missing_rows_or_tables_is_refused(guard_env: dict[str, str], cloudflare: FakeCloudflare,
+                                                       tmp_path: Path) -> None:
+    backup = _d1_dump(cloudflare, tmp_path / "trading.sql")
+    live = cloudflare.d1_store.databases["d1-uuid-2"].conn  # type: ignore[attr-defined]
+    live.execute("INSERT INTO trading_trades (legacy_id) VALUES ('written after the backup')")
+    result = run_in_pty(guard_argv("d1", DB, "--require-backup", str(backup)), api_env(guard_env, cloudflare))
+    assert result.code == 1 and "fewer rows than the live database (trading_trades: 1,234 of 1,235)" in result.output
+    live.execute("CREATE TABLE added_later (x)")
+    result = run_in_pty(guard_argv("d1", DB, "--require-backup", str(backup)), api_env(guard_env, cloudflare))
+    assert result.code == 1 and "lacks table(s) 'added_later'" in result.output
+    assert calls(guard_env) == []
+
+
+@pytest.mark.parametrize("content", [b"x" * 4096, b'{"not": "sql"}', b"\x00\x01garbage;\n",
+                                     b"CREATE TABLE t(x);\nINSERT INTO t VALUES('cut sh"])
+def test_a_file_that_is_not_an_export_is_refused(guard_env: dict[str, str], tmp_path: Path, content: bytes) -> None:
+    backup = tmp_path / "trading.sql"
+    backup.write_bytes(content)
+    result = run_in_pty(guard_argv("d1", DB, "--require-backup", str(backup)), guard_env)
+    assert result.code == 1 and "nothing deleted: backup" in result.output, result.output
+    assert calls(guard_env) == []
+
+
+def _kv_backup(path: Path, count: int, values: bool = True) -> Path:
+    entries = [{"key": f"k{i}", "value": "v"} if values else {"name": f"k{i}"} for i in range(count)]
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    return path
+
+
+def test_a_kv_backup_with_every_key_is_accepted(guard_env: dict[str, str], cloudflare: FakeCloudflare,
+                                                tmp_path: Path) -> None:
+    backup = _kv_backup(tmp_path / "sessions.json", 2345)
+    result = run_in_pty(guard_argv("kv-namespace", "--namespace-id", NS_ID, "--require-backup", str(backup)),
+                        api_env(guard_env, cloudflare), answer=NS_ID.encode() + b"\n")
+    assert result.code == 0, result.output
+    assert "2,345 keys: every live key" in result.output
+
+
+@pytest.mark.parametrize(("count", "values", "says"), [
+    (2344, True, "lacks 1 of the 2,345 live keys ('k2344')"),
+    (2345, False, "(a key listing is not a backup)"),
+    (0, True, "lacks 2,345 of the 2,345 live keys"),
+])
+def test_a_kv_backup_without_the_keys_is_refused(guard_env: dict[str, str], cloudflare: FakeCloudflare, tmp_path: Path,
+                                                 count: int, values: bool, says: str) -> None:
+    backup = _kv_backup(tmp_path / "sessions.json", count, values)
+    result = run_in_pty(guard_argv("kv-namespace", "--namespace-id", NS_ID, "--require-backup", str(backup)),
+                        api_env(guard_env, cloudflare), answer=NS_ID.encode() + b"\n")
+    assert result.code == 1 and says in result.output, result.output
+    assert "anything else cancels" not in result.output and calls(guard_env) == []
 
 
 def test_unreachable_api_is_said_and_the_guard_goes_on(guard_env: dict[str, str]) -> None:
@@ -488,3 +611,15 @@ def test_prompt_still_shows_when_stderr_is_redirected(guard_env: dict[str, str],
     assert result.code == 0, result.output
     assert "anything else cancels" in result.output
     assert len(calls(guard_env)) == 1
+
+
+def test_help_and_readme_say_the_guard_can_be_bypassed_deliberately() -> None:
+    # The typed-name contract stops accidents and unattended runs; a fake terminal (script(1))
+    # gets through by design, as with any typed-name prompt. Both places must say so plainly.
+    proc = subprocess.run(guard_argv("--help"), capture_output=True, text=True, timeout=DEADLINE,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0
+    help_text = " ".join(proc.stdout.split())
+    assert "not someone determined to bypass it" in help_text and "script -qfec" in help_text
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    assert "not someone determined to bypass it" in readme and "script -qfec" in readme

@@ -136,3 +136,49 @@ def test_parse_retry_after_seconds(value, expected):
 def test_parse_retry_after_http_date():
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412480.0) == 30.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0.0
+
+
+# -- credentials travel only over https (or plain http to loopback) ---------------------------
+
+@pytest.fixture
+def no_dns(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
+    """Any name lookup fails the test: the refusal must come before traffic of any kind."""
+    lookups: list[tuple[object, ...]] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        lookups.append(args)
+        raise AssertionError(f"DNS lookup attempted: {args}")
+
+    import socket
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "gethostbyname", refuse)
+    return lookups
+
+
+@pytest.mark.parametrize("header", ["Authorization", "apiKey", "X-Telegram-Bot-Api-Secret-Token"])
+def test_client_with_credentials_refuses_plain_http_to_a_remote_host(no_dns, header):
+    from cutover.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="plain http"):
+        HttpClient("http://api.cloudflare.invalid/client/v4", headers={header: f"Bearer {SECRET}"})
+    assert no_dns == []
+
+
+def test_per_request_credentials_refused_before_any_lookup(no_dns):
+    # Atlas adds Authorization per request (Digest/Bearer): the same rule applies there.
+    from cutover.errors import ConfigError
+
+    c = HttpClient("http://atlas.invalid", retries=0)
+    with pytest.raises(ConfigError, match="plain http") as info:
+        c.request("GET", "/api/atlas/v2/groups", headers={"Authorization": f"Bearer {SECRET}"})
+    assert SECRET not in str(info.value)
+    with pytest.raises(ConfigError, match="plain http"):
+        HttpClient("https://ok.invalid", headers={"Authorization": "Bearer x" * 3}).request(
+            "GET", "http://elsewhere.invalid/x")
+    assert no_dns == [] and c.stats.requests == 0
+
+
+def test_credentials_to_loopback_over_http_are_fine(server):
+    c, _ = client(server, headers={"Authorization": f"Bearer {SECRET}"})
+    assert c.get_json("/ok")["ok"] is True

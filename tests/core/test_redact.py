@@ -38,3 +38,70 @@ def test_registered_env_secrets_are_scrubbed_anywhere():
 def test_short_values_are_not_registered():
     redact.register_secret("ab")
     assert redact.scrub("abc lab") == "abc lab"
+
+
+# -- a secret is replaced where it stands as a credential, never as an ordinary word ----------
+
+@pytest.fixture
+def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty set of registered values for the test (other tests register their own)."""
+    monkeypatch.setattr(redact, "_values", set())
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("admin", "no suitable MongoDB server (authSource=admin, readPreference=primary) within 30s"),
+        ("wrong", "Authentication failed: wrong user name or password"),
+        ("primary", "no suitable MongoDB server (readPreference=primary) within 30s"),
+        ("27017", "connection refused by 127.0.0.1:27017"),
+        ("password", "check the user name and password"),
+    ],
+)
+def test_short_plain_secrets_leave_ordinary_words_alone(fresh_registry: None, password: str, message: str) -> None:
+    redact.register_env_secrets({"MONGODB_URI": f"mongodb://reader:{password}@127.0.0.1:27017/bot?authSource=admin"})
+    assert redact.scrub(message) == message
+    # ... but where it stands as a credential it is masked, whatever its length.
+    shown = redact.scrub(f"dial mongodb://reader:{password}@127.0.0.1:27017/bot failed")
+    assert shown == "dial mongodb://reader:***@127.0.0.1:27017/bot failed"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sent Authorization: Bearer admin to h", "sent Authorization: Bearer *** to h"),
+        ("header apiKey: admin", "header apiKey: ***"),
+        ("X-Telegram-Bot-Api-Secret-Token: wrong, then 401", "X-Telegram-Bot-Api-Secret-Token: ***, then 401"),
+        ('{"password": "admin", "user": "reader"}', '{"password": "***", "user": "reader"}'),
+        ("url ...?token=admin&page=2", "url ...?token=***&page=2"),
+        ('{"access_token": "eyJabc", "token_type": "Bearer"}', '{"access_token": "***", "token_type": "Bearer"}'),
+    ],
+)
+def test_credential_positions_are_masked_whatever_the_value(fresh_registry: None, text: str, expected: str) -> None:
+    assert redact.scrub(text) == expected
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Atlas Digest challenge cannot be answered: unsupported algorithm",
+        "Basic authentication is not supported here",
+        "check ATLAS_CLIENT_ID and ATLAS_CLIENT_SECRET",
+        "token_type must be Bearer",
+        "Token: not set",
+    ],
+)
+def test_words_next_to_credential_names_are_not_credentials(fresh_registry: None, message: str) -> None:
+    assert redact.scrub(message) == message
+
+
+def test_short_token_like_secret_masked_as_a_whole_token_only(fresh_registry: None) -> None:
+    redact.register_secret("hunter2x")
+    assert redact.scrub("error near hunter2x, giving up") == "error near ***, giving up"
+    assert redact.scrub("pw=hunter2x&x=1") == "pw=***&x=1"
+    assert redact.scrub("thehunter2xyz") == "thehunter2xyz", "not a whole token: part of another word"
+
+
+def test_long_secret_masked_anywhere(fresh_registry: None) -> None:
+    redact.register_secret("correcthorsebatterystaple")
+    assert redact.scrub("xcorrecthorsebatterystaplex") == "x***x"

@@ -12,7 +12,7 @@ from cutover.guard.target import d1_target, kv_namespace_target, typed_matches, 
     ("line", "expected", "ok"),
     [
         ("trading\n", "trading", True),
-        ("trading", "trading", True),  # EOF right after the name, no newline
+        ("trading", "trading", False),  # Ctrl-D twice after the name: EOF, not Enter
         ("Trading\n", "trading", False),
         ("trading \n", "trading", False),
         (" trading\n", "trading", False),
@@ -30,7 +30,7 @@ def test_typed_matches_table(line: str, expected: str, ok: bool) -> None:
 
 @given(expected=st.text(min_size=1).filter(lambda s: "\n" not in s), typed=st.text())
 def test_only_the_exact_text_matches(expected: str, typed: str) -> None:
-    assert typed_matches(typed, expected) == (typed in (expected, expected + "\n"))
+    assert typed_matches(typed, expected) == (typed == expected + "\n")
 
 
 def test_wrangler_argv_per_target() -> None:

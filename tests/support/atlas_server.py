@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import json
 import re
 import secrets
 from typing import Callable
@@ -49,6 +50,11 @@ class FakeAtlas(FakeServer):
         self.history = history
         self.baseline = baseline
         self.empty = empty  # a process Atlas has no data for: every point null
+        # How the token endpoint answers a good request, given the token it issued: the
+        # documented JSON by default; tests swap in broken answers (truncated, renamed field).
+        self.token_reply: Callable[[str], Reply] = lambda token: Reply.json(
+            {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
+        self.issued: list[str] = []  # every token handed out, including in broken answers
         self.nonces: set[str] = set()
         self.tokens: set[str] = set()
         self.samples: list[float] = []
@@ -100,7 +106,8 @@ class FakeAtlas(FakeServer):
             return Reply.json({"error": "unsupported_grant_type"}, 400)
         token = "eyJ" + secrets.token_urlsafe(32)
         self.tokens.add(token)
-        return Reply.json({"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
+        self.issued.append(token)
+        return self.token_reply(token)
 
     # -- measurements --------------------------------------------------------
     def _measurements(self, req: Request) -> Reply:
@@ -134,3 +141,27 @@ class FakeAtlas(FakeServer):
             "processId": process,
             "start": _iso(now - datetime.timedelta(minutes=5)),
         })
+
+
+def _truncated(token: str) -> Reply:
+    whole = json.dumps({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}).encode()
+    return Reply(200, whole[: whole.index(token.encode()) + len(token) - 5], {"Content-Type": "application/json"})
+
+
+# Token endpoint answers that go wrong in ways an attacker or a broken proxy could arrange;
+# each holds the issued token somewhere.
+BROKEN_TOKEN_ANSWERS: dict[str, Callable[[str], Reply]] = {
+    "truncated": _truncated,
+    "renamed-field": lambda t: Reply.json({"accessToken": t, "expires_in": 3600, "token_type": "Bearer"}),
+    "nested": lambda t: Reply.json({"data": {"access_token": t}}),
+    "not-json": lambda t: Reply(200, f"access_token={t}&expires_in=3600".encode(), {"Content-Type": "text/plain"}),
+    "token-not-a-string": lambda t: Reply.json({"access_token": [t], "expires_in": 3600}),
+    "server-error-echoing": lambda t: Reply.json({"error": "server_error", "error_description": f"issued {t} but failed"}, 500),
+    "refused-echoing": lambda t: Reply.json({"error": "invalid_client", "error_description": f"token {t} revoked"}, 401),
+}
+
+
+def token_pieces(token: str, size: int = 12) -> set[str]:
+    """The token and every `size`-character piece of it: none may appear in output (a
+    truncated answer holds only a prefix)."""
+    return {token[i:i + size] for i in range(0, len(token) - size + 1)}

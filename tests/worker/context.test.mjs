@@ -28,12 +28,44 @@ test('request-context state is shared by every importer of the same module', () 
   assert.deepEqual(viaSameUrl.getLastCold(), { cold: false, isolateAgeMs: 40 });
 });
 
-test('getLastCold returns a copy; setLastCold normalises and clears', () => {
-  contextA.setLastCold({ cold: 1, isolateAgeMs: '7' });
+test('getLastCold returns a copy; setLastCold keeps the shape it was given and clears', () => {
+  contextA.setLastCold({ cold: true, isolateAgeMs: 7 });
   const got = contextA.getLastCold();
   assert.deepEqual(got, { cold: true, isolateAgeMs: 7 });
   got.cold = false;
   assert.equal(contextA.getLastCold().cold, true, 'callers cannot mutate the shared flag');
   contextA.setLastCold(undefined);
   assert.equal(contextA.getLastCold(), undefined);
+  contextA.setLastCold(null);
+  assert.equal(contextA.getLastCold(), undefined);
 });
+
+test('a boolean, the shape the seed names, is read as that boolean (never turned into warm)', () => {
+  contextA.setLastCold(true);
+  assert.deepEqual(contextA.getLastCold(), { cold: true });
+  contextA.setLastCold(false);
+  assert.deepEqual(contextA.getLastCold(), { cold: false });
+  // takeColdFlag()'s own object still works, and passing .cold gives the same answer.
+  const flag = { cold: true, isolateAgeMs: 0 };
+  contextA.setLastCold(flag.cold);
+  assert.equal(contextA.getLastCold().cold, true);
+  contextA.setLastCold(undefined);
+});
+
+for (const [label, wrong] of [
+  ['the string "true"', 'true'],
+  ['the string "false"', 'false'],
+  ['the number 1', 1],
+  ['the number 0', 0],
+  ['an object without cold', { isCold: true }],
+  ['an object with cold as a string', { cold: 'yes' }],
+  ['an object with cold as a number', { cold: 1 }],
+  ['an array', [true]],
+]) {
+  test(`setLastCold(${label}) throws a TypeError and leaves the last flag as it was`, () => {
+    contextA.setLastCold({ cold: true, isolateAgeMs: 5 });
+    assert.throws(() => contextA.setLastCold(wrong), TypeError);
+    assert.deepEqual(contextA.getLastCold(), { cold: true, isolateAgeMs: 5 });
+    contextA.setLastCold(undefined);
+  });
+}

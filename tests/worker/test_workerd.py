@@ -80,6 +80,23 @@ def test_concurrent_burst_has_exactly_one_cold_request_and_secret_is_checked(tmp
     assert len(json_events(lines, "cmd_timing")) == burst
 
 
+def test_set_last_cold_with_a_boolean_in_workerd(tmp_path: Path) -> None:
+    # The seed names setLastCold() without a shape; a boolean must not read as warm, and a
+    # wrong shape (a string) must fail loudly instead of logging the command as warm.
+    boolean = {"X-Test-Cold-Shape": "boolean"}
+    with bot_worker(tmp_path) as worker:
+        statuses = [post_update(worker.url, 1, "/ping", boolean), post_update(worker.url, 2, "/ping", boolean),
+                    post_update(worker.url, 3, "/ping", {"X-Test-Cold-Shape": "string"})]
+        lines = worker.wait_for(lambda ls: len(json_events(ls, "cmd_timing")) >= 2
+                                and any(line.startswith("setLastCold failed") for line in ls), 30, "the events")
+    assert statuses == [200, 200, 500]
+    timings = json_events(lines, "cmd_timing")
+    assert [t["cold"] for t in timings] == [True, False], "the isolate's first request is cold, from a boolean"
+    assert all("isolateAgeMs" not in t for t in timings), "a boolean carries no age; none is made up"
+    failed = [line for line in lines if line.startswith("setLastCold failed")]
+    assert len(failed) == 1 and failed[0].startswith("setLastCold failed: TypeError:"), failed
+
+
 def _analyze(stdout_file: Path, *flags: str) -> tuple[int, dict]:  # type: ignore[type-arg]
     proc = subprocess.run(
         [sys.executable, "-m", "cutover", "analyze-soak", "--input", str(stdout_file), "--json", "-",

@@ -92,6 +92,11 @@ test('cold flag comes from request-context when not given; absent when unknown',
   assert.equal(warm.cold, false);
   assert.equal(warm.isolateAgeMs, 900);
 
+  setLastCold(true);
+  const fromBoolean = startTiming('/b2', { log: out.log }).end();
+  assert.equal(fromBoolean.cold, true, 'setLastCold(true) is cold, not warm');
+  assert.equal('isolateAgeMs' in fromBoolean, false, 'no age was given, none is made up');
+
   const explicit = startTiming('/d', { cold: true, log: out.log }).end();
   assert.equal(explicit.cold, true, 'an explicit option wins over the shared context');
   assert.equal('isolateAgeMs' in explicit, false, 'the age of another request is not mixed in');

@@ -37,7 +37,15 @@ const bot = compose([commandTiming(), route]);
 export default {
   async fetch(request, env) {
     const coldFlag = takeColdFlag();
-    setLastCold(coldFlag);
+    // Tests pick the shape handed to setLastCold(): takeColdFlag()'s object (the default, as
+    // the examples wire it), the bare boolean the seed names, or a wrong one (a string).
+    const shape = request.headers.get('X-Test-Cold-Shape');
+    try {
+      setLastCold(shape === 'boolean' ? coldFlag.cold : shape === 'string' ? String(coldFlag.cold) : coldFlag);
+    } catch (err) {
+      console.log(`setLastCold failed: ${err.name}: ${err.message}`);
+      return new Response('setLastCold failed\n', { status: 500 });
+    }
     console.log(JSON.stringify({ event: 'request', cold: coldFlag.cold, isolateAgeMs: coldFlag.isolateAgeMs }));
     if (request.method !== 'POST') return new Response('ok\n');
     const secret = env.TELEGRAM_WEBHOOK_SECRET;
