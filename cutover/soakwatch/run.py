@@ -387,6 +387,15 @@ class _Follow:
 _EOF = "eof"
 
 
+def _own_stdin() -> BinaryIO | None:
+    """stdin on a descriptor of our own: the reader thread may still block on it when the watch
+    ends, and a thread inside sys.stdin's buffer aborts the interpreter at exit."""
+    try:
+        return open(os.dup(sys.stdin.fileno()), "rb", buffering=0)  # noqa: SIM115 - lives as long as the reader
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def _produce(source: Any, items: queue.Queue) -> None:
     from cutover.logs import jsonstream
     from cutover.logs.formats import csvrows
@@ -436,7 +445,7 @@ def _run_stream(options: Options, rt: Runtime) -> int:
                                 "started": session.started, "pulls": session.pulls}
             checkpoint.save()
 
-    source = open_input(name, rt.stdin)
+    source = open_input(name, rt.stdin if rt.stdin is not None else _own_stdin())
     session.source = container_of(source.head)
     items: queue.Queue = queue.Queue(maxsize=4096)
     threading.Thread(target=_produce, args=(source, items), name="soak-watch-reader", daemon=True).start()
