@@ -6,7 +6,17 @@ from array import array
 import pytest
 
 from cutover.logs.model import HOUR_MS
-from cutover.soakwatch.conditions import ATLAS, COLD_P95, CPU, DUAL_WRITE, MONGO, Limits, atlas_over, failure_rates, sustained_cold
+from cutover.soakwatch.conditions import (
+    ATLAS,
+    COLD_P95,
+    CPU,
+    DUAL_WRITE,
+    MONGO,
+    Limits,
+    atlas_over,
+    failure_rates,
+    sustained_cold,
+)
 
 H0 = 1764288000000  # 2025-11-28T00:00:00Z
 LIMITS = Limits(threshold_ms=1000.0, min_cold_samples=20, stop_hours=3)
