@@ -2,6 +2,7 @@
 figures incrementally, judge each complete event-hour against the stop-conditions."""
 from __future__ import annotations
 
+import io
 import os
 import queue
 import subprocess
@@ -148,9 +149,13 @@ class Session:
                 f"{'decision' if self.stop else 'so far'} {decision}")
 
     def tick(self) -> None:
-        """After a pull: the Atlas check, the outputs, one status line."""
+        """After a pull: the Atlas check, then (unless that stops the watch) the outputs and one status line."""
         if self.stop is None:
             self.stop = self.check_atlas()
+        if self.stop is None:
+            self.publish()
+
+    def publish(self) -> None:
         result = self.result()
         self.write_reports(result, final=False)
         self.say(self.status(result))
@@ -355,13 +360,15 @@ def _run_api(options: Options, rt: Runtime) -> int:
                 session.say(f"soak-watch: warning: pull failed after retries ({exc}); logs are fetched up to "
                             f"{iso_ms(session.covered_ms)}, the next pull goes on from there")
             session.pulls += 1
-            session.tick()
+            if session.stop is None:
+                session.stop = session.check_atlas()
             ended = session.stop is None and int(session.covered_ms or since_ms) >= until_ms
             if ended:
                 session.stop = watch.judge(limits, horizon_ms=until_ms, eof=True)
             save()
             if session.stop is not None or ended:
                 return session.finish()
+            session.publish()
             wait = pull_started + options.interval_s - rt.clock()
             if wait > 0:
                 rt.sleep(wait)
@@ -384,9 +391,6 @@ class _Follow:
         return self.stream.read1(n)
 
 
-_EOF = "eof"
-
-
 def _own_stdin() -> BinaryIO | None:
     """stdin on a descriptor of our own: the reader thread may still block on it when the watch
     ends, and a thread inside sys.stdin's buffer aborts the interpreter at exit."""
@@ -396,25 +400,58 @@ def _own_stdin() -> BinaryIO | None:
         return None
 
 
-def _produce(source: Any, items: queue.Queue) -> None:
-    from cutover.logs import jsonstream
-    from cutover.logs.formats import csvrows
-    from cutover.logs.inputs import container_of
-
+def _pump(stream: Any, chunks: queue.Queue) -> None:
+    """The reader thread: raw blocks as they arrive (b'' at the end); decoding stays in the main thread."""
     try:
-        kind = container_of(source.head)
-        if kind == "csv":
-            for row in csvrows.rows(source.stream):
-                items.put(("csv", row))
-        elif kind != "empty":
-            for value in jsonstream.values(_Follow(source.stream)):  # type: ignore[arg-type]
-                items.put(("json", value))
-        items.put((_EOF, source.read_error))
+        while True:
+            data = stream.read1(1 << 16)
+            chunks.put(data)
+            if not data:
+                return
     except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-        items.put(("error", exc))
+        chunks.put(exc)
+
+
+class _Chunks(io.RawIOBase):
+    """The pumped blocks as a stream; while nothing arrives, `idle()` runs (status, Atlas, outputs)."""
+
+    def __init__(self, chunks: queue.Queue, idle: Callable[[], float]) -> None:
+        self.chunks = chunks
+        self.idle = idle  # returns how long to wait before calling it again
+        self.leftover = b""
+        self.ended = False
+        self.wait = 1.0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        while not self.leftover:
+            if self.ended:
+                return 0
+            try:
+                item = self.chunks.get(timeout=max(0.01, min(1.0, self.wait)))
+            except queue.Empty:
+                self.wait = self.idle()
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                self.ended = True
+                return 0
+            self.leftover = item
+        n = min(len(buffer), len(self.leftover))
+        buffer[:n] = self.leftover[:n]
+        self.leftover = self.leftover[n:]
+        return n
+
+
+class _End(Exception):
+    """The watch decided (stop-condition, end of the window or of the input)."""
 
 
 def _run_stream(options: Options, rt: Runtime) -> int:
+    from cutover.logs import jsonstream
     from cutover.logs.formats import csvrows
     from cutover.logs.inputs import container_of, open_input
 
@@ -446,50 +483,59 @@ def _run_stream(options: Options, rt: Runtime) -> int:
             checkpoint.save()
 
     source = open_input(name, rt.stdin if rt.stdin is not None else _own_stdin())
-    session.source = container_of(source.head)
-    items: queue.Queue = queue.Queue(maxsize=4096)
-    threading.Thread(target=_produce, args=(source, items), name="soak-watch-reader", daemon=True).start()
+    kind = session.source = container_of(source.head)
+    chunks: queue.Queue = queue.Queue(maxsize=64)
+    threading.Thread(target=_pump, args=(source.stream, chunks), name="soak-watch-reader", daemon=True).start()
     limits = options.limits
-    next_tick = rt.clock() + options.interval_s
+    next_tick = [rt.clock() + options.interval_s]
+
+    def due() -> float:
+        """The periodic status, outputs and Atlas check; seconds until the next one."""
+        if rt.clock() >= next_tick[0]:
+            session.pulls += 1
+            session.tick()
+            save()
+            if session.stop is not None:
+                raise _End
+            next_tick[0] = rt.clock() + options.interval_s
+        return next_tick[0] - rt.clock()
+
+    def judge(eof: bool) -> None:
+        if session.until_ms is None and watch.first_ms is not None:
+            # No --since: the window starts with the first event.
+            session.since_ms = watch.first_ms
+            session.until_ms = watch.counter.until_ms = watch.first_ms + options.duration_ms
+        ended = eof or (session.until_ms is not None and watch.latest_ms is not None and watch.latest_ms >= session.until_ms)
+        if ended or watch.new_hour_known():
+            session.stop = watch.judge(limits, eof=ended)
+        if session.stop is not None or ended:
+            raise _End
+        due()
+
+    stream = io.BufferedReader(_Chunks(chunks, due), buffer_size=1 << 16)
     try:
-        while True:
-            try:
-                kind, item = items.get(timeout=min(1.0, max(0.0, next_tick - rt.clock())))
-            except queue.Empty:
-                kind, item = None, None
-            eof = kind == _EOF
-            if kind == "json":
-                watch.count_value(item)
-            elif kind == "csv":
-                if item is None:
-                    watch.tally.malformed += 1
-                else:
-                    watch.count_record(csvrows.row_record(item))
-            elif kind == "error":
-                raise item  # type: ignore[misc]
-            elif eof and item:
+        try:
+            if kind == "csv":
+                for row in csvrows.rows(stream):  # type: ignore[arg-type]
+                    if row is None:
+                        watch.tally.malformed += 1
+                    else:
+                        watch.count_record(csvrows.row_record(row))
+                    judge(False)
+            elif kind != "empty":
+                for value in jsonstream.values(_Follow(stream)):  # type: ignore[arg-type]
+                    watch.count_value(value)
+                    judge(False)
+            if source.read_error:
                 watch.tally.malformed += 1  # the rest of a cut-short .gz
-                session.say(f"soak-watch: warning: {name}: compressed data ends early ({item}); read what was there", always=True)
-            if session.until_ms is None and watch.first_ms is not None:
-                # No --since: the window starts with the first event.
-                session.since_ms = watch.first_ms
-                session.until_ms = watch.counter.until_ms = watch.first_ms + options.duration_ms
-            ended = eof or (session.until_ms is not None and watch.latest_ms is not None and watch.latest_ms >= session.until_ms)
-            if ended or watch.new_hour_known():
-                session.stop = watch.judge(limits, eof=ended)
-            if session.stop is not None or ended:
-                session.pulls += 1
-                if session.stop is None:
-                    session.stop = session.check_atlas()
-                save()
-                return session.finish()
-            if rt.clock() >= next_tick:
-                session.pulls += 1
-                session.tick()
-                save()
-                if session.stop is not None:
-                    return session.finish()
-                next_tick = rt.clock() + options.interval_s
+                session.say(f"soak-watch: warning: {name}: compressed data ends early ({source.read_error}); "
+                            "read what was there", always=True)
+            if watch.tally.records == 0 and watch.tally.malformed > 0:
+                raise CutoverError(f"--input {name}: not a log export: no record could be read "
+                                   f"({watch.tally.malformed:,} malformed)")
+            judge(True)
+        except _End:
+            pass
     except KeyboardInterrupt:
         save()
         session.write_reports(session.result(), final=False)
@@ -497,6 +543,11 @@ def _run_stream(options: Options, rt: Runtime) -> int:
             "the report holds the figures so far"
         session.say(f"soak-watch: interrupted; {hint}", always=True)
         raise
+    session.pulls += 1
+    if session.stop is None:
+        session.stop = session.check_atlas()
+    save()
+    return session.finish()
 
 
 def run(options: Options, runtime: Runtime | None = None) -> int:

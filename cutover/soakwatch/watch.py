@@ -45,22 +45,30 @@ class Watch:
 
     def count_record(self, record: Record) -> None:
         tally = self.tally
-        cpu = self.counter.patterns.cpu_outcome
-        rid = record.request_id
-        before = (tally.cmd_timing, tally.dual_write_failures, tally.mongo_connection_errors,
-                  tally.outcomes.get(cpu, 0) + (rid is not None and tally.outcome_by_request.get(rid) == cpu))
+        dual, mongo, timing = tally.dual_write_failures, tally.mongo_connection_errors, tally.cmd_timing
+        # Only a record with the CPU outcome can change the CPU count (the rules count it per invocation).
+        cpu_outcome = self.counter.patterns.cpu_outcome
+        cpu = self._cpu_count(record) if record.outcome == cpu_outcome else 0
         self.counter.record(record)
         ts = record.timestamp_ms
         if ts is None:
             return
-        self.first_ms = ts if self.first_ms is None else min(self.first_ms, ts)
-        self.latest_ms = ts if self.latest_ms is None else max(self.latest_ms, ts)
-        after = (tally.cmd_timing, tally.dual_write_failures, tally.mongo_connection_errors,
-                 tally.outcomes.get(cpu, 0) + (rid is not None and tally.outcome_by_request.get(rid) == cpu))
-        if after != before:
+        if self.first_ms is None or ts < self.first_ms:
+            self.first_ms = ts
+        if self.latest_ms is None or ts > self.latest_ms:
+            self.latest_ms = ts
+        deltas = (tally.cmd_timing - timing, tally.dual_write_failures - dual, tally.mongo_connection_errors - mongo,
+                  (self._cpu_count(record) - cpu) if record.outcome == cpu_outcome else 0)
+        if any(deltas):
             bucket = self.hours.setdefault(hour_of(ts), empty_hour())
-            for i, (a, b) in enumerate(zip(after, before)):
-                bucket[i] += int(a) - int(b)
+            for i, delta in enumerate(deltas):
+                bucket[i] += delta
+
+    def _cpu_count(self, record: Record) -> int:
+        tally = self.tally
+        cpu = self.counter.patterns.cpu_outcome
+        mine = record.request_id is not None and tally.outcome_by_request.get(record.request_id) == cpu
+        return tally.outcomes.get(cpu, 0) + int(mine)
 
     def new_hour_known(self, horizon_ms: int | None = None) -> bool:
         """True when an hour became complete since the last judgement (cheap; judge() does the work)."""

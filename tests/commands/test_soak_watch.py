@@ -363,3 +363,9 @@ def test_state_with_a_file_input_is_refused(tmp_path: Path, capsys: pytest.Captu
     (tmp_path / "x.json").write_text("{}")
     assert main(["soak-watch", "--input", str(tmp_path / "x.json"), "--state", str(tmp_path / "s.json")]) == 2
     assert "--state resumes --from-api or --input -" in capsys.readouterr().err
+
+
+def test_a_file_that_is_no_log_export_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "page.html").write_text("<html>\n<body>502 Bad Gateway</body>\n</html>\n")
+    assert main(["soak-watch", "--input", str(tmp_path / "page.html"), "--output", str(tmp_path / "w.md")]) == 1
+    assert "not a log export" in capsys.readouterr().err.strip().splitlines()[-1]
