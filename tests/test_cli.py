@@ -69,6 +69,7 @@ def test_contract_command_names_and_aliases():
         "verify": set(),
         "drill": set(),
         "fetch-logs": set(),
+        "soak-watch": {"watch:soak"},
     }
 
 

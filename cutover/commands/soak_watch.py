@@ -1,0 +1,181 @@
+"""Judge the soak while it runs and stop it early on a stop-condition.
+
+Follows `wrangler tail --format json` on stdin (or reads a file), or pulls the Workers
+Observability API every --interval (resumable from --state), and keeps analyze-soak's figures
+incrementally: the same counting rules, percentiles and gate. Hours are event time (UTC).
+After each pull the report (markdown, JSON, SVG chart) is rewritten atomically and one status
+line is printed. Stop-conditions, each judged on a complete event-hour (defaults):
+  - cold P95 > factor x baseline in --stop-hours (3) consecutive hours, each with at least
+    --min-cold-samples (20) cold samples;
+  - Mongo connection errors > --max-mongo-error-pct (2) % of the hour's cmd_timing events,
+    dual-write failures > --max-dual-write-pct (1) %, exceededCpu > --max-cpu-exceeded-pct (1) %,
+    each only with at least --min-failures (5) in that hour ('off' disables one);
+  - with --atlas-group/--atlas-process: Atlas connections above --atlas-max-pct (60) % of
+    --atlas-cap (500), read after each pull.
+Exit 4 (PIVOT) as soon as one fires, naming it with its figures. At EOF or the end of
+--duration without one: analyze-soak's decision on all events (0 PROCEED/REPORT-ONLY, 4 PIVOT,
+5 INCONCLUSIVE). Network errors are retried and never end the watch."""
+from __future__ import annotations
+
+import argparse
+
+EXAMPLES = """\
+  # live from the Worker's tail; stops (exit 4) when cold P95 stays above 2.5 x 420 ms for 3 hours
+  wrangler tail bot --format json | cutover soak-watch --input - --baseline-cold-ping-ms 420 \\
+      --output soak-decision.md --json soak.json --chart soak.svg
+
+  # the whole 72 h soak from the Observability API, a pull every 5 min, paging yourself on the end
+  # (CLOUDFLARE_API_TOKEN with Workers Observability Read, CLOUDFLARE_ACCOUNT_ID)
+  cutover soak-watch --from-api --script bot --since 2026-11-27T18:00:00Z --duration 72h \\
+      --baseline-cold-ping-ms 420 --state soak-watch.state.json --on-stop './page-me.sh'
+  # killed? the same command again: it resumes from --state and counts nothing twice
+
+  # also stop when Atlas connections pass 60 % of the M10 cap (ATLAS_* keys in the environment)
+  cutover soak-watch --from-api --script bot --atlas-group 5f1a2b3c4d5e6f7a8b9c0d1e \\
+      --atlas-process cluster0-shard-00-01.ab1cd.mongodb.net:27017 --atlas-cap 1500
+"""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def _pct_or_off(text: str) -> float | None:
+    if text.strip().lower() in ("off", "none", "no"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a percentage or 'off': {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100: {text!r}")
+    return value
+
+
+def _duration_ms(text: str) -> int:
+    """'5m', '72h', '90s', '1d', or a plain number of seconds."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*", text, re.IGNORECASE)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected a duration like 30s, 5m, 72h: {text!r}")
+    unit = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}[(m.group(2) or "s").lower()]
+    value = int(round(float(m.group(1)) * unit))
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    src = parser.add_argument_group("where the logs come from (one of)")
+    one = src.add_mutually_exclusive_group(required=True)
+    one.add_argument("--input", "-i", metavar="FILE|-",
+                     help="a log export, or '-' to follow stdin until EOF (wrangler tail --format json | ...)")
+    one.add_argument("--from-api", action="store_true", help="pull the Workers Observability API every --interval")
+    src.add_argument("--script", metavar="NAME", help="Worker script name (with --from-api)")
+    src.add_argument("--account-id", metavar="ID", help="Cloudflare account id (default: $CLOUDFLARE_ACCOUNT_ID)")
+    src.add_argument("--since", metavar="ISO|DURATION",
+                     help="start of the soak (default: now for --from-api, the first event for --input)")
+    src.add_argument("--api-delay", type=_duration_ms, default=120_000, metavar="DURATION",
+                     help="pull only logs older than this; Workers Logs arrive with a lag (default 2m)")
+    src.add_argument("--headroom", type=float, default=0.1, metavar="FRACTION",
+                     help="share of Cloudflare's 1,200 requests / 5 min left unused (default 0.1)")
+    sched = parser.add_argument_group("schedule and state")
+    sched.add_argument("--interval", type=_duration_ms, default=300_000, metavar="DURATION",
+                       help="time between pulls / status lines (default 5m)")
+    sched.add_argument("--duration", type=_duration_ms, default=72 * 3_600_000, metavar="DURATION",
+                       help="length of the soak in event time from --since (default 72h)")
+    sched.add_argument("--state", metavar="FILE",
+                       help="figures and position, saved after each pull (--from-api default soak-watch.state.json; "
+                            "with --input - a restarted pipe goes on from it)")
+    gate = parser.add_argument_group("gate and stop-conditions")
+    gate.add_argument("--baseline-cold-ping-ms", type=_positive_float, metavar="MS",
+                      help="cold /ping P95 of the old stack (default $BASELINE_COLD_PING_MS; none = REPORT-ONLY, no latency stop)")
+    gate.add_argument("--factor", type=_positive_float, default=2.5, help="threshold = factor x baseline (default 2.5)")
+    gate.add_argument("--min-cold-samples", type=_count, default=20, metavar="N",
+                      help="cold samples an hour needs to count towards a stop, and the run to decide (default 20)")
+    gate.add_argument("--stop-hours", type=_count, default=3, metavar="N",
+                      help="consecutive event-hours with cold P95 above the threshold that stop the soak (default 3)")
+    gate.add_argument("--max-mongo-error-pct", type=_pct_or_off, default=2.0, metavar="PCT|off",
+                      help="stop when an hour's Mongo connection errors exceed PCT %% of its cmd_timing events (default 2)")
+    gate.add_argument("--max-dual-write-pct", type=_pct_or_off, default=1.0, metavar="PCT|off",
+                      help="stop when an hour's dual-write failures exceed PCT %% (default 1)")
+    gate.add_argument("--max-cpu-exceeded-pct", type=_pct_or_off, default=1.0, metavar="PCT|off",
+                      help="stop when an hour's exceededCpu invocations exceed PCT %% (default 1)")
+    gate.add_argument("--min-failures", type=_count, default=5, metavar="N",
+                      help="a failure rate stops the soak only with at least N failures in the hour (default 5)")
+    atlas = parser.add_argument_group("Atlas connection cap (ATLAS_* credentials in the environment)")
+    atlas.add_argument("--atlas-group", metavar="ID", help="Atlas project (group) id, 24 hex digits")
+    atlas.add_argument("--atlas-process", metavar="HOST:PORT", help="the mongod process to watch (the primary)")
+    atlas.add_argument("--atlas-cap", type=_positive_float, default=500.0, help="connection limit of the cluster tier (default 500)")
+    atlas.add_argument("--atlas-max-pct", type=_pct_or_off, default=60.0, metavar="PCT",
+                       help="stop when connections peak above PCT %% of the cap (default 60)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--output", "-o", default="soak-decision.md", metavar="FILE.md",
+                     help="markdown report, rewritten after each pull (default soak-decision.md; '-' = stdout at the end)")
+    out.add_argument("--json", metavar="FILE|-", help="analyze-soak's JSON plus `stop` and `watch`, after each pull ('-' = stdout at the end)")
+    out.add_argument("--chart", metavar="FILE.svg", help="SVG chart, rewritten after each pull")
+    out.add_argument("--on-stop", metavar="CMD",
+                     help="shell command run when the watch ends with a decision; SOAK_DECISION, SOAK_CONDITION, "
+                          "SOAK_DETAIL, SOAK_EXIT_CODE ... in its environment, no secret")
+    rules = parser.add_argument_group("counting rules (as analyze-soak)")
+    rules.add_argument("--dual-write-pattern", metavar="REGEX", help="log text counted as a dual-write failure")
+    rules.add_argument("--mongo-error-pattern", metavar="REGEX", help="log text / exception counted as a Mongo connection error")
+    rules.add_argument("--cpu-outcome", metavar="OUTCOME", help="invocation outcome counted as CPU limit exceeded (default exceededCpu)")
+
+
+def options_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The typed, frozen Options of the feature from the parsed flags."""
+    from cutover.commands.analyze_soak import _baseline, _patterns
+    from cutover.errors import UsageError
+    from cutover.soakwatch.run import Options
+
+    if bool(args.atlas_group) != bool(args.atlas_process):
+        raise UsageError("--atlas-group and --atlas-process go together (the project id and the HOST:PORT to watch)")
+    if args.atlas_group:
+        from cutover.atlas.client import validate_group_id, validate_process_id
+
+        validate_group_id(args.atlas_group)
+        validate_process_id(args.atlas_process)
+        if args.atlas_max_pct is None:
+            raise UsageError("--atlas-max-pct off: leave out --atlas-group/--atlas-process instead")
+    if args.stop_hours < 1:
+        raise UsageError("--stop-hours must be at least 1")
+    if not 0.0 <= args.headroom < 1.0:
+        raise UsageError("--headroom must be at least 0 and less than 1")
+    stdout = [flag for flag, p in (("--output", args.output), ("--json", args.json), ("--chart", args.chart)) if p == "-"]
+    if len(stdout) > 1:
+        raise UsageError(f"{' and '.join(o + ' -' for o in stdout)} cannot share stdout: send all but one to a file")
+    return Options(
+        input=args.input, from_api=args.from_api, script=args.script, account_id=args.account_id, since=args.since,
+        duration_ms=args.duration, interval_s=args.interval / 1000.0, api_delay_ms=args.api_delay, headroom=args.headroom,
+        baseline_cold_ping_ms=_baseline(args), factor=args.factor, min_cold_samples=args.min_cold_samples,
+        stop_hours=args.stop_hours, max_mongo_error_pct=args.max_mongo_error_pct, max_dual_write_pct=args.max_dual_write_pct,
+        max_cpu_exceeded_pct=args.max_cpu_exceeded_pct, min_failures=args.min_failures,
+        atlas_group=args.atlas_group, atlas_process=args.atlas_process, atlas_cap=args.atlas_cap,
+        atlas_max_pct=args.atlas_max_pct if args.atlas_max_pct is not None else 60.0,
+        patterns=_patterns(args), state=args.state, output=args.output, json=args.json, chart=args.chart,
+        on_stop=args.on_stop, quiet=args.quiet, verbose=args.verbose,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from cutover.soakwatch.run import run as watch
+
+    return watch(options_from(args))
