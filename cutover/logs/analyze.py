@@ -8,7 +8,7 @@ from typing import BinaryIO, Callable, Dict, List, Sequence, Tuple
 
 from cutover.errors import CutoverError
 from cutover.logs import fastpath
-from cutover.logs.formats import csvrows
+from cutover.logs.formats import csvrows, tailpretty
 from cutover.logs.gate import Gate, decide
 from cutover.logs.inputs import Source, container_of, open_input
 from cutover.logs.model import Patterns, Tally
@@ -150,6 +150,10 @@ def scan_source(source: Source, counter: Counter, options: Options, on_read: Cal
         return kind
     if kind == "csv":
         _scan_csv(counter, source.stream)
+        return kind
+    if kind == "tail-pretty":
+        for record in tailpretty.records(source.stream):
+            counter.record(record)
         return kind
     fast = options.fast and fastpath.fast_path_usable(counter) and fastpath.looks_like_logpush_lines(source.head)
     if not fast:
