@@ -131,6 +131,24 @@ def _write(path: str, text: str) -> None:
     write_output(path, text)
 
 
+FORMATS_HINT = ("Logpush NDJSON, wrangler tail (json or pretty), Observability rows (fetch-logs), "
+                "CSV or NDJSON cmd_timing events")
+
+
+def _why_no_records(source) -> str:  # type: ignore[no-untyped-def]
+    """One line: why an input gave no record, and what to do about it."""
+    if source.container == "empty":
+        return "is empty: no log record to analyze (was the capture running?); check the file or leave it out"
+    if source.malformed:
+        return (f"not a log export: no record could be read ({source.malformed:,} malformed); "
+                f"expected {FORMATS_HINT}")
+    if source.unrecognized:
+        what = "row(s) without a log column" if source.container == "csv" else "value(s) of an unknown shape"
+        return (f"not a log export: {source.unrecognized:,} {what} and no log record; "
+                f"expected {FORMATS_HINT}")
+    return "holds no log record (an empty export?); widen the export's time range or leave the file out"
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
@@ -159,13 +177,13 @@ def run(args: argparse.Namespace) -> int:
 
     result = analyze(args.input, options, note=note)
     # The contract's exit 1 for a bad input file: one in which not a single record could be read
-    # is not a log export at all (a wrong file), and must not pass as REPORT-ONLY or INCONCLUSIVE.
+    # is not a log export at all (a wrong file, an empty capture), and must not pass as
+    # REPORT-ONLY or INCONCLUSIVE.
     for source in result.inputs:
-        if source.records == 0 and source.malformed > 0:
+        if source.records == 0:
             from cutover.errors import CutoverError
 
-            raise CutoverError(f"--input {source.name}: not a log export: no record could be read "
-                               f"({source.malformed:,} malformed)")
+            raise CutoverError(f"--input {source.name}: {_why_no_records(source)}")
     if args.chart:
         title = f"Soak: {result.decision} — cold n={len(result.cold_values):,}, warm n={len(result.warm_values):,}"
         _write(args.chart, svg.chart(result.cold_values, result.warm_values, result.hourly, title, result.gate.threshold_ms))

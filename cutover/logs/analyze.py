@@ -42,6 +42,7 @@ class InputSummary:
     records: int
     malformed: int
     fast_records: int
+    unrecognized: int = 0
 
 
 @dataclass
@@ -76,11 +77,17 @@ def _scan_json(counter: Counter, stream: BinaryIO) -> None:
 
 
 def _scan_csv(counter: Counter, stream: BinaryIO) -> None:
+    known: bool | None = None
     for row in csvrows.rows(stream):
         if row is None:
             counter.tally.malformed += 1
-        else:
+            continue
+        if known is None:
+            known = csvrows.is_log_row(row)
+        if known:
             counter.record(csvrows.row_record(row))
+        else:  # a table with none of a log export's columns (the wrong file)
+            counter.tally.unrecognized += 1
 
 
 def _scan_range(path: str, start: int, end: int, template: Counter, on_read: Callable[[int], None] | None = None) -> Tally:
@@ -274,7 +281,8 @@ def analyze(paths: Sequence[str], options: Options | None = None, stdin: BinaryI
     for path, (tally, kind, read_error) in zip(paths, _scan_all(paths, options, stdin)):
         if read_error and note:
             note(f"{path}: compressed data ends early ({read_error}); read what was there")
-        inputs.append(InputSummary(path, kind, dict(tally.formats), tally.records, tally.malformed, tally.fast_records))
+        inputs.append(InputSummary(path, kind, dict(tally.formats), tally.records, tally.malformed, tally.fast_records,
+                                   tally.unrecognized))
         if note:
             note(f"{path}: {tally.records:,} records ({kind}), {tally.cmd_timing:,} cmd_timing, {tally.malformed:,} malformed")
         total.merge(tally)

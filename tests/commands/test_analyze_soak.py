@@ -206,3 +206,42 @@ def test_output_to_a_fifo_is_written_in_place_not_replaced(tmp_path: Path) -> No
     reader.join(timeout=30)
     assert got and got[0].startswith(b"# Soak decision")
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_pretty_tail_saved_as_txt_is_judged_not_report_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`wrangler tail bot > soak.txt` (pretty, the default): read by its content, gated like JSON."""
+    from tests.logs.test_inputs import pretty_tail, tail_events
+
+    path = tmp_path / "soak.txt"
+    path.write_text(pretty_tail(tail_events()))
+    code, doc = run_json(["--input", str(path), "--baseline-cold-ping-ms", "500", "--min-cold-samples", "10"], capsys)
+    assert (code, doc["decision"], doc["counts"]["records"], doc["gate"]["cold_samples"]) == (4, "PIVOT", 27, 13)
+    assert doc["inputs"][0]["container"] == "tail-pretty"
+
+
+def test_powershell_utf16_export_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = soak_file(tmp_path, [float(v) for v in range(100, 125)]).read_text()
+    path = tmp_path / "soak-ps.json"
+    path.write_bytes(b"\xff\xfe" + text.replace("\n", "\r\n").encode("utf-16-le"))
+    code, doc = run_json(["--input", str(path), "--baseline-cold-ping-ms", "50"], capsys)
+    assert (code, doc["decision"], doc["gate"]["cold_samples"]) == (0, "PROCEED", 25)
+
+
+@pytest.mark.parametrize("content", [
+    b"",  # a capture that never started
+    b"\n \n",
+    b"These are my notes about the soak.\nNothing to see here.\n",  # the wrong file
+    b'{"name": "bot", "version": "1.0.0", "dependencies": {}}\n',  # JSON, but not a log
+    b"id,name\n1,alice\n2,bob\n",  # CSV, but not a log export
+    b"\x00\x01\x02binary\xff\xfe garbage",
+])
+def test_input_with_no_record_is_exit_1_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes) -> None:
+    good = soak_file(tmp_path, [100.0] * 25)
+    bad = tmp_path / "soak.txt"
+    bad.write_bytes(content)
+    code = main(["analyze-soak", "--input", str(good), "--input", str(bad), "--output", str(tmp_path / "r.md"),
+                 "--baseline-cold-ping-ms", "400"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and str(bad) in err[0] and "Traceback" not in err[0], err
+    assert not (tmp_path / "r.md").exists()  # no report that looks like a decision

@@ -72,6 +72,12 @@ def _flattened_event(row: Dict[str, str]) -> Dict[str, Any] | None:
     return out
 
 
+def is_log_row(row: Dict[str, str]) -> bool:
+    """Whether the columns are a log export's (a message, time, outcome, error, event or cmd column)."""
+    names = set(row)
+    return bool(names.intersection(_MESSAGE + _OUTCOME + _TIME + _ERROR + ("event", "cmd", "durationms")))
+
+
 def row_record(row: Dict[str, str]) -> Record:
     """One CSV row = one console.log (and, with a request id, part of one invocation)."""
     ms = _time_ms(_first(row, _TIME))
