@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="log export (repeatable; '-' = stdin; .gz read transparently; format detected per file)")
     src.add_argument("--since", metavar="ISO|DURATION", help="only events at or after this time (ISO-8601, epoch ms, or 24h = 24 h before now)")
     src.add_argument("--until", metavar="ISO|DURATION", help="only events before this time (same forms as --since)")
+    src.add_argument("--date-order", choices=("dmy", "mdy"),
+                     help="spreadsheet CSV dates like 03/11/2025: dmy = day first, mdy = month first "
+                          "(default: learned from the file; asked for only when no value shows it)")
     gate = parser.add_argument_group("gate")
     gate.add_argument("--baseline-cold-ping-ms", type=_positive_float, metavar="MS",
                       help="cold /ping P95 of the old stack (default $BASELINE_COLD_PING_MS; none = REPORT-ONLY)")
@@ -166,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
         baseline_cold_ping_ms=_baseline(args), factor=args.factor, gate_cmd=args.gate_cmd,
         min_cold_samples=args.min_cold_samples, patterns=_patterns(args), since_ms=since, until_ms=until,
         jobs=args.jobs, fast=not args.exact, hourly=True, chart=bool(args.chart), progress=not args.quiet,
+        date_order=args.date_order,
     )
 
     def note(message: str) -> None:
@@ -179,11 +183,21 @@ def run(args: argparse.Namespace) -> int:
     # The contract's exit 1 for a bad input file: one in which not a single record could be read
     # is not a log export at all (a wrong file, an empty capture), and must not pass as
     # REPORT-ONLY or INCONCLUSIVE.
+    from cutover.errors import CutoverError
+
     for source in result.inputs:
         if source.records == 0:
-            from cutover.errors import CutoverError
-
             raise CutoverError(f"--input {source.name}: {_why_no_records(source)}")
+    window = " and ".join(flag for flag, value in (("--since", since), ("--until", until)) if value is not None)
+    for source in result.inputs:
+        if window and source.kept_without_time and not source.timed:
+            fix = ("capture with `wrangler tail --format json` (pretty text has no zone-qualified times)"
+                   if source.container == "tail-pretty" else "export it with ISO-8601 or epoch-ms times")
+            raise CutoverError(f"--input {source.name}: {window} asked, but no timestamp could be read in it "
+                               f"({source.kept_without_time:,} event(s) without one); {fix}, or run without {window}")
+        if window and source.kept_without_time and not args.quiet:
+            print(f"warning: --input {source.name}: {source.kept_without_time:,} event(s) have no readable time and "
+                  f"were kept although {window} was asked", file=sys.stderr)
     if args.chart:
         title = f"Soak: {result.decision} — cold n={len(result.cold_values):,}, warm n={len(result.warm_values):,}"
         _write(args.chart, svg.chart(result.cold_values, result.warm_values, result.hourly, title, result.gate.threshold_ms))

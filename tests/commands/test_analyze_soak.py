@@ -245,3 +245,36 @@ def test_input_with_no_record_is_exit_1_with_one_line(tmp_path: Path, capsys: py
     assert code == 1
     assert len(err) == 1 and str(bad) in err[0] and "Traceback" not in err[0], err
     assert not (tmp_path / "r.md").exists()  # no report that looks like a decision
+
+
+def test_spreadsheet_csv_window_is_applied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`24/11/2025 16:00:00` and TRUE/FALSE, as a spreadsheet saves them: --since/--until apply."""
+    path = tmp_path / "sheet.csv"
+    path.write_text("timestamp,cmd,durationMs,cold\n" + "".join(
+        f"24/11/2025 {h:02d}:00:00,/start,{100 + h},{'TRUE' if h % 2 else 'FALSE'}\n" for h in range(24)))
+    code, doc = run_json(["--input", str(path), "--since", "2025-11-24T12:00:00Z", "--min-cold-samples", "1"], capsys)
+    assert doc["counts"]["outside_window"] == 12 and doc["counts"]["cmd_timing"] == 12
+    assert doc["gate"]["cold_samples"] == 6
+    assert doc["span"] == {"first": "2025-11-24T12:00:00.000Z", "last": "2025-11-24T23:00:00.000Z", "hours": 11.0}
+
+
+@pytest.mark.parametrize("stamp", ["", "yesterday afternoon", "45985,66"])
+def test_window_with_no_readable_timestamp_is_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str], stamp: str) -> None:
+    path = tmp_path / "sheet.csv"
+    path.write_text("time;cmd;durationMs;cold\n" + "".join(f"{stamp};/start;{100 + i};TRUE\n" for i in range(30)))
+    code = main(["analyze-soak", "--input", str(path), "--since", "2025-11-24T12:00:00Z", "--output", str(tmp_path / "r.md")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "--since" in err[0] and "timestamp" in err[0], err
+    assert not (tmp_path / "r.md").exists()
+    # without a window, the same file is analyzed (no time is needed for the gate)
+    assert main(["analyze-soak", "--input", str(path), "--output", "/dev/null", "-q", "--baseline-cold-ping-ms", "100"]) == 0
+
+
+def test_ambiguous_spreadsheet_dates_ask_for_date_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "sheet.csv"
+    path.write_text("timestamp,cmd,durationMs,cold\n" + "".join(f"0{d}/11/2025 10:00,/start,100,TRUE\n" for d in range(1, 8)))
+    assert main(["analyze-soak", "--input", str(path), "--output", "/dev/null"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--date-order dmy" in err[0] and str(path) in err[0], err
+    code, doc = run_json(["--input", str(path), "--date-order", "dmy", "--min-cold-samples", "1"], capsys)
+    assert doc["span"]["first"] == "2025-11-01T10:00:00.000Z" and doc["span"]["last"] == "2025-11-07T10:00:00.000Z"
