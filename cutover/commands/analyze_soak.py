@@ -152,6 +152,22 @@ def _why_no_records(source) -> str:  # type: ignore[no-untyped-def]
     return "holds no log record (an empty export?); widen the export's time range or leave the file out"
 
 
+def _chart_link(chart: str | None, output: str) -> str | None:
+    """The chart as the report links it: relative to the report's folder (the two travel together
+    off the bastion), URL-encoded. A chart sent to stdout cannot be linked."""
+    import os
+    from urllib.parse import quote
+
+    if not chart or chart == "-":
+        return None
+    folder = os.getcwd() if output == "-" else os.path.dirname(os.path.abspath(output))
+    try:
+        relative = os.path.relpath(os.path.abspath(chart), folder)
+    except ValueError:  # another drive (Windows): only an absolute path reaches it
+        relative = os.path.abspath(chart)
+    return quote(relative.replace(os.sep, "/"), safe="/:")
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
@@ -202,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
         title = f"Soak: {result.decision} — cold n={len(result.cold_values):,}, warm n={len(result.warm_values):,}"
         _write(args.chart, svg.chart(result.cold_values, result.warm_values, result.hourly, title, result.gate.threshold_ms))
     if args.output:
-        _write(args.output, report.render_markdown(result, args.chart))
+        _write(args.output, report.render_markdown(result, _chart_link(args.chart, args.output)))
     if args.json:
         _write(args.json, report.json_text(result))
     if not args.quiet:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
+import urllib.parse
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import List
@@ -278,3 +280,25 @@ def test_ambiguous_spreadsheet_dates_ask_for_date_order(tmp_path: Path, capsys: 
     assert len(err) == 1 and "--date-order dmy" in err[0] and str(path) in err[0], err
     code, doc = run_json(["--input", str(path), "--date-order", "dmy", "--min-cold-samples", "1"], capsys)
     assert doc["span"]["first"] == "2025-11-01T10:00:00.000Z" and doc["span"]["last"] == "2025-11-07T10:00:00.000Z"
+
+
+@pytest.mark.parametrize("chart_rel, want", [
+    ("charts/soak.svg", "../charts/soak.svg"),  # chart beside the report's folder
+    ("reports/soak.svg", "soak.svg"),
+    ("reports/my soak (1).svg", "my%20soak%20%281%29.svg"),
+])
+def test_report_links_the_chart_relative_to_itself(tmp_path: Path, capsys: pytest.CaptureFixture[str], chart_rel: str,
+                                                   want: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report and chart are copied off the bastion together: an absolute path would break."""
+    path = soak_file(tmp_path, [100.0] * 25)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "charts").mkdir()
+    report, chart = tmp_path / "reports" / "soak-decision.md", tmp_path / chart_rel
+    assert main(["analyze-soak", "--input", str(path), "--output", str(report), "--chart", str(chart), "-q"]) == 0
+    link = re.search(r"!\[[^]]*\]\(([^)]+)\)", report.read_text()).group(1)  # type: ignore[union-attr]
+    assert link == want
+    assert (report.parent / urllib.parse.unquote(link)).resolve() == chart.resolve()
+    # relative arguments, from another working directory, give the same link
+    monkeypatch.chdir(tmp_path)
+    assert main(["analyze-soak", "--input", str(path), "--output", "reports/soak-decision.md", "--chart", chart_rel, "-q"]) == 0
+    assert re.search(r"!\[[^]]*\]\(([^)]+)\)", report.read_text()).group(1) == want  # type: ignore[union-attr]
