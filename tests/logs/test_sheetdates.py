@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import List
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cutover.errors import CutoverError
 from cutover.logs.analyze import Options, analyze
@@ -96,3 +98,23 @@ def test_ambiguous_file_asks_for_the_flag_and_the_flag_reads_it(tmp_path: Path) 
         result = analyze([str(path)], Options(date_order=order))
         assert counts(result)["cmd_timing"] == 7
         assert datetime.fromtimestamp(result.tally.first_ms / 1000, timezone.utc).month == month  # type: ignore[operator]
+
+
+@settings(max_examples=300, deadline=None)
+@given(when=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 12, 31)),
+       order=st.sampled_from(["dmy", "mdy"]), sep=st.sampled_from("/.-"), twelve=st.booleans(), seconds=st.booleans())
+def test_round_trip_of_every_form(when: datetime, order: str, sep: str, twelve: bool, seconds: bool) -> None:
+    """Written the way a spreadsheet would (strftime, not our parser), read back to the same instant."""
+    date_fmt = sep.join(("%d", "%m", "%Y") if order == "dmy" else ("%m", "%d", "%Y"))
+    clock = ("%I:%M" + (":%S" if seconds else "") + " %p") if twelve else ("%H:%M" + (":%S" if seconds else ""))
+    text = when.strftime(f"{date_fmt} {clock}")
+    want = when.replace(second=when.second if seconds else 0, microsecond=0, tzinfo=timezone.utc)
+    assert sheetdates.DateReader(order).time_ms(text) == int(want.timestamp()) * 1000
+    learned = sheetdates.DateReader(None)
+    got = learned.time_ms(text)
+    if when.day == when.month:
+        assert got == int(want.timestamp()) * 1000
+    elif when.day > 12:
+        assert got == int(want.timestamp()) * 1000 and learned.order == order
+    else:
+        assert got is sheetdates.UNDECIDED
