@@ -217,7 +217,7 @@ def test_pretty_tail_saved_as_txt_is_judged_not_report_only(tmp_path: Path, caps
     path = tmp_path / "soak.txt"
     path.write_text(pretty_tail(tail_events()))
     code, doc = run_json(["--input", str(path), "--baseline-cold-ping-ms", "500", "--min-cold-samples", "10"], capsys)
-    assert (code, doc["decision"], doc["counts"]["records"], doc["gate"]["cold_samples"]) == (4, "PIVOT", 27, 13)
+    assert (code, doc["decision"], doc["counts"]["records"], doc["gate"]["cold_samples"]) == (4, "PIVOT", 28, 13)
     assert doc["inputs"][0]["container"] == "tail-pretty"
 
 

@@ -93,6 +93,9 @@ def tail_events() -> List[dict]:
     events = [tail([[js(timing("/start", 200.0 + i, i % 2 == 0))], [{"event": "request", "cold": i % 2 == 0, "isolateAgeMs": 3,
                                                                    "note": "x" * 80}]], ts=T0 + i * 60_000)
               for i in range(24)]
+    # logged as an object (the contract allows it): util.inspect spreads it over lines, quotes with '
+    events.append(tail([[timing("/help", 321.5, False, note="it's \"quoted\"\nand\u00e9", deep={"a": {"b": {"c": 1}}})]],
+                       ts=T0 + 29 * 60_000))
     events.append(tail([["dual-write to KV failed:", {"status": 503}]], ts=T0 + 30 * 60_000))
     events.append(tail([[js(timing("/start", 5000.0, True))]], outcome="exceededCpu", ts=T0 + 31 * 60_000))
     events.append(tail([["MongoServerSelectionError: timed out"]], outcome="exception", ts=T0 + 32 * 60_000))
@@ -106,11 +109,11 @@ def test_pretty_wrangler_tail_is_read_whatever_its_name(tmp_path: Path, name: st
     result = run(path)
     c = counts(result)
     assert result.inputs[0].container == "tail-pretty"
-    assert (c["records"], c["cmd_timing"], c["malformed"]) == (27, 25, 0)
+    assert (c["records"], c["cmd_timing"], c["malformed"]) == (28, 26, 0)
     assert (c["dual_write_failures"], c["mongo_connection_errors"], c["cpu_time_exceeded"]) == (1, 1, 1)
     assert c["outcomes"] == {"exceededCpu": 1, "exception": 1}
     groups = {(g.cmd, g.cold): g.summary.count for g in result.groups}
-    assert groups == {("/start", True): 13, ("/start", False): 12}
+    assert groups == {("/start", True): 13, ("/start", False): 12, ("/help", False): 1}
     # the same events as JSON give the same latency figures
     json_path = tmp_path / "same.json"
     json_path.write_text("".join(json.dumps(e, indent=2) + "\n" for e in tail_events()))
@@ -122,11 +125,26 @@ def test_pretty_tail_times_are_local_and_zone_less_so_they_are_not_guessed(tmp_p
     path = tmp_path / "tail.txt"
     path.write_text(pretty_tail(tail_events(), env={"TZ": "Asia/Kolkata", "LANG": "en_GB.UTF-8"}))
     result = run(path)
-    assert counts(result)["cmd_timing"] == 25
+    assert counts(result)["cmd_timing"] == 26
     assert result.tally.first_ms is None  # local wall-clock time of an unknown zone: not a UTC time
 
 
 def test_pretty_tail_in_utf16(tmp_path: Path) -> None:
     path = tmp_path / "tail.txt"
     path.write_bytes(powershell_bytes(pretty_tail(tail_events()), "utf-16-le"))
-    assert counts(run(path))["cmd_timing"] == 25
+    assert counts(run(path))["cmd_timing"] == 26
+
+
+@pytest.mark.parametrize("text, want", [
+    ("{ event: 'cmd_timing', cmd: '/start', durationMs: 1.5, cold: true }",
+     {"event": "cmd_timing", "cmd": "/start", "durationMs": 1.5, "cold": True}),
+    ("{\n  cmd: \"it's\",\n  u: undefined,\n  deep: { a: { b: [Object] } },\n  arr: [ 1, 'x' ],\n  big: 12n\n}",
+     {"cmd": "it's", "u": None, "deep": {"a": {"b": None}}, "arr": [1, "x"], "big": 12}),
+    ("{ s: 'a \\'q\\' \"d\" \\n' }", {"s": "a 'q' \"d\" \n"}),
+    ("{ event: 'x' } 5", None),  # several arguments: not one object
+    ("{ broken: ", None),
+])
+def test_inspected_object(text: str, want: object) -> None:
+    from cutover.logs.formats.tailpretty import inspected_object
+
+    assert inspected_object(text) == want

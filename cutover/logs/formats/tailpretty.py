@@ -7,6 +7,7 @@ text does not name, so it is not read as a time (the report then says the span i
 from __future__ import annotations
 
 import io
+import json
 import re
 from typing import BinaryIO, Iterator
 
@@ -23,6 +24,46 @@ _HEADER = re.compile(rf"^(?:\S.* - (?P<a>{_OUTCOME}) @ .+|\S.* @ .+ - (?P<b>{_OU
 _LOG = re.compile(r"^  \((?P<level>log|info|debug|warn|error|trace)\)(?: (?P<text>.*))?$")
 _EXCEPTION = re.compile(r"^(?P<name>[A-Z][\w$]*(?:Error|Exception))(?:: (?P<message>.*))?$")
 _STACK = re.compile(r"^\s+at ")
+
+
+# util.inspect's notation of a logged object (`{ event: 'cmd_timing', cold: true }`), token by token
+_TOKEN = re.compile(r"""\s+|(?P<sq>'(?:[^'\\\n]|\\.)*')|(?P<dq>"(?:[^"\\\n]|\\.)*")|(?P<bq>`(?:[^`\\]|\\.)*`)"""
+                    r"|(?P<hidden>\[(?:Object|Array|Function|Circular|Getter|class)[^\]]*\])"
+                    r"|(?P<key>[A-Za-z_$][\w$]*)(?=\s*:)|(?P<word>true|false|null|undefined|NaN|-?Infinity)"
+                    r"|(?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)n?|(?P<punct>[{}\[\],:])")
+
+
+def _quoted(body: str) -> str:
+    """A JS string literal's body (quotes removed) as a JSON string literal."""
+    body = re.sub(r"\\x([0-9a-fA-F]{2})", r"\\u00\1", body.replace("\\'", "'").replace("\\`", "`"))
+    return '"' + re.sub(r'(?<!\\)((?:\\\\)*)"', r'\1\\"', body) + '"'
+
+
+def inspected_object(text: str) -> object:
+    """The object util.inspect printed, or None when the text is not (only) one."""
+    if not text.startswith("{"):
+        return None
+    out, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            return None
+        pos = m.end()
+        kind = m.lastgroup
+        token = m.group(kind) if kind else ""
+        if kind in ("sq", "dq", "bq"):
+            out.append(_quoted(token[1:-1]))
+        elif kind == "key":
+            out.append(json.dumps(token))
+        elif kind == "hidden" or (kind == "word" and token not in ("true", "false", "null")):
+            out.append("null")  # nested beyond inspect's depth, undefined, NaN: no value to read
+        elif kind:
+            out.append(token)
+    try:
+        value = json.loads("".join(out))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def looks_like(head: bytes) -> bool:
@@ -42,7 +83,7 @@ def records(stream: BinaryIO) -> Iterator[Record]:
         header = _HEADER.match(line)
         if header:
             if record is not None:
-                yield record
+                yield _settle(record)
             record = Record(NAME, outcome=OUTCOMES[header.group("a") or header.group("b")])
             entry = None
             continue
@@ -62,4 +103,15 @@ def records(stream: BinaryIO) -> Iterator[Record]:
         if entry is not None and line.strip() and not _STACK.match(line):
             entry.items[0] += "\n" + line
     if record is not None:
-        yield record
+        yield _settle(record)
+
+
+def _settle(record: Record) -> Record:
+    """Entries that are a logged object in util.inspect's notation become that object."""
+    for entry in record.entries:
+        text = entry.items[0]
+        if isinstance(text, str) and text.startswith("{") and not text.startswith('{"'):  # JSON is read later
+            obj = inspected_object(text)
+            if obj is not None:
+                entry.items[0] = obj
+    return record
