@@ -129,10 +129,13 @@ def test_pretty_tail_times_are_local_and_zone_less_so_they_are_not_guessed(tmp_p
     assert result.tally.first_ms is None  # local wall-clock time of an unknown zone: not a UTC time
 
 
-def test_pretty_tail_in_utf16(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoding", sorted(BOMS))
+def test_pretty_tail_with_a_bom(tmp_path: Path, encoding: str) -> None:
     path = tmp_path / "tail.txt"
-    path.write_bytes(powershell_bytes(pretty_tail(tail_events()), "utf-16-le"))
-    assert counts(run(path))["cmd_timing"] == 26
+    text = pretty_tail(tail_events())
+    path.write_bytes(powershell_bytes(text[text.index("POST"):], encoding))  # the BOM right before a header
+    c = counts(run(path))
+    assert (c["records"], c["cmd_timing"]) == (28, 26)
 
 
 @pytest.mark.parametrize("text, want", [

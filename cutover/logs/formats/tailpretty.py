@@ -75,7 +75,7 @@ def looks_like(head: bytes) -> bool:
 def records(stream: BinaryIO) -> Iterator[Record]:
     """One record per invocation header; log lines (with their continuation lines: objects that
     util.inspect spread over several lines, multi-line strings) are its entries."""
-    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline=None)
     record: Record | None = None
     entry: Entry | None = None
     for raw in text:
