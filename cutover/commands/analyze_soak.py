@@ -202,8 +202,14 @@ def run(args: argparse.Namespace) -> int:
     from cutover.errors import CutoverError
 
     for source in result.inputs:
-        if source.records == 0:
+        if source.records == 0 and source.container != "empty":
             raise CutoverError(f"--input {source.name}: {_why_no_records(source)}")
+    empty = [source for source in result.inputs if source.records == 0]
+    if len(empty) == len(result.inputs):  # nothing at all to judge
+        raise CutoverError(f"--input {empty[0].name}: {_why_no_records(empty[0])}")
+    for source in empty:  # an empty file beside others (a quiet hour's export) is not the wrong file
+        if not args.quiet:
+            print(f"warning: --input {source.name} is empty: no records in it", file=sys.stderr)
     window = " and ".join(flag for flag, value in (("--since", since), ("--until", until)) if value is not None)
     for source in result.inputs:
         if window and source.kept_without_time and not source.timed:

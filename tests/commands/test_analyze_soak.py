@@ -1,6 +1,7 @@
 """analyze-soak end to end through cli.main: the gate's outcomes and exit codes, outputs, stdin, errors."""
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
@@ -229,9 +230,19 @@ def test_powershell_utf16_export_is_read(tmp_path: Path, capsys: pytest.CaptureF
     assert (code, doc["decision"], doc["gate"]["cold_samples"]) == (0, "PROCEED", 25)
 
 
+def test_empty_input_alone_is_exit_1_and_beside_others_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = soak_file(tmp_path, [100.0] * 25)
+    for content in (b"", b"\n \n", gzip.compress(b"")):
+        empty = tmp_path / "capture.json"
+        empty.write_bytes(content)
+        assert main(["analyze-soak", "--input", str(empty), "--output", str(tmp_path / "r.md")]) == 1  # a capture that never ran
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "is empty" in err[0] and not (tmp_path / "r.md").exists()
+        code, doc = run_json(["--input", str(good), "--input", str(empty), "--baseline-cold-ping-ms", "400"], capsys)
+        assert (code, doc["decision"]) == (0, "PROCEED")
+
+
 @pytest.mark.parametrize("content", [
-    b"",  # a capture that never started
-    b"\n \n",
     b"These are my notes about the soak.\nNothing to see here.\n",  # the wrong file
     b'{"name": "bot", "version": "1.0.0", "dependencies": {}}\n',  # JSON, but not a log
     b"id,name\n1,alice\n2,bob\n",  # CSV, but not a log export
