@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="log export (repeatable; '-' = stdin; .gz read transparently; format detected per file)")
     src.add_argument("--since", metavar="ISO|DURATION", help="only events at or after this time (ISO-8601, epoch ms, or 24h = 24 h before now)")
     src.add_argument("--until", metavar="ISO|DURATION", help="only events before this time (same forms as --since)")
+    src.add_argument("--date-order", choices=("dmy", "mdy"),
+                     help="spreadsheet CSV dates like 03/11/2025: dmy = day first, mdy = month first "
+                          "(default: learned from the file; asked for only when no value shows it)")
     gate = parser.add_argument_group("gate")
     gate.add_argument("--baseline-cold-ping-ms", type=_positive_float, metavar="MS",
                       help="cold /ping P95 of the old stack (default $BASELINE_COLD_PING_MS; none = REPORT-ONLY)")
@@ -131,6 +134,40 @@ def _write(path: str, text: str) -> None:
     write_output(path, text)
 
 
+FORMATS_HINT = ("Logpush NDJSON, wrangler tail (json or pretty), Observability rows (fetch-logs), "
+                "CSV or NDJSON cmd_timing events")
+
+
+def _why_no_records(source) -> str:  # type: ignore[no-untyped-def]
+    """One line: why an input gave no record, and what to do about it."""
+    if source.container == "empty":
+        return "is empty: no log record to analyze (was the capture running?); check the file or leave it out"
+    if source.malformed:
+        return (f"not a log export: no record could be read ({source.malformed:,} malformed); "
+                f"expected {FORMATS_HINT}")
+    if source.unrecognized:
+        what = "row(s) without a log column" if source.container == "csv" else "value(s) of an unknown shape"
+        return (f"not a log export: {source.unrecognized:,} {what} and no log record; "
+                f"expected {FORMATS_HINT}")
+    return "holds no log record (an empty export?); widen the export's time range or leave the file out"
+
+
+def _chart_link(chart: str | None, output: str) -> str | None:
+    """The chart as the report links it: relative to the report's folder (the two travel together
+    off the bastion), URL-encoded. A chart sent to stdout cannot be linked."""
+    import os
+    from urllib.parse import quote
+
+    if not chart or chart == "-":
+        return None
+    folder = os.getcwd() if output == "-" else os.path.dirname(os.path.abspath(output))
+    try:
+        relative = os.path.relpath(os.path.abspath(chart), folder)
+    except ValueError:  # another drive (Windows): only an absolute path reaches it
+        relative = os.path.abspath(chart)
+    return quote(relative.replace(os.sep, "/"), safe="/:")
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
@@ -148,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
         baseline_cold_ping_ms=_baseline(args), factor=args.factor, gate_cmd=args.gate_cmd,
         min_cold_samples=args.min_cold_samples, patterns=_patterns(args), since_ms=since, until_ms=until,
         jobs=args.jobs, fast=not args.exact, hourly=True, chart=bool(args.chart), progress=not args.quiet,
+        date_order=args.date_order,
     )
 
     def note(message: str) -> None:
@@ -159,18 +197,34 @@ def run(args: argparse.Namespace) -> int:
 
     result = analyze(args.input, options, note=note)
     # The contract's exit 1 for a bad input file: one in which not a single record could be read
-    # is not a log export at all (a wrong file), and must not pass as REPORT-ONLY or INCONCLUSIVE.
-    for source in result.inputs:
-        if source.records == 0 and source.malformed > 0:
-            from cutover.errors import CutoverError
+    # is not a log export at all (a wrong file, an empty capture), and must not pass as
+    # REPORT-ONLY or INCONCLUSIVE.
+    from cutover.errors import CutoverError
 
-            raise CutoverError(f"--input {source.name}: not a log export: no record could be read "
-                               f"({source.malformed:,} malformed)")
+    for source in result.inputs:
+        if source.records == 0 and source.container != "empty":
+            raise CutoverError(f"--input {source.name}: {_why_no_records(source)}")
+    empty = [source for source in result.inputs if source.records == 0]
+    if len(empty) == len(result.inputs):  # nothing at all to judge
+        raise CutoverError(f"--input {empty[0].name}: {_why_no_records(empty[0])}")
+    for source in empty:  # an empty file beside others (a quiet hour's export) is not the wrong file
+        if not args.quiet:
+            print(f"warning: --input {source.name} is empty: no records in it", file=sys.stderr)
+    window = " and ".join(flag for flag, value in (("--since", since), ("--until", until)) if value is not None)
+    for source in result.inputs:
+        if window and source.kept_without_time and not source.timed:
+            fix = ("capture with `wrangler tail --format json` (pretty text has no zone-qualified times)"
+                   if source.container == "tail-pretty" else "export it with ISO-8601 or epoch-ms times")
+            raise CutoverError(f"--input {source.name}: {window} asked, but no timestamp could be read in it "
+                               f"({source.kept_without_time:,} event(s) without one); {fix}, or run without {window}")
+        if window and source.kept_without_time and not args.quiet:
+            print(f"warning: --input {source.name}: {source.kept_without_time:,} event(s) have no readable time and "
+                  f"were kept although {window} was asked", file=sys.stderr)
     if args.chart:
         title = f"Soak: {result.decision} — cold n={len(result.cold_values):,}, warm n={len(result.warm_values):,}"
         _write(args.chart, svg.chart(result.cold_values, result.warm_values, result.hourly, title, result.gate.threshold_ms))
     if args.output:
-        _write(args.output, report.render_markdown(result, args.chart))
+        _write(args.output, report.render_markdown(result, _chart_link(args.chart, args.output)))
     if args.json:
         _write(args.json, report.json_text(result))
     if not args.quiet:

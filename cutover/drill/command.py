@@ -61,8 +61,13 @@ def private_wrangler_home(path: str) -> Iterator[None]:
 
 
 def table(steps: List[Step]) -> str:
+    """One line per step, `ok` or `FAIL` first (the word the README tells the operator to look for)."""
     width = max(len(s.name) for s in steps)
-    return "\n".join(f"  {'PASS' if s.ok else 'FAIL'}  {s.name.ljust(width)}  {s.detail}" for s in steps)
+    return "\n".join(f"  {'ok  ' if s.ok else 'FAIL'}  {s.name.ljust(width)}  {s.detail}" for s in steps)
+
+
+def verdict_line(ok: bool) -> str:
+    return "ok: every step of the rollback works" if ok else "FAIL: see the steps above; each step's log is in the work dir's reports/"
 
 
 def run_drill(args: argparse.Namespace) -> int:
@@ -85,7 +90,7 @@ def run_drill(args: argparse.Namespace) -> int:
     ok = all(s.ok for s in steps)
     print(table(steps), file=out)
     kept = not created or args.keep or not ok
-    verdict = "PASS: every step of the rollback works" if ok else "FAIL: see the steps above"
+    verdict = verdict_line(ok)
     where = f"artifacts in {root}" if kept else "temp work dir removed (use --keep or --workdir to keep it)"
     print(f"{verdict} ({time.time() - started:.1f}s); {where}", file=out)
     # The contract types "workdir" as a string: always the path; "kept" says whether it is still there.

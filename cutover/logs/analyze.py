@@ -8,7 +8,7 @@ from typing import BinaryIO, Callable, Dict, List, Sequence, Tuple
 
 from cutover.errors import CutoverError
 from cutover.logs import fastpath
-from cutover.logs.formats import csvrows
+from cutover.logs.formats import csvrows, tailpretty
 from cutover.logs.gate import Gate, decide
 from cutover.logs.inputs import Source, container_of, open_input
 from cutover.logs.model import Patterns, Tally
@@ -32,6 +32,7 @@ class Options:
     hourly: bool = True  # p95 per hour (the chart and the report's table)
     chart: bool = False  # keep the sorted warm population for the distribution chart
     progress: bool = False  # a progress line on stderr (only drawn on a terminal)
+    date_order: str | None = None  # spreadsheet dates: "dmy" or "mdy"; None = learn it from the file
 
 
 @dataclass
@@ -42,6 +43,9 @@ class InputSummary:
     records: int
     malformed: int
     fast_records: int
+    unrecognized: int = 0
+    kept_without_time: int = 0  # events a --since/--until window could not place
+    timed: bool = False  # at least one event had a readable time
 
 
 @dataclass
@@ -73,14 +77,6 @@ class SoakResult:
 
 def _scan_json(counter: Counter, stream: BinaryIO) -> None:
     fastpath.exact_stream(counter, stream)
-
-
-def _scan_csv(counter: Counter, stream: BinaryIO) -> None:
-    for row in csvrows.rows(stream):
-        if row is None:
-            counter.tally.malformed += 1
-        else:
-            counter.record(csvrows.row_record(row))
 
 
 def _scan_range(path: str, start: int, end: int, template: Counter, on_read: Callable[[int], None] | None = None) -> Tally:
@@ -149,7 +145,11 @@ def scan_source(source: Source, counter: Counter, options: Options, on_read: Cal
     if kind == "empty":
         return kind
     if kind == "csv":
-        _scan_csv(counter, source.stream)
+        csvrows.scan(counter, source.stream, options.date_order)
+        return kind
+    if kind == "tail-pretty":
+        for record in tailpretty.records(source.stream):
+            counter.record(record)
         return kind
     fast = options.fast and fastpath.fast_path_usable(counter) and fastpath.looks_like_logpush_lines(source.head)
     if not fast:
@@ -231,6 +231,8 @@ def _scan_path(path: str, options: Options, stdin: BinaryIO | None = None,
         options = dataclasses.replace(options, jobs=1)  # no processes inside a worker
     try:
         kind = scan_source(source, counter, options, on_read if bar is not None else None)
+    except CutoverError as exc:  # a reader's complaint (e.g. spreadsheet dates) names the input it is about
+        raise CutoverError(f"--input {path}: {exc.message}", exc.exit_code) from None
     finally:
         source.stream.close()
         if bar is not None:
@@ -270,7 +272,9 @@ def analyze(paths: Sequence[str], options: Options | None = None, stdin: BinaryI
     for path, (tally, kind, read_error) in zip(paths, _scan_all(paths, options, stdin)):
         if read_error and note:
             note(f"{path}: compressed data ends early ({read_error}); read what was there")
-        inputs.append(InputSummary(path, kind, dict(tally.formats), tally.records, tally.malformed, tally.fast_records))
+        inputs.append(InputSummary(path, kind, dict(tally.formats), tally.records, tally.malformed, tally.fast_records,
+                                   tally.unrecognized, tally.kept_without_time,
+                                   tally.first_ms is not None or tally.outside_window > 0))
         if note:
             note(f"{path}: {tally.records:,} records ({kind}), {tally.cmd_timing:,} cmd_timing, {tally.malformed:,} malformed")
         total.merge(tally)

@@ -1,6 +1,8 @@
-"""Open inputs (`-` = stdin, gzip by magic bytes) and sniff their container: JSON or CSV."""
+"""Open inputs (`-` = stdin, gzip by magic bytes, UTF-16 by its BOM or zero bytes) and sniff their
+container from the content, never from the name: JSON, pretty `wrangler tail` text, or CSV."""
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import os
@@ -65,6 +67,54 @@ class _Counting(io.RawIOBase):
         super().close()
 
 
+class _Transcoded(io.RawIOBase):
+    """A UTF-16 stream (PowerShell 5's `>` writes it) read as UTF-8 bytes, so every reader downstream
+    sees one encoding. Undecodable bytes become U+FFFD (then a malformed record), never an exception."""
+
+    def __init__(self, inner: BinaryIO, encoding: str) -> None:
+        self.inner = inner
+        self.decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self.pending = b""
+        self.done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        while not self.pending and not self.done:
+            chunk = self.inner.read1(1 << 16)  # type: ignore[attr-defined]  # what is there: a live pipe is not held back
+            self.done = not chunk
+            self.pending = self.decoder.decode(chunk, final=self.done).encode("utf-8")
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
+_BOMS = ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def text_encoding(head: bytes) -> tuple[str | None, int]:
+    """(encoding to transcode from, bytes of BOM to skip); (None, 0) for UTF-8 (with or without BOM).
+    UTF-16 without a BOM is told by its zero bytes: UTF-8 log text never holds a NUL."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding, len(bom)
+    sample = head[:512] if len(head) >= 512 else head[: len(head) - len(head) % 2]
+    if len(sample) >= 4:
+        even, odd = sample[0::2], sample[1::2]
+        zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+        if zeros_odd >= 0.7 and zeros_even < 0.05:
+            return "utf-16-le", 0
+        if zeros_even >= 0.7 and zeros_odd < 0.05:
+            return "utf-16-be", 0
+    return None, 0
+
+
 @dataclass
 class Source:
     """An opened input: a binary stream with its first bytes available for sniffing."""
@@ -73,8 +123,9 @@ class Source:
     stream: BinaryIO
     head: bytes
     gzipped: bool
-    size: int | None  # bytes on disk for plain files, None otherwise
+    size: int | None  # bytes on disk for plain UTF-8 files (read again by offset), None otherwise
     guard: _Guarded | None = None
+    encoding: str | None = None  # transcoded from this (UTF-16) to UTF-8
 
     @property
     def read_error(self) -> str | None:
@@ -101,22 +152,32 @@ def open_input(name: str, stdin: BinaryIO | None = None, on_read: Callable[[int]
         head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
     except (OSError, EOFError) as exc:
         raise CutoverError(f"cannot read --input {name}: {exc}") from None
+    encoding, bom = text_encoding(head)
+    if encoding is not None:
+        stream.read(bom)
+        stream = io.BufferedReader(_Transcoded(stream, encoding), buffer_size=1 << 20)  # type: ignore[assignment]
+        head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
     size = None
-    if name != "-" and not gzipped:
+    if name != "-" and not gzipped and encoding is None:
         try:
             size = os.fstat(buffered.fileno()).st_size
         except OSError:
             size = None
-    return Source(name, stream, head, gzipped, size, guard)
+    return Source(name, stream, head, gzipped, size, guard, encoding)
 
 
 def container_of(head: bytes) -> str:
-    """'json' (NDJSON, concatenated/pretty-printed objects, arrays), 'csv', or 'empty'."""
+    """'json' (NDJSON, concatenated/pretty-printed objects, arrays), 'tail-pretty' (`wrangler tail`
+    without --format json), 'csv', or 'empty'."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text:
         return "empty"
     if text[:1] in (b"{", b"["):
         return "json"
+    from cutover.logs.formats import tailpretty
+
+    if tailpretty.looks_like(text):
+        return "tail-pretty"
     first_line = text.split(b"\n", 1)[0]
     if b"," in first_line or b";" in first_line or b"\t" in first_line:
         return "csv"

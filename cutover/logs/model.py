@@ -80,6 +80,7 @@ class Tally:
     malformed: int = 0
     unrecognized: int = 0
     outside_window: int = 0
+    kept_without_time: int = 0  # events kept although --since/--until was asked: they carry no time
     outcomes: Counter = field(default_factory=Counter)  # non-ok outcomes of invocations without a request id
     outcome_by_request: Dict[str, str] = field(default_factory=dict)  # request id -> non-ok outcome
     first_ms: int | None = None
@@ -155,7 +156,7 @@ class Tally:
                 self.unsorted_hours.add(key)
         self.unsorted_hours.update(other.unsorted_hours)
         for name in ("records", "cmd_timing", "cold_unknown", "dual_write_failures", "mongo_connection_errors",
-                     "malformed", "unrecognized", "outside_window", "fast_records"):
+                     "malformed", "unrecognized", "outside_window", "kept_without_time", "fast_records"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.outcomes.update(other.outcomes)
         self.outcome_by_request.update(other.outcome_by_request)

@@ -38,6 +38,7 @@ def counts(result: SoakResult) -> Dict[str, Any]:
         "cold_unknown": tally.cold_unknown,
         "unrecognized": tally.unrecognized,
         "outside_window": tally.outside_window,
+        "kept_without_time": tally.kept_without_time,
         "outcomes": dict(sorted(outcomes.items())),
     }
 
@@ -114,6 +115,8 @@ def render_markdown(result: SoakResult, chart_path: str | None = None) -> str:
         ("malformed records", "malformed"), ("cmd_timing without `cold` (grouped as warm)", "cold_unknown"),
         ("records of an unknown shape", "unrecognized"), ("events outside --since/--until", "outside_window"),
     ]
+    if c["kept_without_time"]:
+        labels.append(("events without a readable time (kept: --since/--until could not place them)", "kept_without_time"))
     for label, key in labels:
         lines.append(f"| {label} | {c[key]:,} |")
     for outcome, n in c["outcomes"].items():

@@ -66,8 +66,12 @@ class Counter:
         self.until_ms = until_ms
 
     def in_window(self, ms: int | None) -> bool:
-        """Events outside --since/--until are skipped (and counted); events without a time are kept."""
-        if ms is None or (self.since_ms is None and self.until_ms is None):
+        """Events outside --since/--until are skipped (and counted); events without a time are kept
+        (and counted, so that a window that could not be applied is never silent)."""
+        if self.since_ms is None and self.until_ms is None:
+            return True
+        if ms is None:
+            self.tally.kept_without_time += 1
             return True
         if (self.since_ms is not None and ms < self.since_ms) or (self.until_ms is not None and ms >= self.until_ms):
             self.tally.outside_window += 1

@@ -1,9 +1,12 @@
 """analyze-soak end to end through cli.main: the gate's outcomes and exit codes, outputs, stdin, errors."""
 from __future__ import annotations
 
+import gzip
 import io
 import json
+import re
 import sys
+import urllib.parse
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import List
@@ -206,3 +209,107 @@ def test_output_to_a_fifo_is_written_in_place_not_replaced(tmp_path: Path) -> No
     reader.join(timeout=30)
     assert got and got[0].startswith(b"# Soak decision")
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_pretty_tail_saved_as_txt_is_judged_not_report_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`wrangler tail bot > soak.txt` (pretty, the default): read by its content, gated like JSON."""
+    from tests.logs.test_inputs import pretty_tail, tail_events
+
+    path = tmp_path / "soak.txt"
+    path.write_text(pretty_tail(tail_events()))
+    code, doc = run_json(["--input", str(path), "--baseline-cold-ping-ms", "500", "--min-cold-samples", "10"], capsys)
+    assert (code, doc["decision"], doc["counts"]["records"], doc["gate"]["cold_samples"]) == (4, "PIVOT", 28, 13)
+    assert doc["inputs"][0]["container"] == "tail-pretty"
+
+
+def test_powershell_utf16_export_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = soak_file(tmp_path, [float(v) for v in range(100, 125)]).read_text()
+    path = tmp_path / "soak-ps.json"
+    path.write_bytes(b"\xff\xfe" + text.replace("\n", "\r\n").encode("utf-16-le"))
+    code, doc = run_json(["--input", str(path), "--baseline-cold-ping-ms", "50"], capsys)
+    assert (code, doc["decision"], doc["gate"]["cold_samples"]) == (0, "PROCEED", 25)
+
+
+def test_empty_input_alone_is_exit_1_and_beside_others_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = soak_file(tmp_path, [100.0] * 25)
+    for content in (b"", b"\n \n", gzip.compress(b"")):
+        empty = tmp_path / "capture.json"
+        empty.write_bytes(content)
+        assert main(["analyze-soak", "--input", str(empty), "--output", str(tmp_path / "r.md")]) == 1  # a capture that never ran
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "is empty" in err[0] and not (tmp_path / "r.md").exists()
+        code, doc = run_json(["--input", str(good), "--input", str(empty), "--baseline-cold-ping-ms", "400"], capsys)
+        assert (code, doc["decision"]) == (0, "PROCEED")
+
+
+@pytest.mark.parametrize("content", [
+    b"These are my notes about the soak.\nNothing to see here.\n",  # the wrong file
+    b'{"name": "bot", "version": "1.0.0", "dependencies": {}}\n',  # JSON, but not a log
+    b"id,name\n1,alice\n2,bob\n",  # CSV, but not a log export
+    b"\x00\x01\x02binary\xff\xfe garbage",
+])
+def test_input_with_no_record_is_exit_1_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes) -> None:
+    good = soak_file(tmp_path, [100.0] * 25)
+    bad = tmp_path / "soak.txt"
+    bad.write_bytes(content)
+    code = main(["analyze-soak", "--input", str(good), "--input", str(bad), "--output", str(tmp_path / "r.md"),
+                 "--baseline-cold-ping-ms", "400"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and str(bad) in err[0] and "Traceback" not in err[0], err
+    assert not (tmp_path / "r.md").exists()  # no report that looks like a decision
+
+
+def test_spreadsheet_csv_window_is_applied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`24/11/2025 16:00:00` and TRUE/FALSE, as a spreadsheet saves them: --since/--until apply."""
+    path = tmp_path / "sheet.csv"
+    path.write_text("timestamp,cmd,durationMs,cold\n" + "".join(
+        f"24/11/2025 {h:02d}:00:00,/start,{100 + h},{'TRUE' if h % 2 else 'FALSE'}\n" for h in range(24)))
+    code, doc = run_json(["--input", str(path), "--since", "2025-11-24T12:00:00Z", "--min-cold-samples", "1"], capsys)
+    assert doc["counts"]["outside_window"] == 12 and doc["counts"]["cmd_timing"] == 12
+    assert doc["gate"]["cold_samples"] == 6
+    assert doc["span"] == {"first": "2025-11-24T12:00:00.000Z", "last": "2025-11-24T23:00:00.000Z", "hours": 11.0}
+
+
+@pytest.mark.parametrize("stamp", ["", "yesterday afternoon", "45985,66"])
+def test_window_with_no_readable_timestamp_is_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str], stamp: str) -> None:
+    path = tmp_path / "sheet.csv"
+    path.write_text("time;cmd;durationMs;cold\n" + "".join(f"{stamp};/start;{100 + i};TRUE\n" for i in range(30)))
+    code = main(["analyze-soak", "--input", str(path), "--since", "2025-11-24T12:00:00Z", "--output", str(tmp_path / "r.md")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "--since" in err[0] and "timestamp" in err[0], err
+    assert not (tmp_path / "r.md").exists()
+    # without a window, the same file is analyzed (no time is needed for the gate)
+    assert main(["analyze-soak", "--input", str(path), "--output", "/dev/null", "-q", "--baseline-cold-ping-ms", "100"]) == 0
+
+
+def test_ambiguous_spreadsheet_dates_ask_for_date_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "sheet.csv"
+    path.write_text("timestamp,cmd,durationMs,cold\n" + "".join(f"0{d}/11/2025 10:00,/start,100,TRUE\n" for d in range(1, 8)))
+    assert main(["analyze-soak", "--input", str(path), "--output", "/dev/null"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--date-order dmy" in err[0] and str(path) in err[0], err
+    code, doc = run_json(["--input", str(path), "--date-order", "dmy", "--min-cold-samples", "1"], capsys)
+    assert doc["span"]["first"] == "2025-11-01T10:00:00.000Z" and doc["span"]["last"] == "2025-11-07T10:00:00.000Z"
+
+
+@pytest.mark.parametrize("chart_rel, want", [
+    ("charts/soak.svg", "../charts/soak.svg"),  # chart beside the report's folder
+    ("reports/soak.svg", "soak.svg"),
+    ("reports/my soak (1).svg", "my%20soak%20%281%29.svg"),
+])
+def test_report_links_the_chart_relative_to_itself(tmp_path: Path, capsys: pytest.CaptureFixture[str], chart_rel: str,
+                                                   want: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report and chart are copied off the bastion together: an absolute path would break."""
+    path = soak_file(tmp_path, [100.0] * 25)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "charts").mkdir()
+    report, chart = tmp_path / "reports" / "soak-decision.md", tmp_path / chart_rel
+    assert main(["analyze-soak", "--input", str(path), "--output", str(report), "--chart", str(chart), "-q"]) == 0
+    link = re.search(r"!\[[^]]*\]\(([^)]+)\)", report.read_text()).group(1)  # type: ignore[union-attr]
+    assert link == want
+    assert (report.parent / urllib.parse.unquote(link)).resolve() == chart.resolve()
+    # relative arguments, from another working directory, give the same link
+    monkeypatch.chdir(tmp_path)
+    assert main(["analyze-soak", "--input", str(path), "--output", "reports/soak-decision.md", "--chart", chart_rel, "-q"]) == 0
+    assert re.search(r"!\[[^]]*\]\(([^)]+)\)", report.read_text()).group(1) == want  # type: ignore[union-attr]

@@ -41,7 +41,12 @@ def test_default_temp_workdir_is_removed_when_all_pass(tmp_path, capsys, monkeyp
     monkeypatch.setattr(tempfile, "tempdir", None)
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no wrangler: python-only
     assert main(["drill"]) == 0
-    assert "PASS" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    steps = [line for line in out.splitlines() if line.startswith("  ") and "targets:" not in line]
+    # The README tells the operator every step must say `ok`: the table says exactly that.
+    assert len(steps) == len(STEP_NAMES) and all(line.split()[0] == "ok" for line in steps), out
+    assert out.splitlines()[-1].startswith("ok: every step")
+    assert "PASS" not in out
     assert list(tmp_path.iterdir()) == []
 
 
@@ -83,3 +88,32 @@ def test_pyz_drill_as_nobody_with_unwritable_home():
         assert list(tmp.iterdir()) == []  # its temp work dir is gone, nothing extracted
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_failed_step_says_fail_and_the_verdict_too(tmp_path, capsys):
+    from cutover.drill.command import table, verdict_line
+    from cutover.drill.steps import Step
+
+    lines = table([Step("apply KV", True, "10 keys"), Step("verify after repair", False, "exit 4")]).splitlines()
+    assert [line.split()[0] for line in lines] == ["ok", "FAIL"]
+    assert verdict_line(False).startswith("FAIL:") and verdict_line(True).startswith("ok:")
+
+
+def test_verify_detail_counts_expiring_keys(tmp_path):
+    """10 keys, one of them expiring during the drill: the line must add up to 10, not read '9 equal'."""
+    from cutover.drill.steps import _verify_counts
+
+    report = tmp_path / "verify.json"
+    modules = {
+        "sessions": {"equal": 4, "missing": 0, "extra": 0, "different": 0, "resurrected": 0, "expiring": 1},
+        "prefs": {"equal": 3, "missing": 0, "extra": 0, "different": 0, "resurrected": 0, "expiring": 0},
+        "rate_limits": {"equal": 2, "missing": 0, "extra": 0, "different": 0, "resurrected": 0, "expiring": 0},
+    }
+    report.write_text(json.dumps({"modules": modules, "d1": {"equal": 6, "missing": 0, "extra": 0, "different": 0}}))
+    line = _verify_counts(str(report))
+    assert "10 keys" in line and "9 equal" in line and "1 expiring" in line, line
+    assert "D1 6 rows: 6 equal, 0 differing" in line, line
+    modules["sessions"]["expiring"] = 0
+    modules["sessions"]["equal"] = 5
+    report.write_text(json.dumps({"modules": modules}))
+    assert _verify_counts(str(report)) == "KV 10 keys: 10 equal, 0 differing"

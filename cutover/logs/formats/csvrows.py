@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, BinaryIO, Dict, Iterator, List
+from typing import TYPE_CHECKING, Any, BinaryIO, Dict, Iterator, List, Tuple
 
+from cutover.logs.formats.sheetdates import UNDECIDED, DateReader
 from cutover.logs.model import Entry, Record
-from cutover.logs.rules import as_int_ms
+
+if TYPE_CHECKING:
+    from cutover.logs.rules import Counter
 
 NAME = "csv"
 csv.field_size_limit(1 << 26)
@@ -41,20 +44,6 @@ def _bool(value: str | None) -> Any:
     return None
 
 
-def _time_ms(value: str | None) -> int | None:
-    if value is None:
-        return None
-    ms = as_int_ms(value)
-    if ms is not None:
-        return ms
-    try:
-        from cutover.telemetry.timespec import parse_time_ms
-
-        return parse_time_ms(value, 0)
-    except Exception:  # noqa: BLE001 - an unparseable time is just unknown
-        return None
-
-
 def _flattened_event(row: Dict[str, str]) -> Dict[str, Any] | None:
     if "cmd" not in row or "durationms" not in row:
         return None
@@ -72,9 +61,14 @@ def _flattened_event(row: Dict[str, str]) -> Dict[str, Any] | None:
     return out
 
 
-def row_record(row: Dict[str, str]) -> Record:
+def is_log_row(row: Dict[str, str]) -> bool:
+    """Whether the columns are a log export's (a message, time, outcome, error, event or cmd column)."""
+    names = set(row)
+    return bool(names.intersection(_MESSAGE + _OUTCOME + _TIME + _ERROR + ("event", "cmd", "durationms")))
+
+
+def row_record(row: Dict[str, str], ms: int | None) -> Record:
     """One CSV row = one console.log (and, with a request id, part of one invocation)."""
-    ms = _time_ms(_first(row, _TIME))
     outcome = _first(row, _OUTCOME)
     request_id = _first(row, _REQUEST)
     record = Record(NAME, timestamp_ms=ms, outcome=outcome, request_id=request_id)
@@ -94,6 +88,40 @@ def row_record(row: Dict[str, str]) -> Record:
     if items:
         record.entries.append(Entry(items, ms))
     return record
+
+
+MAX_UNDECIDED_ROWS = 200_000  # rows held back while the day/month order is unknown
+
+
+def scan(counter: Counter, stream: BinaryIO, date_order: str | None = None) -> None:
+    """Count every row. Rows whose date could be day- or month-first wait (in order) until a later
+    value shows which; a file where nothing shows it is an error asking for --date-order."""
+    dates = DateReader(date_order)
+    known: bool | None = None
+    held: List[Tuple[Dict[str, str], str]] = []
+    for row in rows(stream):
+        if row is None:
+            counter.tally.malformed += 1
+            continue
+        if known is None:
+            known = is_log_row(row)
+        if not known:  # a table with none of a log export's columns (the wrong file)
+            counter.tally.unrecognized += 1
+            continue
+        stamp = _first(row, _TIME)
+        ms = dates.time_ms(stamp)
+        if ms is UNDECIDED:
+            held.append((row, stamp or ""))
+            if len(held) > MAX_UNDECIDED_ROWS:
+                raise dates.cannot_tell(held[0][1])
+            continue
+        counter.record(row_record(row, ms))  # type: ignore[arg-type]
+        if held and dates.order is not None:  # this row told the order: the held ones can be read now
+            for waiting, waiting_stamp in held:
+                counter.record(row_record(waiting, dates.time_ms(waiting_stamp)))  # type: ignore[arg-type]
+            held = []
+    if held:
+        raise dates.cannot_tell(held[0][1])
 
 
 def rows(stream: BinaryIO) -> Iterator[Dict[str, str] | None]:
