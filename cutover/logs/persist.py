@@ -12,7 +12,7 @@ from cutover.logs.model import Group, Tally
 
 FORMAT = 1
 _SCALARS = ("records", "cmd_timing", "cold_unknown", "dual_write_failures", "mongo_connection_errors",
-            "malformed", "unrecognized", "outside_window", "fast_records", "first_ms", "last_ms")
+            "malformed", "unrecognized", "outside_window", "kept_without_time", "fast_records", "first_ms", "last_ms")
 _COUNTERS = ("outcomes", "formats")
 # Every Tally field is either saved above or rebuilt: a new field must be added here (a test checks).
 HANDLED_FIELDS = frozenset(_SCALARS + _COUNTERS + ("groups", "hourly", "outcome_by_request", "unsorted_hours"))
