@@ -6,6 +6,7 @@ import json
 import shlex
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, TextIO, Tuple
 
@@ -140,17 +141,13 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 def _read(args: argparse.Namespace, settings: Settings, planner: D1Planner, err: TextIO) -> str:
     from cutover.core.progress import Progress
+    from cutover.core.timespec import parse_time_ms
     from cutover.sources import ScanOptions, open_source
-    from cutover.sources.ejson import parse_iso_millis
     from cutover.sources.values import DateTime
 
     since: DateTime | None = None
     if args.since:
-        try:
-            text = args.since.strip()
-            since = DateTime(parse_iso_millis(text + "T00:00:00Z" if len(text) == 10 else text))
-        except (ValueError, TypeError):
-            raise UsageError(f"--since {args.since!r}: expected an ISO-8601 date, e.g. 2026-11-01T00:00:00Z") from None
+        since = DateTime(parse_time_ms(args.since, int(time.time() * 1000), "--since"))
     kwargs: Dict[str, Any] = {"database": settings.mongo_database, "data_source": settings.data_source}
     if args.page_size:
         kwargs["page_size"] = args.page_size

@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-limit", default="1200/300", metavar="N/SECONDS", help="Cloudflare's request budget per token (default 1200/300: 1,200 per 5 minutes)")
     parser.add_argument("--batch-size", type=int, default=10_000, metavar="N", help="--mode bulk: keys per bulk request (default and maximum 10,000); a checkpoint follows each")
     parser.add_argument("--emit", metavar="FILE", help="write a `wrangler kv bulk put` JSON file per module instead of calling the API ({module} in the name is replaced)")
-    parser.add_argument("--since", metavar="ISO", help="only documents whose since_field (default updatedAt) is at or after this instant")
+    parser.add_argument("--since", metavar="WHEN", help="only documents whose since_field (default updatedAt) is at or after WHEN: 24h, 7d, 2026-12-03, 2026-12-03T18:00:00Z or epoch ms")
     parser.add_argument("--checkpoint", metavar="FILE", default=None, help=f"resume state, saved after each acknowledged batch (default ./{DEFAULT_CHECKPOINT})")
     parser.add_argument("--resume", action="store_true", help="continue after the last acknowledged document of the checkpoint")
     parser.add_argument("--failed-keys", metavar="FILE", default=None, help=f"NDJSON list of failed keys and invalid documents (default ./{DEFAULT_FAILED_KEYS}, only written when there are any)")

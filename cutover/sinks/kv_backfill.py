@@ -53,7 +53,8 @@ class Settings:
     source_spec: str
     database: str
     data_source: str | None
-    since_iso: str | None
+    since_iso: str | None  # as the operator gave it (part of the checkpoint's job)
+    since_ms: int | None  # resolved once; a resume keeps the first run's instant (`--since 24h`)
     since_fields: Dict[str, str]
     mode: str
     rate: float
@@ -150,22 +151,19 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     limit, window = parse_api_limit(args.api_limit)
     if not 1 <= args.batch_size <= 10_000:
         raise UsageError("--batch-size must be between 1 and 10000 (Cloudflare's bulk limit)")
-    since_iso = None
+    since_ms = None
     if args.since:
-        from cutover.sources.ejson import parse_iso_millis
+        from cutover.core.timespec import parse_time_ms
 
-        try:
-            parse_iso_millis(args.since)
-        except ValueError:
-            raise UsageError(f"--since {args.since!r}: expected an ISO-8601 instant, e.g. 2026-11-20T00:00:00Z") from None
-        since_iso = args.since
+        since_ms = parse_time_ms(args.since, now_ms(), "--since")
     account = args.account_id or cloudflare_account_id(cfg)
     return Settings(
         modules=specs,
         source_spec=cfg.source_spec(),
         database=cfg.get("mongo.database", "", kind=str),
         data_source=cfg.get("mongo.data_source", None, kind=str),
-        since_iso=since_iso,
+        since_iso=args.since or None,
+        since_ms=since_ms,
         since_fields={s.name: cfg.get(f"kv_modules.{s.name}.since_field", "updatedAt", kind=str) for s in specs},
         mode=args.mode,
         rate=args.rate,
@@ -190,7 +188,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 # -- output ------------------------------------------------------------------------------
 
 class Console:
-    """stderr notes (quiet-aware, progress-safe); warnings always shown."""
+    """stderr notes (quiet-aware, progress-safe); warnings always shown, per-document ones not with -q."""
 
     def __init__(self, quiet: bool, verbose: bool, stream: IO[str] | None = None) -> None:
         self.quiet = quiet
@@ -212,6 +210,11 @@ class Console:
     def debug(self, text: str) -> None:
         if self.verbose and not self.quiet:
             self._emit(text)
+
+    def item(self, text: str) -> None:
+        """A warning about one document: -q drops it (the summary still counts it)."""
+        if not self.quiet:
+            self._emit(f"warning: {text}")
 
     def warn(self, text: str, once: str | None = None) -> None:
         if once is not None:
@@ -334,6 +337,9 @@ class Backfill:
                 "or delete it to start over"
             )
         cp.state.setdefault("modules", {})
+        if cp.state.get("since_ms") is not None:
+            self.s.since_ms = int(cp.state["since_ms"])
+        cp.state["since_ms"] = self.s.since_ms
         cp.save()  # from now on a crash leaves something to --resume (and a plain rerun is refused)
         return cp
 
@@ -443,7 +449,7 @@ class Backfill:
         after_id = ejson.loads(saved["after_id"]) if saved.get("after_id") is not None else None
         if after_id is not None:
             self.console.info(f"{spec.name}: resuming after _id {saved['after_id']} ({stats.documents:,} documents done)")
-        since = DateTime(ejson.parse_iso_millis(self.s.since_iso)) if self.s.since_iso else None
+        since = DateTime(self.s.since_ms) if self.s.since_ms is not None else None
         sink = self._sink(spec)
         options = ScanOptions(
             since=since, since_field=self.s.since_fields[spec.name], after_id=after_id,
@@ -512,9 +518,9 @@ class Backfill:
                         stats.invalid_by_reason[mapped.reason] = stats.invalid_by_reason.get(mapped.reason, 0) + 1
                         problems.add(spec.name, "invalid", None, mapped.doc_id, f"{mapped.reason}: {mapped.detail}")
                         if stats.invalid <= SHOWN_INVALID or self.s.verbose:
-                            self.console.warn(f"{spec.name}: document _id {_shown(mapped.doc_id)} not written: {mapped.detail}")
+                            self.console.item(f"{spec.name}: document _id {_shown(mapped.doc_id)} not written: {mapped.detail}")
                         elif stats.invalid == SHOWN_INVALID + 1:
-                            self.console.warn(f"{spec.name}: more invalid documents; all are counted in the summary"
+                            self.console.item(f"{spec.name}: more invalid documents; all are counted in the summary"
                                               + ("" if self.s.dry_run else f" and listed in {problems.path}"))
                     prev_id = doc.get("_id")
                 progress.update(len(batch))

@@ -13,10 +13,10 @@ from cutover.core.checkpoint import Checkpoint
 from cutover.core.config import cloudflare_account_id, cloudflare_api_base, read_secret
 from cutover.core.fsutil import atomic_writer, write_output
 from cutover.core.progress import Progress, format_duration
+from cutover.core.timespec import iso_ms, parse_time_ms
 from cutover.errors import ConfigError, CutoverError, UsageError
 from cutover.telemetry.query import MAX_LIMIT, Filter, build_body, events_filter, row_time, script_filter, soak_filter
 from cutover.telemetry.summary import QuietTracker, format_summary, merge_gaps, span, spans
-from cutover.telemetry.timespec import iso_ms, parse_time_ms
 
 RETENTION_DAYS = 7  # Workers Logs retention on the Paid plan (3 days on Free)
 DAY_MS = 86_400_000

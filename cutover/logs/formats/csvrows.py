@@ -48,7 +48,7 @@ def _time_ms(value: str | None) -> int | None:
     if ms is not None:
         return ms
     try:
-        from cutover.telemetry.timespec import parse_time_ms
+        from cutover.core.timespec import parse_time_ms
 
         return parse_time_ms(value, 0)
     except Exception:  # noqa: BLE001 - an unparseable time is just unknown
