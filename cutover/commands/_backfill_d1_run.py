@@ -304,7 +304,7 @@ def _execute_api(
     from cutover.core.checkpoint import Checkpoint
     from cutover.core.http import HttpClient
     from cutover.core.progress import Progress
-    from cutover.core.ratelimit import RateLimiter, cloudflare_budget
+    from cutover.core.ratelimit import cloudflare_limiter
     from cutover.sinks.d1_api import D1Api, D1ApiError, apply_statements
 
     cfg.set("cloudflare.account_id", args.account_id)
@@ -315,7 +315,7 @@ def _execute_api(
         raise ConfigError("--mode api needs the database id: set d1.database_id in the config or pass --database-id")
     token = read_secret("CLOUDFLARE_API_TOKEN", required=True)
     try:
-        limiter = RateLimiter(per_second=args.rate, window_limit=cloudflare_budget(args.headroom))
+        limiter = cloudflare_limiter(token, cloudflare_api_base(), per_second=args.rate, headroom=args.headroom)
     except ValueError as exc:
         raise UsageError(f"--rate/--headroom: {exc}") from None
     client = HttpClient(cloudflare_api_base(), headers={"Authorization": f"Bearer {token}"}, pace=limiter)

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=("bulk", "put"), default="bulk", help="bulk API (default) or one PUT per key")
     parser.add_argument("--rate", type=float, default=50.0, metavar="N", help="--mode put: PUTs per second (default 50; the API budget still caps it)")
     parser.add_argument("--budget-headroom", default="10%", metavar="PCT", help="share of the API budget left unused, e.g. 10%% or 0.1 (default 10%%)")
-    parser.add_argument("--api-limit", default="1200/300", metavar="N/SECONDS", help="Cloudflare's request budget per token (default 1200/300: 1,200 per 5 minutes)")
+    parser.add_argument("--api-limit", default=None, metavar="N/SECONDS", help="Cloudflare's request budget per token (default 1200/300: 1,200 per 5 minutes), shared with the other cutover runs on this machine that use the same token")
     parser.add_argument("--batch-size", type=int, default=10_000, metavar="N", help="--mode bulk: keys per bulk request (default and maximum 10,000); a checkpoint follows each")
     parser.add_argument("--emit", metavar="FILE", help="write a `wrangler kv bulk put` JSON file per module instead of calling the API ({module} in the name is replaced)")
     parser.add_argument("--since", metavar="WHEN", help="only documents whose since_field (default updatedAt) is at or after WHEN: 24h, 7d, 2026-12-03, 2026-12-03T18:00:00Z or epoch ms")

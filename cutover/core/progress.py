@@ -93,6 +93,11 @@ class Progress:
         if self.tty:
             self._last_draw = 0.0
 
+    def redraw_soon(self) -> None:
+        """Something else wrote on the progress line: draw it again at the next update."""
+        if self.tty:
+            self._last_draw = 0.0
+
     def close(self) -> None:
         if self in _active:
             _active.remove(self)

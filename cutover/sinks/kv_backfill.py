@@ -19,6 +19,7 @@ from cutover.core.checkpoint import Checkpoint
 from cutover.core.config import Config, cloudflare_account_id, cloudflare_api_base, read_secret
 from cutover.core.fsutil import write_output
 from cutover.core.progress import Progress, format_duration
+from cutover.core.ratelimit import cloudflare_api_limit, cloudflare_budget, parse_api_limit
 from cutover.errors import CutoverError, UsageError
 from cutover.sinks import jsvalue
 from cutover.sinks.base import KVSink, WriteResult, last_per_key, now_ms
@@ -89,21 +90,6 @@ def parse_fraction(text: str) -> float:
     return value
 
 
-def parse_api_limit(text: str) -> tuple:  # type: ignore[type-arg]
-    try:
-        count, seconds = text.split("/", 1)
-        limit, window = int(count), float(seconds)
-    except ValueError:
-        raise UsageError(f"--api-limit {text!r}: expected REQUESTS/SECONDS, e.g. 1200/300") from None
-    if limit < 1 or window <= 0:
-        raise UsageError(f"--api-limit {text!r}: both numbers must be positive")
-    return limit, window
-
-
-def budget(limit: int, headroom: float) -> int:
-    return max(1, int(limit * (1.0 - headroom)))
-
-
 def module_specs(cfg: Config, wanted: Sequence[str] | None, namespace_override: str | None) -> List[ModuleSpec]:
     table = cfg.get("kv_modules", {}, kind=dict)
     if not table:
@@ -148,7 +134,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise UsageError("--emit writes its file at the end; there is nothing to --resume (just run it again)")
     if args.dry_run and args.resume:
         raise UsageError("--dry-run writes nothing and keeps no checkpoint; drop --resume")
-    limit, window = parse_api_limit(args.api_limit)
+    limit, window = parse_api_limit(args.api_limit) if args.api_limit else cloudflare_api_limit()
     if not 1 <= args.batch_size <= 10_000:
         raise UsageError("--batch-size must be between 1 and 10000 (Cloudflare's bulk limit)")
     since_ms = None
@@ -303,7 +289,7 @@ class Backfill:
     def __init__(self, settings: Settings, console: Console) -> None:
         self.s = settings
         self.console = console
-        self.window_budget = budget(settings.api_limit, settings.headroom)
+        self.window_budget = cloudflare_budget(settings.headroom, settings.api_limit)
         self.stats: Dict[str, ModuleStats] = {}
         self.client: Any = None
         self.pacer: Any = None
@@ -345,7 +331,8 @@ class Backfill:
 
     def _api(self) -> None:
         from cutover.core.http import HttpClient, RetryEvent
-        from cutover.sinks.kv_api import Pacer, api_limiter
+        from cutover.core.ratelimit import cloudflare_limiter
+        from cutover.sinks.kv_api import Pacer
 
         token = read_secret("CLOUDFLARE_API_TOKEN", required=True)
         if not self.s.account_id:
@@ -353,7 +340,8 @@ class Backfill:
                 "no Cloudflare account id: set CLOUDFLARE_ACCOUNT_ID, cloudflare.account_id in the config, or --account-id"
             )
         per_second = self.s.rate if self.s.mode == "put" else None
-        limiter = api_limiter(per_second, self.window_budget, self.s.api_window, on_wait=self._on_wait)
+        limiter = cloudflare_limiter(token, cloudflare_api_base(), per_second, self.s.headroom,
+                                     (self.s.api_limit, self.s.api_window), on_wait=self._on_wait)
         self.pacer = Pacer(limiter)
 
         def on_retry(event: RetryEvent) -> None:
@@ -374,13 +362,10 @@ class Backfill:
         limit = f"{self.window_budget:,} requests per {format_duration(self.s.api_window)}"
         rate_note = " not --rate," if self.s.mode == "put" else ""
         self.console.warn(f"the API budget ({limit}),{rate_note} is what limits this run now", once="budget")
-        if delay >= 5:
-            self.console.info(f"waiting {format_duration(delay)} for the API budget")
 
     def _on_block(self, seconds: float) -> None:
         self.console.warn(
-            f"Cloudflare answered 429 (rate limit; another client on this token?); waiting {format_duration(seconds)} "
-            "and sending again with fresh TTLs"
+            "Cloudflare answered 429 (rate limit; another client on this token?)"
         )
 
     def _sink(self, spec: ModuleSpec) -> KVSink:
