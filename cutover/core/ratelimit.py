@@ -133,6 +133,14 @@ class SharedLedger:
             self._fallback = LocalWindow()
         return self._fd
 
+    def __del__(self) -> None:
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
+
     def _read(self, fd: int) -> bytes:
         os.lseek(fd, 0, os.SEEK_SET)
         chunks = []
@@ -271,7 +279,8 @@ class RateLimiter:
             with self._lock:
                 now = self.clock()
                 delay = max(0.0, self._next_slot - now) if self.per_second else 0.0
-                reason, others = "rate", {}  # type: Tuple[str, Dict[int, int]]
+                reason = "rate"
+                others: Dict[int, int] = {}
                 if delay <= 0:
                     delay, reason, others = self.store.take(now, self.window_limit, self.window_seconds)
                     self._announce_others(others)
