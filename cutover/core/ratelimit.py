@@ -31,6 +31,7 @@ DEFAULT_HEADROOM = 0.1
 # Hidden knob for tests and drills: "N/SECONDS" instead of Cloudflare's 1200/300.
 API_LIMIT_ENV = "CUTOVER_CF_API_LIMIT"
 
+REWRITE_AFTER = 256  # stale ledger lines tolerated before it is compacted (else one line is appended)
 # (delay, reason, requests of other processes in the window by pid)
 Taken = Tuple[float, str, Dict[int, int]]
 
@@ -99,8 +100,8 @@ class LocalWindow:
 
 class SharedLedger:
     """Request times of every process using one token on this machine: a text file of
-    `r TIME PID` (a request) and `b UNTIL PID` (a 429 block) lines in the temp dir, rewritten
-    under an exclusive `flock`. Times are wall-clock seconds (comparable between processes).
+    `r TIME PID` (a request) and `b UNTIL PID` (a 429 block) lines in the temp dir, read and
+    appended to (compacted now and then) under an exclusive `flock`. Times are wall-clock seconds (comparable between processes).
     Falls back to a LocalWindow when the file cannot be used (no fcntl, unwritable temp dir,
     a file that is not ours)."""
 
@@ -153,6 +154,10 @@ class SharedLedger:
     def _write(self, fd: int, data: bytes) -> None:
         os.lseek(fd, 0, os.SEEK_SET)
         os.ftruncate(fd, 0)
+        self._write_all(fd, data)
+
+    @staticmethod
+    def _write_all(fd: int, data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
@@ -166,33 +171,47 @@ class SharedLedger:
             return None
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
+            raw = self._read(fd)
             sent: List[Tuple[float, int]] = []
             blocked = (0.0, 0)
-            for line in self._read(fd).decode("ascii", "replace").splitlines():
+            stale = 0 if raw.endswith(b"\n") or not raw else REWRITE_AFTER  # a torn last line: rewrite
+            for line in raw.split(b"\n"):
                 parts = line.split()
+                if not parts:
+                    continue
                 try:
                     kind, when, pid = parts[0], float(parts[1]), int(parts[2])
                 except (IndexError, ValueError):
-                    continue  # a line cut short by a crash mid-write
+                    stale += 1  # a line cut short by a crash mid-write
+                    continue
                 # a time ahead of now (the wall clock stepped back) must not hold the budget hostage
-                if kind == "r" and now - window < when <= now + 1.0:
+                if kind == b"r" and now - window < when <= now + 1.0:
                     sent.append((when, pid))
-                elif kind == "b" and now < when <= now + 3600.0 and when > blocked[0]:
-                    blocked = (when, pid)
+                elif kind == b"b" and now < when <= now + 3600.0:
+                    if when > blocked[0]:
+                        blocked = (when, pid)
+                else:
+                    stale += 1
             sent.sort()
-            if block_until > blocked[0]:
-                blocked = (block_until, self.pid)
+            known = len(sent)
             result: Taken | None
             if block_until:
                 result = None
+                if block_until > blocked[0]:
+                    blocked = (block_until, self.pid)
+                stale = REWRITE_AFTER
             elif blocked[0] > now:
                 result = (blocked[0] - now, "block", {blocked[1]: 0} if blocked[1] != self.pid else {})
             else:
                 result = change(sent, now)
-            lines = [f"r {when:.3f} {pid}" for when, pid in sent]
-            if blocked[0] > now:
-                lines.append(f"b {blocked[0]:.3f} {blocked[1]}")
-            self._write(fd, ("\n".join(lines) + "\n").encode("ascii"))
+            if stale >= REWRITE_AFTER:  # compact: only what still counts
+                lines = [f"r {when:.3f} {pid}\n" for when, pid in sent]
+                if blocked[0] > now:
+                    lines.append(f"b {blocked[0]:.3f} {blocked[1]}\n")
+                self._write(fd, "".join(lines).encode("ascii"))
+            elif len(sent) > known:  # usually: append the one new request
+                os.lseek(fd, 0, os.SEEK_END)
+                self._write_all(fd, "".join(f"r {when:.3f} {pid}\n" for when, pid in sent[known:]).encode("ascii"))
             return result
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
