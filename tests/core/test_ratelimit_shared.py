@@ -121,3 +121,15 @@ def test_the_test_knob_scales_every_cloudflare_caller(monkeypatch: pytest.Monkey
     monkeypatch.setenv(ratelimit.API_LIMIT_ENV, "forty")
     with pytest.raises(ratelimit.UsageError, match=ratelimit.API_LIMIT_ENV):
         cloudflare_limiter("tok-123456", "https://x.test")
+
+
+def test_the_ledger_appends_and_compacts_what_no_longer_counts(tmp_path: Path) -> None:
+    path = tmp_path / "l"
+    clock = FakeClock()
+    path.write_text("".join(f"r {clock.now - 500 - i:.3f} 77\n" for i in range(300)) + "r 18000")  # torn by a crash
+    (limiter,) = two_limiters(str(path), clock)[:1]
+    limiter.acquire()
+    assert path.read_text().splitlines() == [f"r {clock.now:.3f} 1001"]  # compacted: old and torn lines gone
+    clock.now += 1
+    limiter.acquire()
+    assert len(path.read_text().splitlines()) == 2  # then one line appended per request
