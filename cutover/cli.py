@@ -107,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command is None:
         parser.print_help(sys.stderr)
         return 2
+    from cutover.core import waits
+
+    waits.configure(quiet=bool(getattr(args, "quiet", False)), verbose=bool(getattr(args, "verbose", False)))
     try:
         return int(_load(command).run(args) or 0)
     except CutoverError as exc:

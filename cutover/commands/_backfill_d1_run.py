@@ -6,6 +6,7 @@ import json
 import shlex
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, TextIO, Tuple
 
@@ -140,17 +141,13 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 def _read(args: argparse.Namespace, settings: Settings, planner: D1Planner, err: TextIO) -> str:
     from cutover.core.progress import Progress
+    from cutover.core.timespec import parse_time_ms
     from cutover.sources import ScanOptions, open_source
-    from cutover.sources.ejson import parse_iso_millis
     from cutover.sources.values import DateTime
 
     since: DateTime | None = None
     if args.since:
-        try:
-            text = args.since.strip()
-            since = DateTime(parse_iso_millis(text + "T00:00:00Z" if len(text) == 10 else text))
-        except (ValueError, TypeError):
-            raise UsageError(f"--since {args.since!r}: expected an ISO-8601 date, e.g. 2026-11-01T00:00:00Z") from None
+        since = DateTime(parse_time_ms(args.since, int(time.time() * 1000), "--since"))
     kwargs: Dict[str, Any] = {"database": settings.mongo_database, "data_source": settings.data_source}
     if args.page_size:
         kwargs["page_size"] = args.page_size
@@ -307,7 +304,7 @@ def _execute_api(
     from cutover.core.checkpoint import Checkpoint
     from cutover.core.http import HttpClient
     from cutover.core.progress import Progress
-    from cutover.core.ratelimit import RateLimiter, cloudflare_budget
+    from cutover.core.ratelimit import cloudflare_limiter
     from cutover.sinks.d1_api import D1Api, D1ApiError, apply_statements
 
     cfg.set("cloudflare.account_id", args.account_id)
@@ -318,7 +315,7 @@ def _execute_api(
         raise ConfigError("--mode api needs the database id: set d1.database_id in the config or pass --database-id")
     token = read_secret("CLOUDFLARE_API_TOKEN", required=True)
     try:
-        limiter = RateLimiter(per_second=args.rate, window_limit=cloudflare_budget(args.headroom))
+        limiter = cloudflare_limiter(token, cloudflare_api_base(), per_second=args.rate, headroom=args.headroom)
     except ValueError as exc:
         raise UsageError(f"--rate/--headroom: {exc}") from None
     client = HttpClient(cloudflare_api_base(), headers={"Authorization": f"Bearer {token}"}, pace=limiter)

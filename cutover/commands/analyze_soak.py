@@ -41,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_argument_group("input")
     src.add_argument("--input", "-i", action="append", required=True, metavar="FILE",
                      help="log export (repeatable; '-' = stdin; .gz read transparently; format detected per file)")
-    src.add_argument("--since", metavar="ISO|DURATION", help="only events at or after this time (ISO-8601, epoch ms, or 24h = 24 h before now)")
-    src.add_argument("--until", metavar="ISO|DURATION", help="only events before this time (same forms as --since)")
+    src.add_argument("--since", metavar="WHEN", help="only events at or after WHEN: 24h, 7d, 30m (before now), 2026-12-03, 2026-12-03T18:00:00Z (UTC if no zone) or epoch ms")
+    src.add_argument("--until", metavar="WHEN", help="only events before WHEN (same forms as --since)")
     src.add_argument("--date-order", choices=("dmy", "mdy"),
                      help="spreadsheet CSV dates like 03/11/2025: dmy = day first, mdy = month first "
                           "(default: learned from the file; asked for only when no value shows it)")
@@ -109,8 +109,8 @@ def _patterns(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def _window(args: argparse.Namespace) -> tuple:
     import time
 
+    from cutover.core.timespec import parse_time_ms
     from cutover.errors import UsageError
-    from cutover.telemetry.timespec import parse_time_ms
 
     now_ms = int(time.time() * 1000)
     since = parse_time_ms(args.since, now_ms, "--since") if args.since else None

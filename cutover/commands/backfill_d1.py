@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--mongo-database", metavar="NAME", help="Mongo database (config mongo.database)")
     src.add_argument("--collection", metavar="NAME", help="collection to read (config d1.collection, default trading_trades)")
     src.add_argument("--page-size", type=int, metavar="N", help="dataapi: documents per page (default 1000, max 50000)")
-    src.add_argument("--since", metavar="ISO", help="only rows for documents changed since then (ids still planned over all)")
+    src.add_argument("--since", metavar="WHEN", help="only rows for documents changed since WHEN: 24h, 7d, 2026-12-03, an ISO date-time or epoch ms (ids still planned over all)")
     src.add_argument("--since-field", metavar="FIELD", help="date field for --since (config d1.since_field, default updatedAt)")
 
     tgt = parser.add_argument_group("target table")

@@ -26,8 +26,8 @@ EXAMPLES = """\
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_argument_group("what to fetch")
     src.add_argument("--script", metavar="NAME", help="Worker script name (required for the API)")
-    src.add_argument("--since", metavar="24h|ISO", help="start: a duration before now (90m, 24h, 2d) or an ISO time (UTC if no zone)")
-    src.add_argument("--until", metavar="ISO|DURATION", default=None, help="end (default: now); same forms as --since")
+    src.add_argument("--since", metavar="WHEN", help="start: 24h, 7d, 30m (before now), 2026-12-03, 2026-12-03T18:00:00Z (UTC if no zone) or epoch ms")
+    src.add_argument("--until", metavar="WHEN", default=None, help="end (default: now); same forms as --since")
     src.add_argument("--from-dir", metavar="DIR", help="merge Logpush workers_trace_events *.log.gz files from DIR instead of calling the API")
     src.add_argument("--only-events", metavar="NAME[,NAME]", action="append", default=[],
                      help="only rows whose logged object has `event` equal to one of these (repeatable)")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from cutover import __version__
-from cutover.core import redact
+from cutover.core import redact, waits
 from cutover.core.endpoint import require_private_channel
 from cutover.errors import CutoverError
 
@@ -231,6 +231,9 @@ class HttpClient:
                                 response,
                             )
                         delay = after
+                        blocked = getattr(self.pace, "blocked", None)
+                        if response.status == 429 and blocked is not None:
+                            blocked(after)  # every caller sharing this budget waits it out too
                 self._wait(attempt, delay, f"HTTP {response.status}", shown)
                 continue
             if check and not response.ok:
@@ -243,7 +246,9 @@ class HttpClient:
         self.stats.retries += 1
         if self.on_retry is not None:
             self.on_retry(RetryEvent(attempt, delay, reason, shown))
-        self.sleep(delay)
+        what = "429" if reason == "HTTP 429" else reason
+        why = " (rate limited: the server's Retry-After)" if what == "429" else ""
+        waits.wait(delay, what, self.sleep, f"{why}, then retry {attempt} of {self.retries}")
 
     def _send(
         self, method: str, url: str, shown: str, body: bytes | None, headers: Mapping[str, str], timeout: float

@@ -1,9 +1,11 @@
-"""Progress on stderr: count, rate and ETA on a terminal; nothing when piped or --quiet."""
+"""Progress on stderr: count, rate and ETA; redrawn on a terminal, a plain line every 30 s elsewhere."""
 from __future__ import annotations
 
 import sys
 import time
-from typing import Callable, TextIO
+from typing import Callable, List, TextIO
+
+LOG_INTERVAL = 30.0  # seconds between plain progress lines off a terminal (as rsync/pip in logs)
 
 
 def format_duration(seconds: float) -> str:
@@ -13,8 +15,21 @@ def format_duration(seconds: float) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
 
 
+_active: List[Progress] = []  # open progress displays, innermost last (waits note through them)
+
+
+def active() -> Progress | None:
+    """The progress display currently open, if any: other stderr lines go through its `note`."""
+    return _active[-1] if _active else None
+
+
 class Progress:
-    """`update(n)` as work is done; `close()` ends the line. Redraws at most every `interval` s."""
+    """`update(n)` as work is done; `close()` ends the line.
+
+    On a terminal the line is redrawn at most every `interval` s; anywhere else (a pipe, `tee`,
+    a log file) a plain line is printed every `log_interval` s, and once more at the end if any
+    was. `enabled=False` (--quiet) shows nothing.
+    """
 
     def __init__(
         self,
@@ -25,21 +40,25 @@ class Progress:
         interval: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
         unit: str = "",
+        log_interval: float = LOG_INTERVAL,
     ) -> None:
         self.label = label
         self.total = total
         self.stream = stream if stream is not None else sys.stderr
-        if enabled is None:
-            isatty = getattr(self.stream, "isatty", None)
-            enabled = bool(isatty and isatty())
-        self.enabled = enabled
-        self.interval = interval
+        try:
+            self.tty = bool(self.stream.isatty())
+        except (AttributeError, ValueError):  # no isatty, or a closed stream
+            self.tty = False
+        self.enabled = enabled is not False
+        self.interval = interval if self.tty else log_interval
         self.clock = clock
         self.unit = unit
         self.count = 0
         self.started = clock()
-        self._last_draw = 0.0
-        self._drawn = False
+        self._last_draw = 0.0 if self.tty else self.started
+        self._drawn = False  # tty: a line is on screen; log: at least one line was written
+        if self.enabled:
+            _active.append(self)
 
     def line(self) -> str:
         elapsed = max(1e-9, self.clock() - self.started)
@@ -61,21 +80,29 @@ class Progress:
         now = self.clock()
         if now - self._last_draw >= self.interval:
             self._last_draw = now
-            self.stream.write("\r\x1b[K" + self.line())
+            self.stream.write(("\r\x1b[K" + self.line()) if self.tty else self.line() + "\n")
             self.stream.flush()
             self._drawn = True
 
     def note(self, message: str) -> None:
         """A message that must not be garbled by the progress line."""
-        if self._drawn:
+        if self.tty and self._drawn:
             self.stream.write("\r\x1b[K")
         self.stream.write(message.rstrip("\n") + "\n")
         self.stream.flush()
-        self._last_draw = 0.0
+        if self.tty:
+            self._last_draw = 0.0
+
+    def redraw_soon(self) -> None:
+        """Something else wrote on the progress line: draw it again at the next update."""
+        if self.tty:
+            self._last_draw = 0.0
 
     def close(self) -> None:
+        if self in _active:
+            _active.remove(self)
         if self.enabled and self._drawn:
-            self.stream.write("\r\x1b[K" + self.line() + "\n")
+            self.stream.write(("\r\x1b[K" if self.tty else "") + self.line() + "\n")
             self.stream.flush()
             self._drawn = False
 

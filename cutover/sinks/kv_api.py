@@ -1,5 +1,5 @@
 """Workers KV through the Cloudflare API: bulk writes (default) and per-key PUTs, both paced
-by one `RateLimiter` shared by the whole run (Cloudflare's budget is per token).
+by the token's one `RateLimiter` (core.ratelimit.cloudflare_limiter: Cloudflare's budget is per token).
 
 A rate-limiter slot is taken *before* a request body is built, so the `expiration_ttl` in
 it is computed at the moment it is sent, not minutes earlier while waiting for the budget.
@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterator, List, Sequence, Tuple
 from urllib.parse import quote
 
+from cutover.core import waits
 from cutover.core.http import HttpClient, HttpError, parse_retry_after
 from cutover.core.ratelimit import RateLimiter
 from cutover.errors import CutoverError
@@ -32,17 +33,6 @@ MAX_BLOCK_WAIT = 330.0
 FATAL_STATUSES = frozenset({401, 403, 404})
 
 
-def api_limiter(
-    per_second: float | None, window_budget: int, window_seconds: float,
-    on_wait: Callable[[float, str], None] | None = None,
-) -> RateLimiter:
-    """The run's limiter. Its window is padded by max(1 s, 1 %): Cloudflare counts a request when
-    it arrives, a moment after we take its slot, and jitter in that moment must not let two
-    windows' bursts land inside one of Cloudflare's."""
-    pad = max(1.0, window_seconds * 0.01)
-    return RateLimiter(per_second, window_budget, window_seconds + pad, on_wait=on_wait)
-
-
 class Pacer:
     """`HttpClient.pace` hook: the sink pays for a request's first attempt itself (`prepay`),
     so only retries take a slot inside the client."""
@@ -54,6 +44,9 @@ class Pacer:
     def prepay(self) -> None:
         self.limiter.acquire()
         self._local.prepaid = True
+
+    def blocked(self, seconds: float) -> None:
+        self.limiter.blocked(seconds)
 
     def __call__(self) -> None:
         if getattr(self._local, "prepaid", False):
@@ -157,7 +150,8 @@ class _ApiSink(KVSink):
         after = min(after, MAX_BLOCK_WAIT)
         if self.on_block is not None:
             self.on_block(after)
-        self.sleep(after)
+        self.pacer.blocked(after)
+        waits.wait(after, "429", self.sleep, ": Cloudflare blocks this token; then sent again with fresh TTLs")
         return True
 
 

@@ -19,6 +19,7 @@ from cutover.core.checkpoint import Checkpoint
 from cutover.core.config import Config, cloudflare_account_id, cloudflare_api_base, read_secret
 from cutover.core.fsutil import write_output
 from cutover.core.progress import Progress, format_duration
+from cutover.core.ratelimit import cloudflare_api_limit, cloudflare_budget, parse_api_limit
 from cutover.errors import CutoverError, UsageError
 from cutover.sinks import jsvalue
 from cutover.sinks.base import KVSink, WriteResult, last_per_key, now_ms
@@ -53,7 +54,8 @@ class Settings:
     source_spec: str
     database: str
     data_source: str | None
-    since_iso: str | None
+    since_iso: str | None  # as the operator gave it (part of the checkpoint's job)
+    since_ms: int | None  # resolved once; a resume keeps the first run's instant (`--since 24h`)
     since_fields: Dict[str, str]
     mode: str
     rate: float
@@ -86,21 +88,6 @@ def parse_fraction(text: str) -> float:
     if not 0.0 <= value < 1.0:
         raise UsageError(f"--budget-headroom {text!r}: must be at least 0 and below 100%")
     return value
-
-
-def parse_api_limit(text: str) -> tuple:  # type: ignore[type-arg]
-    try:
-        count, seconds = text.split("/", 1)
-        limit, window = int(count), float(seconds)
-    except ValueError:
-        raise UsageError(f"--api-limit {text!r}: expected REQUESTS/SECONDS, e.g. 1200/300") from None
-    if limit < 1 or window <= 0:
-        raise UsageError(f"--api-limit {text!r}: both numbers must be positive")
-    return limit, window
-
-
-def budget(limit: int, headroom: float) -> int:
-    return max(1, int(limit * (1.0 - headroom)))
 
 
 def module_specs(cfg: Config, wanted: Sequence[str] | None, namespace_override: str | None) -> List[ModuleSpec]:
@@ -147,25 +134,22 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise UsageError("--emit writes its file at the end; there is nothing to --resume (just run it again)")
     if args.dry_run and args.resume:
         raise UsageError("--dry-run writes nothing and keeps no checkpoint; drop --resume")
-    limit, window = parse_api_limit(args.api_limit)
+    limit, window = parse_api_limit(args.api_limit) if args.api_limit else cloudflare_api_limit()
     if not 1 <= args.batch_size <= 10_000:
         raise UsageError("--batch-size must be between 1 and 10000 (Cloudflare's bulk limit)")
-    since_iso = None
+    since_ms = None
     if args.since:
-        from cutover.sources.ejson import parse_iso_millis
+        from cutover.core.timespec import parse_time_ms
 
-        try:
-            parse_iso_millis(args.since)
-        except ValueError:
-            raise UsageError(f"--since {args.since!r}: expected an ISO-8601 instant, e.g. 2026-11-20T00:00:00Z") from None
-        since_iso = args.since
+        since_ms = parse_time_ms(args.since, now_ms(), "--since")
     account = args.account_id or cloudflare_account_id(cfg)
     return Settings(
         modules=specs,
         source_spec=cfg.source_spec(),
         database=cfg.get("mongo.database", "", kind=str),
         data_source=cfg.get("mongo.data_source", None, kind=str),
-        since_iso=since_iso,
+        since_iso=args.since or None,
+        since_ms=since_ms,
         since_fields={s.name: cfg.get(f"kv_modules.{s.name}.since_field", "updatedAt", kind=str) for s in specs},
         mode=args.mode,
         rate=args.rate,
@@ -190,7 +174,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 # -- output ------------------------------------------------------------------------------
 
 class Console:
-    """stderr notes (quiet-aware, progress-safe); warnings always shown."""
+    """stderr notes (quiet-aware, progress-safe); warnings always shown, per-document ones not with -q."""
 
     def __init__(self, quiet: bool, verbose: bool, stream: IO[str] | None = None) -> None:
         self.quiet = quiet
@@ -212,6 +196,11 @@ class Console:
     def debug(self, text: str) -> None:
         if self.verbose and not self.quiet:
             self._emit(text)
+
+    def item(self, text: str) -> None:
+        """A warning about one document: -q drops it (the summary still counts it)."""
+        if not self.quiet:
+            self._emit(f"warning: {text}")
 
     def warn(self, text: str, once: str | None = None) -> None:
         if once is not None:
@@ -300,7 +289,7 @@ class Backfill:
     def __init__(self, settings: Settings, console: Console) -> None:
         self.s = settings
         self.console = console
-        self.window_budget = budget(settings.api_limit, settings.headroom)
+        self.window_budget = cloudflare_budget(settings.headroom, settings.api_limit)
         self.stats: Dict[str, ModuleStats] = {}
         self.client: Any = None
         self.pacer: Any = None
@@ -334,12 +323,16 @@ class Backfill:
                 "or delete it to start over"
             )
         cp.state.setdefault("modules", {})
+        if cp.state.get("since_ms") is not None:
+            self.s.since_ms = int(cp.state["since_ms"])
+        cp.state["since_ms"] = self.s.since_ms
         cp.save()  # from now on a crash leaves something to --resume (and a plain rerun is refused)
         return cp
 
     def _api(self) -> None:
         from cutover.core.http import HttpClient, RetryEvent
-        from cutover.sinks.kv_api import Pacer, api_limiter
+        from cutover.core.ratelimit import cloudflare_limiter
+        from cutover.sinks.kv_api import Pacer
 
         token = read_secret("CLOUDFLARE_API_TOKEN", required=True)
         if not self.s.account_id:
@@ -347,7 +340,8 @@ class Backfill:
                 "no Cloudflare account id: set CLOUDFLARE_ACCOUNT_ID, cloudflare.account_id in the config, or --account-id"
             )
         per_second = self.s.rate if self.s.mode == "put" else None
-        limiter = api_limiter(per_second, self.window_budget, self.s.api_window, on_wait=self._on_wait)
+        limiter = cloudflare_limiter(token, cloudflare_api_base(), per_second, self.s.headroom,
+                                     (self.s.api_limit, self.s.api_window), on_wait=self._on_wait)
         self.pacer = Pacer(limiter)
 
         def on_retry(event: RetryEvent) -> None:
@@ -368,13 +362,10 @@ class Backfill:
         limit = f"{self.window_budget:,} requests per {format_duration(self.s.api_window)}"
         rate_note = " not --rate," if self.s.mode == "put" else ""
         self.console.warn(f"the API budget ({limit}),{rate_note} is what limits this run now", once="budget")
-        if delay >= 5:
-            self.console.info(f"waiting {format_duration(delay)} for the API budget")
 
     def _on_block(self, seconds: float) -> None:
         self.console.warn(
-            f"Cloudflare answered 429 (rate limit; another client on this token?); waiting {format_duration(seconds)} "
-            "and sending again with fresh TTLs"
+            "Cloudflare answered 429 (rate limit; another client on this token?)"
         )
 
     def _sink(self, spec: ModuleSpec) -> KVSink:
@@ -443,7 +434,7 @@ class Backfill:
         after_id = ejson.loads(saved["after_id"]) if saved.get("after_id") is not None else None
         if after_id is not None:
             self.console.info(f"{spec.name}: resuming after _id {saved['after_id']} ({stats.documents:,} documents done)")
-        since = DateTime(ejson.parse_iso_millis(self.s.since_iso)) if self.s.since_iso else None
+        since = DateTime(self.s.since_ms) if self.s.since_ms is not None else None
         sink = self._sink(spec)
         options = ScanOptions(
             since=since, since_field=self.s.since_fields[spec.name], after_id=after_id,
@@ -512,9 +503,9 @@ class Backfill:
                         stats.invalid_by_reason[mapped.reason] = stats.invalid_by_reason.get(mapped.reason, 0) + 1
                         problems.add(spec.name, "invalid", None, mapped.doc_id, f"{mapped.reason}: {mapped.detail}")
                         if stats.invalid <= SHOWN_INVALID or self.s.verbose:
-                            self.console.warn(f"{spec.name}: document _id {_shown(mapped.doc_id)} not written: {mapped.detail}")
+                            self.console.item(f"{spec.name}: document _id {_shown(mapped.doc_id)} not written: {mapped.detail}")
                         elif stats.invalid == SHOWN_INVALID + 1:
-                            self.console.warn(f"{spec.name}: more invalid documents; all are counted in the summary"
+                            self.console.item(f"{spec.name}: more invalid documents; all are counted in the summary"
                                               + ("" if self.s.dry_run else f" and listed in {problems.path}"))
                     prev_id = doc.get("_id")
                 progress.update(len(batch))

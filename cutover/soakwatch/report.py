@@ -5,11 +5,11 @@ import dataclasses
 import json
 from typing import Any, Dict, List
 
+from cutover.core.timespec import iso_ms
 from cutover.logs import report, svg
 from cutover.logs.analyze import SoakResult
 from cutover.logs.gate import PIVOT
 from cutover.soakwatch.conditions import Limits, Stop, hour_label
-from cutover.telemetry.timespec import iso_ms
 
 
 def stop_json(stop: Stop | None) -> Dict[str, Any] | None:

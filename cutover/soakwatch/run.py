@@ -16,13 +16,13 @@ from cutover.core import redact
 from cutover.core.checkpoint import Checkpoint
 from cutover.core.fsutil import write_output
 from cutover.core.progress import format_duration
+from cutover.core.timespec import iso_ms, parse_time_ms
 from cutover.errors import EXIT_GATE_FAILED, ConfigError, CutoverError, UsageError
 from cutover.logs import analyze
 from cutover.logs.model import HOUR_MS, Patterns
 from cutover.soakwatch import report
 from cutover.soakwatch.conditions import Limits, Stop, atlas_over
 from cutover.soakwatch.watch import Watch, hour_of
-from cutover.telemetry.timespec import iso_ms, parse_time_ms
 
 HOOK_TIMEOUT_S = 120.0
 API_FRAME_MS = HOUR_MS

@@ -15,6 +15,7 @@ import math
 import re
 from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Tuple
 
+from cutover.core.timespec import iso_millis
 from cutover.sources.values import (
     Binary,
     Code,
@@ -44,15 +45,9 @@ _DECIMAL_RE = re.compile(
     r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan|snan)", re.ASCII | re.IGNORECASE
 )
 _UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
-_ISO_RE = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?"
-    r"(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?",
-    re.ASCII,
-)
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _UINT32_MAX = 2**32 - 1
-_DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 # The decimal128 value space (IEEE 754-2008, 34 digits); Inexact/Overflow mean "cannot
 # be represented", which the spec treats as a parse error rather than a silent rounding.
@@ -89,37 +84,12 @@ def _is_int(value: Any) -> bool:
 # -- dates ----------------------------------------------------------------------------
 
 
-def _days_from_civil(y: int, m: int, d: int) -> int:
-    # Howard Hinnant's algorithm: exact for any proleptic Gregorian year, no datetime limits.
-    y -= m <= 2
-    era = (y if y >= 0 else y - 399) // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
 def parse_iso_millis(text: str) -> int:
     """Milliseconds since the epoch for an ISO-8601 date-time; no offset means UTC (as pymongo)."""
-    m = _ISO_RE.fullmatch(text)
-    if m is None:
-        raise EJSONError(f"bad $date (not an ISO-8601 date-time): {_short(text)}")
-    year, month, day, hour, minute = (int(g) for g in m.group(1, 2, 3, 4, 5))
-    second = int(m.group(6) or 0)
-    if not (1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month] and hour <= 23 and minute <= 59 and second <= 60):
-        raise EJSONError(f"bad $date (field out of range): {_short(text)}")
-    if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
-        raise EJSONError(f"bad $date (no February 29 in {year}): {_short(text)}")
-    frac = m.group(7)
-    millis = int((frac + "00")[:3]) if frac else 0  # truncate below ms, as BSON stores ms
-    total = ((_days_from_civil(year, month, day) * 24 + hour) * 60 + minute) * 60 + second
-    zone = m.group(8)
-    if zone and zone not in ("Z", "z"):
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        offset = int(digits[:2]) * 3600 + (int(digits[2:4]) * 60 if len(digits) > 2 else 0)
-        total -= sign * offset
-    return total * 1000 + millis
+    try:
+        return iso_millis(text)
+    except ValueError as exc:
+        raise EJSONError(f"bad $date ({exc}): {_short(text)}") from None
 
 
 _EPOCH_NAIVE = _dt.datetime(1970, 1, 1)

@@ -13,10 +13,10 @@ from cutover.core.checkpoint import Checkpoint
 from cutover.core.config import cloudflare_account_id, cloudflare_api_base, read_secret
 from cutover.core.fsutil import atomic_writer, write_output
 from cutover.core.progress import Progress, format_duration
+from cutover.core.timespec import iso_ms, parse_time_ms
 from cutover.errors import ConfigError, CutoverError, UsageError
 from cutover.telemetry.query import MAX_LIMIT, Filter, build_body, events_filter, row_time, script_filter, soak_filter
 from cutover.telemetry.summary import QuietTracker, format_summary, merge_gaps, span, spans
-from cutover.telemetry.timespec import iso_ms, parse_time_ms
 
 RETENTION_DAYS = 7  # Workers Logs retention on the Paid plan (3 days on Free)
 DAY_MS = 86_400_000
@@ -98,8 +98,8 @@ def run_fetch(args: argparse.Namespace) -> int:
 # -- Observability API -------------------------------------------------------------------
 
 def _from_api(args: argparse.Namespace, now_ms: int) -> int:
-    from cutover.core.http import HttpClient, RetryEvent
-    from cutover.core.ratelimit import RateLimiter, cloudflare_budget
+    from cutover.core.http import HttpClient
+    from cutover.core.ratelimit import cloudflare_limiter
     from cutover.telemetry.client import TelemetryClient
     from cutover.telemetry.frames import BoundaryDedup, FrameWalker
     from cutover.telemetry.output import AppendOutput
@@ -163,16 +163,9 @@ def _from_api(args: argparse.Namespace, now_ms: int) -> int:
         if not args.quiet:
             progress.note(message)
 
-    def waited(seconds: float, reason: str) -> None:
-        if args.verbose or seconds >= 5:
-            note(f"fetch-logs: pacing: waiting {seconds:.1f}s for the Cloudflare request budget ({reason})")
-
-    def retried(event: RetryEvent) -> None:
-        note(f"fetch-logs: {event.reason}, retry {event.attempt} in {event.delay:.1f}s")
-
-    limiter = RateLimiter(window_limit=cloudflare_budget(args.headroom), on_wait=waited)
-    http = HttpClient(cloudflare_api_base(), headers={"Authorization": f"Bearer {token}"},
-                      pace=limiter, on_retry=retried)
+    # Waits for the budget and retries are said (with their progress) by core.waits.
+    limiter = cloudflare_limiter(token, cloudflare_api_base(), headroom=args.headroom)
+    http = HttpClient(cloudflare_api_base(), headers={"Authorization": f"Bearer {token}"}, pace=limiter)
     client = TelemetryClient(http, account_id, filters, args.limit)
     walker = FrameWalker(client.query, args.limit, frame_ms)
     output = AppendOutput(args.output)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Tuple
 
 from cutover.core.progress import format_duration
-from cutover.telemetry.timespec import iso_ms
+from cutover.core.timespec import iso_ms
 
 
 class QuietTracker:

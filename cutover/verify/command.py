@@ -18,10 +18,10 @@ from cutover.verify.kv_targets import STORE_FORMAT, BulkFileKV, KVTarget, LocalS
 
 def _api_client() -> Any:
     from cutover.core.http import HttpClient
-    from cutover.core.ratelimit import RateLimiter, cloudflare_budget
+    from cutover.core.ratelimit import cloudflare_limiter
 
     token = read_secret("CLOUDFLARE_API_TOKEN", required=True)
-    limiter = RateLimiter(window_limit=cloudflare_budget())
+    limiter = cloudflare_limiter(token, cloudflare_api_base())
     return HttpClient(cloudflare_api_base(), headers={"Authorization": f"Bearer {token}"}, pace=limiter)
 
 

@@ -288,7 +288,13 @@ def test_flag_conflicts_are_usage_errors(workdir, capsys):
 def test_since_accepts_a_plain_date_and_refuses_nonsense(workdir, capsys):
     assert main(["backfill-d1", "--config", "rollback.json", "--since", "1970-01-01", "--dry-run"]) == 0
     assert main(["backfill-d1", "--config", "rollback.json", "--since", "yesterday", "--dry-run"]) == 2
-    assert "ISO-8601" in capsys.readouterr().err
+    assert "2026-12-03" in capsys.readouterr().err  # the error shows the accepted forms
+
+
+def test_since_takes_the_one_time_grammar(workdir, capsys):
+    """issue 19 item 9: relative and epoch-ms --since were refused by backfill-d1."""
+    for text in ("24h", "7d", "30m", "0000000000000", "1970-01-01 00:00:04+00:00"):
+        assert main(["backfill-d1", "--config", "rollback.json", "--since", text, "--dry-run"]) == 0, text
 
 
 def test_api_failure_message_says_how_to_resume(workdir, d1api, capsys):

@@ -69,6 +69,18 @@ def test_bulk_run_restores_exact_state(cf: FakeCloudflare, env: Dict[str, str], 
     assert TOKEN not in out.out + out.err
 
 
+def test_quiet_drops_per_document_warnings_but_keeps_the_counts(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """issue 19 item 9: -q printed a warning line for every invalid key."""
+    _, cfg = setup_data(tmp_path, 500)
+    assert run("--config", str(cfg), "-q") == 0
+    out = capsys.readouterr()
+    assert "not written" not in out.err
+    assert "invalid 5 (key_too_long 5)" in out.out  # the summary still counts them
+    assert "5 invalid document(s) listed in backfill-kv.failed.ndjson" in out.err
+    assert run("--config", str(cfg)) == 0  # without -q they are named (up to ten)
+    assert capsys.readouterr().err.count("not written") == 5
+
+
 def test_put_mode_paced_by_the_budget_never_hits_the_limit(env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fake = FakeCloudflare(window_limit=30, window_seconds=2.0, block_seconds=60.0)
     cf_kv.install(fake).create_namespace(NAMESPACE)
@@ -124,6 +136,54 @@ def test_since_only_recent_documents(cf: FakeCloudflare, env: Dict[str, str], tm
     recent = {k: e for k, e in expected.items() if k in keep}
     assert 0 < len(recent) < len(expected)
     assert_kv_matches(cf.kv, recent, time.time())  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("form", ["relative", "date", "epoch_ms", "offset"])
+def test_since_takes_every_form_of_the_one_time_grammar(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, form: str) -> None:
+    """issue 19 item 9: `--since 24h` and a bare date were refused here while analyze-soak took them."""
+    expected, cfg = setup_data(tmp_path, 200, with_invalid=False)
+    now = int(time.time() * 1000)
+    if form == "relative":
+        since_ms, text = now - 10 * 3_600_000, "10h"
+    elif form == "date":
+        since_ms = (now - 30 * 3_600_000) // 86_400_000 * 86_400_000
+        text = time.strftime("%Y-%m-%d", time.gmtime(since_ms / 1000))
+    elif form == "epoch_ms":
+        since_ms = now - 5 * 3_600_000
+        text = str(since_ms)
+    else:
+        since_ms = (now - 7 * 3_600_000) // 1000 * 1000
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since_ms / 1000 + 2 * 3600)) + "+0200"
+    assert run("--config", str(cfg), "--since", text) == 0
+    docs = [json.loads(x) for x in (tmp_path / "dump" / "kv_sessions.json").read_text().splitlines()]
+    # relative: the run resolved "10h" a moment after `now`; no document sits within that moment
+    keep = {d["key"] for d in docs if int(d["updatedAt"]["$date"]["$numberLong"]) >= since_ms}
+    recent = {k: e for k, e in expected.items() if k in keep}
+    assert 0 < len(recent) < len(expected)
+    assert_kv_matches(cf.kv, recent, time.time())  # type: ignore[attr-defined]
+
+
+def test_resume_keeps_the_first_runs_since_instant(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path) -> None:
+    """`--since 24h` resolved again on --resume would move the window and skip documents."""
+    from cutover.cli import build_parser
+    from cutover.core.checkpoint import Checkpoint
+    from cutover.sinks.kv_backfill import Backfill, Console, settings_from_args
+
+    _, cfg = setup_data(tmp_path, 60, with_invalid=False)
+    job_path = tmp_path / "backfill-kv.checkpoint.json"
+    first = int(time.time() * 1000) - 48 * 3_600_000
+    # The checkpoint an interrupted `--since 48h` run left an hour ago, before any batch.
+
+    args = build_parser().parse_args(["backfill-kv", "--config", str(cfg), "--since", "48h"])
+    settings = settings_from_args(args)
+    cp = Checkpoint(str(job_path), Backfill(settings, Console(True, False))._job())
+    cp.state = {"modules": {}, "since_ms": first - 3_600_000}
+    cp.save()
+    args = build_parser().parse_args(["backfill-kv", "--config", str(cfg), "--since", "48h", "--resume"])
+    settings = settings_from_args(args)
+    backfill = Backfill(settings, Console(True, False))
+    backfill._open_checkpoint()
+    assert settings.since_ms == first - 3_600_000
 
 
 def test_usage_and_target_errors(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

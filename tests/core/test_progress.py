@@ -10,7 +10,7 @@ class Tty(io.StringIO):
         return True
 
 
-def test_silent_when_not_a_tty():
+def test_short_run_silent_when_not_a_tty():
     out = io.StringIO()
     with Progress("docs", total=10, stream=out) as p:
         p.update(10)

@@ -8,9 +8,9 @@ from typing import Any, List
 import pytest
 
 from cutover.core.http import HttpClient
-from cutover.core.ratelimit import RateLimiter
+from cutover.core.ratelimit import RateLimiter, padded_window
 from cutover.errors import CutoverError
-from cutover.sinks.kv_api import BulkSink, Pacer, PutSink, api_limiter, bulk_chunks
+from cutover.sinks.kv_api import BulkSink, Pacer, PutSink, bulk_chunks
 from cutover.sinks.kvrecord import KVRecord
 from tests.sinks.conftest import NAMESPACE
 from tests.support.cf_kv import KVState
@@ -175,7 +175,7 @@ def test_paced_run_never_hits_the_limit() -> None:
     cf_kv.install(fake).create_namespace(NAMESPACE)
     with fake:
         # budget 18 per 2 s (10% headroom), as the command derives it; rate alone would allow 100/s
-        client, pacer = client_for(fake, api_limiter(100, 18, 2.0))
+        client, pacer = client_for(fake, RateLimiter(100, 18, padded_window(2.0)))
         recs = records(60)
         sink = PutSink(client, pacer, ACCOUNT_ID, NAMESPACE, workers=4)
         result = sink.write(recs)
