@@ -84,6 +84,16 @@ def stage_site_packages(python: Path, staging: Path) -> None:
         shutil.rmtree(bin_dir)
 
 
+def stage_docs(staging: Path) -> None:
+    """docs/**/*.md into the package as cutover/_docs/, so `cutover docs rollback` works on a
+    bastion. docs/ stays the one copy; the pyz carries it, nothing edits it twice."""
+    target = staging / "cutover" / "_docs"
+    for source in sorted((ROOT / "docs").rglob("*.md")):
+        dest = target / source.relative_to(ROOT / "docs")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest)
+
+
 def hash_pyc(source: bytes, filename: str) -> bytes:
     """An unchecked hash-based .pyc (PEP 552): deterministic, no timestamps. zipimport uses it
     on the same Python version and falls back to the .py on any other."""
@@ -129,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         staging = Path(tmp) / "site-packages"
         staging.mkdir()
         stage_site_packages(python, staging)
+        stage_docs(staging)
         raw = Path(tmp) / "raw.pyz"
         env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch))
         subprocess.run(

@@ -29,6 +29,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("drill", (), "drill", "rehearse the whole rollback offline on embedded sample data"),
     Command("fetch-logs", (), "fetch_logs", "pull a soak's Workers logs from the Observability API or a Logpush folder"),
     Command("soak-watch", ("watch:soak",), "soak_watch", "judge the soak while it runs; stop early on a stop-condition"),
+    Command("docs", (), "docs", "print the runbooks and reference shipped inside (cutover docs rollback)"),
 )
 
 

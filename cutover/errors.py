@@ -56,6 +56,6 @@ class InconclusiveError(CutoverError):
 
 
 class NotBuiltError(CutoverError):
-    """A command registered by the contract but not implemented yet."""
+    """A command registered in cli.COMMANDS but not implemented yet."""
 
     exit_code = EXIT_ERROR

@@ -439,7 +439,7 @@ def run_backfill_d1(args: argparse.Namespace, out: TextIO | None = None, err: Te
         extra["execute_status"] = status
     emit_json(extra)
     if status != 0:
-        # The contract's exit codes: a failed wrangler is a runtime error (1); its own status
+        # The documented exit codes (docs/reference.md): a failed wrangler is a runtime error (1); its own status
         # (which could read as 3, 4 or 5 here) is in the message and in the JSON summary.
         raise CutoverError(f"wrangler exited with status {status}; the file is rerunnable: "
                            f"fix the cause and run it again: {args.output}")

@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
             print(("warning: " if warning else "") + message, file=sys.stderr)
 
     result = analyze(args.input, options, note=note)
-    # The contract's exit 1 for a bad input file: one in which not a single record could be read
+    # The documented exit 1 for a bad input file: one in which not a single record could be read
     # is not a log export at all (a wrong file, an empty capture), and must not pass as
     # REPORT-ONLY or INCONCLUSIVE.
     from cutover.errors import CutoverError

@@ -22,7 +22,7 @@ DEFAULT_FAILED_KEYS = "backfill-kv.failed.ndjson"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help="backfill config (JSON; see the contract)")
+    parser.add_argument("--config", metavar="FILE", help="backfill config (JSON; see docs/config.md or `cutover docs config`)")
     parser.add_argument("--module", action="append", metavar="NAME", help="KV module to restore (repeatable; default: all in kv_modules)")
     parser.add_argument("--dry-run", action="store_true", help="read and compute everything, write nothing, print what would happen")
     parser.add_argument("--mode", choices=("bulk", "put"), default="bulk", help="bulk API (default) or one PUT per key")

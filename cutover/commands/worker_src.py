@@ -23,29 +23,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cutover.core.fsutil import write_stdout_bytes
     from cutover.errors import UsageError
     from cutover.worker.shipped import export_files, list_text, read_shipped
 
     if args.action == "list":
         if args.target:
             raise UsageError("worker-src list takes no argument")
-        _write_stdout(list_text().encode("utf-8"))
+        write_stdout_bytes(list_text().encode("utf-8"))
         return 0
     if not args.target:
         what = "NAME (see: cutover worker-src list)" if args.action == "show" else "DIR"
         raise UsageError(f"worker-src {args.action} needs {what}")
     if args.action == "show":
-        _write_stdout(read_shipped(args.target))
+        write_stdout_bytes(read_shipped(args.target))
         return 0
     for line in export_files(args.target, force=args.force):
         print(line, flush=True)
     return 0
 
-
-def _write_stdout(data: bytes) -> None:
-    # Bytes, not text: `show` must reproduce the shipped file exactly (no newline translation).
-    import sys
-
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()

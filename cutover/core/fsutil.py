@@ -91,3 +91,12 @@ def write_output(path: str, text: str, stdout: IO[str] | None = None) -> None:
         out.flush()
     else:
         atomic_write_text(path, text)
+
+
+def write_stdout_bytes(data: bytes) -> None:
+    """Bytes to stdout exactly as given (no newline translation): a shipped file must reproduce."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()

@@ -61,7 +61,7 @@ def private_wrangler_home(path: str) -> Iterator[None]:
 
 
 def table(steps: List[Step]) -> str:
-    """One line per step, `ok` or `FAIL` first (the word the README tells the operator to look for)."""
+    """One line per step, `ok` or `FAIL` first (the word the rollback runbook tells the operator to look for)."""
     width = max(len(s.name) for s in steps)
     return "\n".join(f"  {'ok  ' if s.ok else 'FAIL'}  {s.name.ljust(width)}  {s.detail}" for s in steps)
 
@@ -93,7 +93,7 @@ def run_drill(args: argparse.Namespace) -> int:
     verdict = verdict_line(ok)
     where = f"artifacts in {root}" if kept else "temp work dir removed (use --keep or --workdir to keep it)"
     print(f"{verdict} ({time.time() - started:.1f}s); {where}", file=out)
-    # The contract types "workdir" as a string: always the path; "kept" says whether it is still there.
+    # The --json shape (docs/reference.md) types "workdir" as a string: always the path; "kept" says whether it is still there.
     result = {"ok": ok, "workdir": root, "kept": kept, "steps": [s.__dict__ for s in steps], "targets": how}
     if args.json:
         write_output(args.json, json.dumps(result, indent=2) + "\n")

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Set, Tuple
 
-# Defaults from the cmd_timing contract; overridable with --dual-write-pattern / --mongo-error-pattern.
+# Defaults of the cmd_timing counting rules (docs/commands/analyze-soak.md); overridable with --dual-write-pattern / --mongo-error-pattern.
 DUAL_WRITE_PATTERN = r"(?i)dual.?write.*(fail|error)"
 MONGO_ERROR_PATTERN = r"Mongo(Network|NetworkTimeout|ServerSelection|TopologyClosed|PoolClosed)Error"
 CPU_OUTCOME = "exceededCpu"

@@ -44,7 +44,7 @@ def counts(result: SoakResult) -> Dict[str, Any]:
 
 
 def to_json(result: SoakResult) -> Dict[str, Any]:
-    """The contract's --json shape (plus span, inputs, hourly)."""
+    """The documented --json shape (docs/reference.md), plus span, inputs, hourly."""
     gate = result.gate
     tally = result.tally
     return {

@@ -1,4 +1,4 @@
-"""The counting rules of the cmd_timing contract, applied to normalised records."""
+"""The cmd_timing counting rules (docs/commands/analyze-soak.md), applied to normalised records."""
 from __future__ import annotations
 
 import json

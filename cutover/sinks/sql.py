@@ -1,6 +1,6 @@
 """SQL literals for SQLite / D1: pure functions from Mongo values to SQL text.
 
-Rules (README, section backfill-d1): strings quoted with `'` doubled; strings holding NUL or raw
+Rules (docs/commands/backfill-d1.md): strings quoted with `'` doubled; strings holding NUL or raw
 bytes (surrogate-escaped invalid UTF-8) as `CAST(X'…' AS TEXT)` so they round-trip byte for
 byte; other lone surrogates are rejected (or replaced by U+FFFD when asked); booleans 1/0;
 dates per column (ISO text, epoch ms, epoch s, or SQLite's `YYYY-MM-DD HH:MM:SS`);

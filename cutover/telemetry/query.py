@@ -21,7 +21,7 @@ SCRIPT_KEY = "$workers.scriptName"
 
 Filter = Dict[str, Any]
 
-# The log lines analyze-soak counts (see the cmd_timing contract); used by --soak-only.
+# The log lines analyze-soak counts (docs/commands/analyze-soak.md, what it counts); used by --soak-only.
 SOAK_EVENTS = ("cmd_timing", "request", "dual_write_secondary_failure", "mongo_connection_error")
 MONGO_ERROR_RE = r"Mongo(Network|NetworkTimeout|ServerSelection|TopologyClosed|PoolClosed)Error"
 DUAL_WRITE_RE = r"(?i)dual.?write.*(fail|error)"
