@@ -52,6 +52,17 @@ def test_pyz_carries_the_package_and_its_data(pyz_dir):
     shipped = {n.rsplit("/", 1)[-1] for n in names if n.startswith("site-packages/cutover/")}
     src = {p.name for p in (REPO / "cutover").rglob("*") if p.suffix in (".js", ".ndjson", ".sql") or p.name.endswith(".json.gz")}
     assert src <= shipped
+    docs = {f"site-packages/cutover/_docs/{p.relative_to(REPO / 'docs').as_posix()}" for p in (REPO / "docs").rglob("*.md")}
+    assert "site-packages/cutover/_docs/runbook-rollback.md" in docs and docs <= names
+
+
+def test_pyz_serves_the_runbooks_byte_for_byte(pyz_dir, tmp_path):
+    # From the zip, not from a docs/ beside it: run it from an empty directory elsewhere.
+    for topic, page in (("rollback", "runbook-rollback.md"), ("soak", "runbook-soak.md"),
+                        ("backfill-kv", "commands/backfill-kv.md")):
+        proc = subprocess.run([sys.executable, str(pyz_dir / "cutover.pyz"), "docs", topic], capture_output=True,
+                              cwd=str(tmp_path), timeout=60, check=True)
+        assert proc.stdout == (REPO / "docs" / page).read_bytes()
 
 
 def _as_nobody(argv: list[str], cwd: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

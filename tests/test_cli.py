@@ -70,6 +70,7 @@ def test_contract_command_names_and_aliases():
         "drill": set(),
         "fetch-logs": set(),
         "soak-watch": {"watch:soak"},
+        "docs": set(),
     }
 
 
