@@ -307,6 +307,7 @@ class Backfill:
         self.client: Any = None
         self.pacer: Any = None
         self.lines: List[str] = []
+        self.emit_sink: Any = None
 
     # -- setup ---------------------------------------------------------------------
     def _job(self) -> Dict[str, Any]:
@@ -428,7 +429,8 @@ class Backfill:
         if self.s.emit:
             from cutover.sinks.kv_emit import EmitSink, emit_path
 
-            return EmitSink(emit_path(self.s.emit, spec.name, len(self.s.modules) > 1))
+            self.emit_sink = EmitSink(emit_path(self.s.emit, spec.name, len(self.s.modules) > 1))
+            return self.emit_sink
         from cutover.sinks.kv_api import BulkSink, PutSink, put_batch_records
 
         kwargs = {"on_block": self._on_block}
@@ -616,11 +618,18 @@ class Backfill:
         elif not self.s.emit:
             line += f"; {st.requests:,} requests, {st.retries:,} retries, {format_duration(st.elapsed_s)}"
         if self.s.emit and not self.s.dry_run:
+            from cutover.sinks.kv_api import BULK_MAX_BYTES
             from cutover.sinks.kv_emit import emit_path
 
             path = emit_path(self.s.emit, spec.name, len(self.s.modules) > 1)
             line += (f"\n  apply with: wrangler kv bulk put {path} --namespace-id {spec.namespace_id} --remote"
                      "   (TTLs count from now: apply it within minutes)")
+            oversized = self.emit_sink.oversized if self.emit_sink is not None else []
+            if oversized:
+                self.console.warn(
+                    f"{spec.name}: {len(oversized):,} pair(s) in {path} are over {BULK_MAX_BYTES // 1_000_000} MB "
+                    f"(e.g. key {json.dumps(oversized[0])}), more than one bulk request may carry: wrangler will "
+                    "fail on them; run backfill-kv against the API instead (it writes them by single-key PUT)")
         self.lines.append(line)
         self.console.debug(line)
 
