@@ -8,10 +8,10 @@ a record that died while waiting is dropped (counted as expired), never written.
 from __future__ import annotations
 
 import base64
-import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Callable, Iterator, List, Sequence, Tuple
 from urllib.parse import quote
 
@@ -70,7 +70,10 @@ def pair_parts(record: KVRecord) -> Tuple[bytes, bytes]:
     except UnicodeDecodeError:
         text = base64.b64encode(record.value).decode("ascii")
         b64 = True
-    head = '{"key":' + json.dumps(record.key, ensure_ascii=False) + ',"value":' + json.dumps(text, ensure_ascii=False)
+    # encode_basestring is json.dumps(str, ensure_ascii=False) without building an encoder per call
+    head = '{"key":' + encode_basestring(record.key) + ',"value":' + encode_basestring(text)
+    if record.metadata is None and not b64:
+        return head.encode("utf-8"), b"}"
     tail = (',"metadata":' + record.metadata if record.metadata is not None else "") + (',"base64":true' if b64 else "") + "}"
     return head.encode("utf-8"), tail.encode("utf-8")
 
@@ -98,19 +101,23 @@ class BulkChunk:
     def body(self, now: int, on_expired: Callable[[KVRecord], None] | None = None) -> bytes:
         """The JSON body with TTLs as of `now`; records dead by then leave the chunk."""
         pairs: List[bytes] = []
-        keep: List[int] = []
+        dead: List[int] = []
         for i, record in enumerate(self.records):
+            head, tail = self.parts[i]
+            if record.expires_at_ms is None:
+                pairs.append(head + tail)
+                continue
             ttl = expiration_ttl_at_send(record.expires_at_ms, now)
             if ttl == EXPIRED:
+                dead.append(i)
                 if on_expired is not None:
                     on_expired(record)
                 continue
-            head, tail = self.parts[i]
-            pairs.append(head + ttl_part(ttl) + tail)
-            keep.append(i)
-        if len(keep) != len(self.records):
-            self.records = [self.records[i] for i in keep]
-            self.parts = [self.parts[i] for i in keep]
+            pairs.append(b"%s,\"expiration_ttl\":%d%s" % (head, ttl, tail))
+        if dead:
+            gone = set(dead)
+            self.records = [r for i, r in enumerate(self.records) if i not in gone]
+            self.parts = [p for i, p in enumerate(self.parts) if i not in gone]
         return b"[" + b",".join(pairs) + b"]"
 
 

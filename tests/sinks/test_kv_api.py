@@ -11,7 +11,7 @@ import pytest
 from cutover.core.http import HttpClient
 from cutover.core.ratelimit import RateLimiter
 from cutover.errors import CutoverError
-from cutover.sinks.kv_api import BulkSink, Pacer, PutSink, api_limiter, bulk_chunks
+from cutover.sinks.kv_api import BulkSink, Pacer, PutSink, api_limiter, bulk_chunks, bulk_pair
 from cutover.sinks.kvrecord import KVRecord
 from tests.sinks.conftest import NAMESPACE
 from tests.support.cf_kv import KVState
@@ -322,3 +322,21 @@ def test_bulk_chunks_set_aside_pairs_too_big_for_any_request() -> None:
     chunks = list(bulk_chunks(recs, 0, max_pairs=100, max_bytes=500))
     assert [[r.key for r in c.records] for c, _ in chunks] == [["a", "c"]]
     assert [r.key for c, _ in chunks for r in c.single] == ["b"]
+
+
+@pytest.mark.parametrize("key, value", [
+    ("plain", b"v"), ('q"uo\\te', b'"\\\x00\x1f\x7f'), ("é😀\u2028", "line\u2029sep é😀".encode()), ("bin", b"\xff\xfe\x00"),
+])
+@pytest.mark.parametrize("ttl, metadata", [(None, None), (60, '{"m":[1,"x"]}'), (86_400, None)])
+def test_bulk_pair_is_the_json_the_api_takes(key: str, value: bytes, ttl: Any, metadata: Any) -> None:
+    import base64
+
+    pair = json.loads(bulk_pair(KVRecord(key, value, None, metadata, 1), ttl))
+    assert pair["key"] == key
+    stored = base64.b64decode(pair["value"]) if pair.get("base64") else pair["value"].encode("utf-8")
+    assert stored == value
+    assert pair.get("expiration_ttl") == ttl and ("expiration_ttl" in pair) == (ttl is not None)
+    assert pair.get("metadata") == (None if metadata is None else json.loads(metadata))
+    if ttl is None:  # the request body holds the same pair
+        (chunk, _), = bulk_chunks([KVRecord(key, value, None, metadata, 1)], 0)
+        assert json.loads(chunk.body(0)) == [pair]
