@@ -111,7 +111,7 @@ def check_writable(path: str, flag: str) -> None:
         problem = f"folder {os.path.dirname(path) or folder} does not exist; create it or choose another path"
     elif os.path.exists(real) and not stat.S_ISREG(os.stat(real).st_mode):
         if not os.access(real, os.W_OK):
-            problem = "cannot be written (permission denied)"
+            problem = "permission denied"
     else:
         try:
             fd, probe = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".probe", dir=folder)
@@ -121,9 +121,9 @@ def check_writable(path: str, flag: str) -> None:
                 with open(real, "a"):
                     pass
         except OSError as exc:
-            problem = f"cannot be written ({exc.strerror or exc})"
+            problem = f"{exc.strerror or exc}; choose another path"
     if problem:
-        raise CutoverError(f"{flag} {path}: {problem}")
+        raise CutoverError(f"{flag}: cannot write {path}: {problem}")
 
 
 def write_output(path: str, text: str, stdout: IO[str] | None = None) -> None:

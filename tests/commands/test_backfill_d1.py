@@ -319,5 +319,5 @@ def test_unwritable_output_paths_stop_before_anything_is_read_or_sent(workdir, d
     (workdir / "trading_trades.json").write_text("{not json\n")  # read first, it would fail on this instead
     assert main(["backfill-d1", "--config", "rollback.json", "--mode", "api", flag, str(workdir / where)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith(f"cutover backfill-d1: {flag} "), err
+    assert len(err) == 1 and err[0].startswith(f"cutover backfill-d1: {flag}: cannot write "), err
     assert fake.log == [] and db.rows("SELECT count(*) FROM trading_trades")[0][0] == 0

@@ -383,6 +383,6 @@ def test_unwritable_output_paths_stop_before_the_first_write(cf: FakeCloudflare,
     (tmp_path / "a-directory").mkdir()
     assert run("--config", str(cfg), flag, str(tmp_path / where)) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith(f"cutover backfill-kv: {flag} ") and "unexpected" not in err[0], err
+    assert len(err) == 1 and err[0].startswith(f"cutover backfill-kv: {flag}: cannot write ") and "unexpected" not in err[0], err
     assert cf.log == []  # nothing sent
     assert not (tmp_path / "backfill-kv.checkpoint.json").exists()

@@ -110,7 +110,7 @@ def test_check_writable_names_the_flag(tmp_path, make, problem):
     from cutover.core.fsutil import check_writable
 
     (tmp_path / "sub").mkdir()
-    with pytest.raises(CutoverError, match=f"^--out .*{problem}"):
+    with pytest.raises(CutoverError, match=f"^--out: cannot write .*{problem}"):
         check_writable(str(make(tmp_path)), "--out")
     before = sorted(p.name for p in tmp_path.iterdir())
     check_writable(str(tmp_path / "fine.json"), "--out")
