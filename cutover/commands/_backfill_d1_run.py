@@ -122,6 +122,19 @@ def _date_units(args: argparse.Namespace, cfg: Config) -> Dict[str, str]:
     return units
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every file the run may write, checked before the source is read (not after an hour of it)."""
+    from cutover.core.fsutil import check_writable
+
+    if args.json:
+        check_writable(args.json, "--json")
+    if args.dry_run:
+        return
+    check_writable(args.output, "--output")
+    if args.mode == "api":
+        check_writable(args.checkpoint or f"{args.output}.checkpoint.json", "--checkpoint")
+
+
 def _check_flags(args: argparse.Namespace) -> None:
     if args.execute and args.mode == "api":
         raise UsageError("--execute runs wrangler; --mode api sends through the REST API: choose one")
@@ -389,6 +402,7 @@ def run_backfill_d1(args: argparse.Namespace, out: TextIO | None = None, err: Te
     out = out or sys.stdout
     err = err or sys.stderr
     _check_flags(args)
+    _check_outputs(args)
     cfg = Config.load(args.config)
     settings, table, planner = build_planner(args, cfg)
     start_id = planner.options.start_id

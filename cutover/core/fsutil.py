@@ -4,9 +4,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
 import tempfile
 from typing import IO, Any, Iterator
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @contextlib.contextmanager
@@ -77,8 +80,50 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
         handle.write(data)
 
 
+def json_text(obj: Any, **kwargs: Any) -> str:
+    """`json.dumps(obj, ensure_ascii=False)` that UTF-8 can always encode: a lone surrogate
+    (valid in JSON and in Python strings, not in Unicode) is written as its \\uXXXX escape."""
+    text = json.dumps(obj, ensure_ascii=False, **kwargs)
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
+
+
 def atomic_write_json(path: str, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    atomic_write_text(path, json_text(obj, indent=2, sort_keys=True) + "\n")
+
+
+def check_writable(path: str, flag: str) -> None:
+    """Fail before any work if `path` (an output named by `flag`) cannot be written.
+
+    A one-line CutoverError naming the flag; "-" (stdout) and special files pass. Probes by
+    creating a file beside it, so it holds for root and read-only mounts alike."""
+    from cutover.errors import CutoverError
+
+    if path == "-":
+        return
+    real = os.path.realpath(path)
+    folder = os.path.dirname(real) or "."
+    problem = ""
+    if os.path.isdir(real):
+        problem = "is a directory; give a file path"
+    elif not os.path.isdir(folder):
+        problem = f"folder {os.path.dirname(path) or folder} does not exist; create it or choose another path"
+    elif os.path.exists(real) and not stat.S_ISREG(os.stat(real).st_mode):
+        if not os.access(real, os.W_OK):
+            problem = "permission denied"
+    else:
+        try:
+            fd, probe = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".probe", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
+            if os.path.exists(real):
+                with open(real, "a"):
+                    pass
+        except OSError as exc:
+            problem = f"{exc.strerror or exc}; choose another path"
+    if problem:
+        raise CutoverError(f"{flag}: cannot write {path}: {problem}")
 
 
 def write_output(path: str, text: str, stdout: IO[str] | None = None) -> None:

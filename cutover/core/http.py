@@ -65,6 +65,15 @@ class Response:
 
 
 @dataclass
+class Attempt:
+    """What one attempt sends, from `request(prepare=…)`: built after any wait, right before it
+    goes out, so time-dependent parts (a TTL) are valid when the server receives them."""
+
+    data: bytes | None = None
+    params: Mapping[str, Any] | None = None
+
+
+@dataclass
 class RetryEvent:
     attempt: int
     delay: float
@@ -190,8 +199,12 @@ class HttpClient:
         timeout: float | None = None,
         check: bool = True,
         retry: bool = True,
+        prepare: Callable[[], Attempt] | None = None,
     ) -> Response:
-        """Send a request, retrying 429/5xx/connection errors; raise HttpError unless `check` is False."""
+        """Send a request, retrying 429/5xx/connection errors; raise HttpError unless `check` is False.
+
+        `prepare`, when given, is called before every attempt (after pacing and retry waits) and
+        its `data`/`params` replace the fixed ones; an exception it raises ends the request."""
         url = self.url_for(path_or_url, params)
         shown = redact.redact_url(url)
         body = data
@@ -207,6 +220,13 @@ class HttpClient:
             attempt += 1
             if self.pace is not None:
                 self.pace()
+            if prepare is not None:
+                fresh = prepare()
+                if fresh.params is not None:
+                    url = self.url_for(path_or_url, {**dict(params or {}), **fresh.params})
+                    shown = redact.redact_url(url)
+                if fresh.data is not None:
+                    body = fresh.data
             self.stats.requests += 1
             try:
                 response = self._send(method, url, shown, body, all_headers, timeout or self.timeout)

@@ -80,7 +80,8 @@ def _read_json(path: str) -> Dict[str, object]:
 def step_backfill_kv(ctx: Context) -> Step:
     report = ctx.ws.path("reports", "backfill-kv.json")
     code = cutover(ctx, "backfill-kv", ["backfill-kv", "--config", ctx.ws.config, "--emit",
-                                        ctx.ws.path("kv", "kv-{module}.json"), "--json", report, "-q"])
+                                        ctx.ws.path("kv", "kv-{module}.json"), "--json", report,
+                                        "--failed-keys", ctx.ws.path("reports", "backfill-kv.failed.ndjson"), "-q"])
     if code != 0:
         return Step("backfill-kv --emit", False, f"exit {code}, see reports/backfill-kv.log")
     files = [ctx.ws.kv_file(m) for m in KV_MODULES]

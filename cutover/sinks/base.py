@@ -30,6 +30,7 @@ class WriteResult:
     superseded: int = 0  # an earlier document for the same key in the same write (the later one wins)
     failed: List[FailedKey] = field(default_factory=list)
     requests: int = 0
+    single_puts: int = 0  # records too big for a bulk request, written by single-key PUT
 
     def add(self, other: WriteResult) -> None:
         self.written += other.written
@@ -37,6 +38,7 @@ class WriteResult:
         self.superseded += other.superseded
         self.failed.extend(other.failed)
         self.requests += other.requests
+        self.single_puts += other.single_puts
 
 
 def last_per_key(records: Sequence[KVRecord]) -> List[KVRecord]:

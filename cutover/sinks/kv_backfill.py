@@ -17,7 +17,7 @@ from typing import IO, Any, Dict, List, Sequence, Tuple
 from cutover.commands.backfill_kv import DEFAULT_CHECKPOINT, DEFAULT_FAILED_KEYS
 from cutover.core.checkpoint import Checkpoint
 from cutover.core.config import Config, cloudflare_account_id, cloudflare_api_base, read_secret
-from cutover.core.fsutil import write_output
+from cutover.core.fsutil import check_writable, json_text, write_output
 from cutover.core.progress import Progress, format_duration
 from cutover.core.ratelimit import cloudflare_api_limit, cloudflare_budget, parse_api_limit
 from cutover.errors import CutoverError, UsageError
@@ -38,6 +38,7 @@ class ModuleStats:
     invalid: int = 0
     invalid_by_reason: Dict[str, int] = field(default_factory=dict)
     failed: int = 0
+    single_puts: int = 0  # written by single-key PUT: too big for a bulk request
     bytes: int = 0
     requests: int = 0
     retries: int = 0
@@ -233,7 +234,7 @@ class ProblemLog:
         except TypeError:
             shown_id = repr(doc_id)
         line = {"module": module, "kind": kind, "key": key, "_id": shown_id, "reason": reason}
-        self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self._handle.write(json_text(line) + "\n")  # a lone-surrogate _id or key must not stop the run
         self._handle.flush()
 
     def close(self) -> None:
@@ -263,8 +264,9 @@ class DryRunSink(KVSink):
             return result
         for chunk, expired in bulk_chunks(unique, now_ms(), max_pairs=self.batch_size):
             result.expired += len(expired)
-            result.written += len(chunk.records)
-            result.requests += 1 if chunk.records else 0
+            result.written += len(chunk.records) + len(chunk.single)
+            result.requests += (1 if chunk.records else 0) + len(chunk.single)
+            result.single_puts += len(chunk.single)
         return result
 
 
@@ -294,6 +296,7 @@ class Backfill:
         self.client: Any = None
         self.pacer: Any = None
         self.lines: List[str] = []
+        self.emit_sink: Any = None
 
     # -- setup ---------------------------------------------------------------------
     def _job(self) -> Dict[str, Any]:
@@ -310,13 +313,30 @@ class Backfill:
             },
         }
 
-    def _open_checkpoint(self) -> Checkpoint | None:
+    def _check_outputs(self) -> None:
+        """Every file this run may write, checked before the first write (not when the first
+        failed key shows up an hour in)."""
+        outputs: List[Tuple[str, str | None]] = [("--checkpoint", self.s.checkpoint_path), ("--json", self.s.json_path)]
+        if not self.s.dry_run:
+            outputs.append(("--failed-keys", self.s.failed_keys_path))
+            if self.s.emit:
+                from cutover.sinks.kv_emit import emit_path
+
+                several = len(self.s.modules) > 1
+                outputs.extend(("--emit", emit_path(self.s.emit, m.name, several)) for m in self.s.modules)
+        for flag, path in outputs:
+            if path is not None:
+                check_writable(path, flag)
+
+    def _open_checkpoint(self, sources: Dict[str, Any]) -> Checkpoint | None:
         if self.s.checkpoint_path is None:
             return None
         cp = Checkpoint(self.s.checkpoint_path, self._job())
         if self.s.resume:
             if not cp.load():
                 self.console.warn(f"no checkpoint at {cp.path}; starting from the beginning")
+            else:
+                self._check_same_source(cp, sources)
         elif cp.exists():
             raise CutoverError(
                 f"checkpoint {cp.path} exists from an earlier unfinished run: add --resume to continue it, "
@@ -326,8 +346,34 @@ class Backfill:
         if cp.state.get("since_ms") is not None:
             self.s.since_ms = int(cp.state["since_ms"])
         cp.state["since_ms"] = self.s.since_ms
+        cp.state.setdefault("sources", sources)
+        cp.state.setdefault("started_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         cp.save()  # from now on a crash leaves something to --resume (and a plain rerun is refused)
         return cp
+
+    def _check_same_source(self, cp: Checkpoint, sources: Dict[str, Any]) -> None:
+        """Refuse to resume on other data: documents before the checkpoint would keep old values."""
+        saved = cp.state.get("sources")
+        if not isinstance(saved, dict):
+            self.console.warn(f"checkpoint {cp.path} predates source fingerprints: cannot tell whether the "
+                              "export changed since; if it did, start over without --resume")
+            return
+        started = cp.state.get("started_at", "the first run")
+        for spec in self.s.modules:
+            before, now = saved.get(spec.name), sources.get(spec.name)
+            if before == now and now is not None:
+                continue
+            if before is None and now is None:
+                self.console.info(f"{spec.name}: resuming a live source: documents changed in Mongo since {started} "
+                                  f"before the resume position keep the values read then; afterwards run again "
+                                  f"with --since {started}")
+                continue
+            changed = _fingerprint_change(before, now)
+            raise CutoverError(
+                f"--resume: the source of module {spec.name} changed since the checkpoint {cp.path} was written "
+                f"({changed}); documents before the checkpoint would keep their old values. Start over: delete "
+                f"{cp.path} and run again without --resume"
+            )
 
     def _api(self) -> None:
         from cutover.core.http import HttpClient, RetryEvent
@@ -374,13 +420,16 @@ class Backfill:
         if self.s.emit:
             from cutover.sinks.kv_emit import EmitSink, emit_path
 
-            return EmitSink(emit_path(self.s.emit, spec.name, len(self.s.modules) > 1))
-        from cutover.sinks.kv_api import BulkSink, PutSink
+            self.emit_sink = EmitSink(emit_path(self.s.emit, spec.name, len(self.s.modules) > 1))
+            return self.emit_sink
+        from cutover.sinks.kv_api import BulkSink, PutSink, put_batch_records
 
         kwargs = {"on_block": self._on_block}
         if self.s.mode == "put":
             workers = max(1, min(32, math.ceil(self.s.rate / 5)))
-            return PutSink(self.client, self.pacer, self.s.account_id, spec.namespace_id, workers=workers, **kwargs)
+            sink = PutSink(self.client, self.pacer, self.s.account_id, spec.namespace_id, workers=workers, **kwargs)
+            sink.batch_records = put_batch_records(self.s.rate, self.window_budget, self.s.api_window)
+            return sink
         return BulkSink(self.client, self.pacer, self.s.account_id, spec.namespace_id, max_pairs=self.s.batch_size, **kwargs)
 
     # -- main ----------------------------------------------------------------------
@@ -388,7 +437,8 @@ class Backfill:
         from cutover.sources import open_source
 
         started = time.monotonic()
-        # Token, account and source first: a run that cannot start leaves no checkpoint behind.
+        # Outputs, token, account and source first: a run that cannot start leaves no checkpoint behind.
+        self._check_outputs()
         if not (self.s.dry_run or self.s.emit):
             self._api()
         source = open_source(
@@ -399,7 +449,9 @@ class Backfill:
             skip_bad_lines=self.s.skip_bad_lines,
         )
         try:
-            checkpoint = self._open_checkpoint()
+            sources = {} if self.s.checkpoint_path is None else {
+                m.name: source.fingerprint(m.collection) for m in self.s.modules}
+            checkpoint = self._open_checkpoint(sources)
         except BaseException:
             source.close()
             raise
@@ -467,6 +519,7 @@ class Backfill:
                 st.expired += result.expired
                 st.superseded += result.superseded
                 st.failed += len(result.failed)
+                st.single_puts += result.single_puts
                 if self.client is None:
                     st.requests += result.requests
                 else:
@@ -541,6 +594,12 @@ class Backfill:
                 f"expired skipped {st.expired:,}, invalid {st.invalid:,}{invalid}, failed {st.failed:,}")
         if st.superseded:
             line += f", {st.superseded:,} superseded by a later document with the same key"
+        if st.single_puts:
+            from cutover.sinks.kv_api import BULK_MAX_BYTES
+
+            went = "would go" if self.s.dry_run else "went"
+            line += (f"; {st.single_puts:,} too big for a bulk request (the escaped pair is over "
+                     f"{BULK_MAX_BYTES // 1_000_000} MB) {went} by single-key PUT")
         if self.s.dry_run and not self.s.emit:
             per_second = self.s.rate if self.s.mode == "put" else None
             secs = estimate_seconds(st.requests, per_second, self.window_budget, self.s.api_window)
@@ -550,11 +609,18 @@ class Backfill:
         elif not self.s.emit:
             line += f"; {st.requests:,} requests, {st.retries:,} retries, {format_duration(st.elapsed_s)}"
         if self.s.emit and not self.s.dry_run:
+            from cutover.sinks.kv_api import BULK_MAX_BYTES
             from cutover.sinks.kv_emit import emit_path
 
             path = emit_path(self.s.emit, spec.name, len(self.s.modules) > 1)
             line += (f"\n  apply with: wrangler kv bulk put {path} --namespace-id {spec.namespace_id} --remote"
                      "   (TTLs count from now: apply it within minutes)")
+            oversized = self.emit_sink.oversized if self.emit_sink is not None else []
+            if oversized:
+                self.console.warn(
+                    f"{spec.name}: {len(oversized):,} pair(s) in {path} are over {BULK_MAX_BYTES // 1_000_000} MB "
+                    f"(e.g. key {json.dumps(oversized[0])}), more than one bulk request may carry: wrangler will "
+                    "fail on them; run backfill-kv against the API instead (it writes them by single-key PUT)")
         self.lines.append(line)
         self.console.debug(line)
 
@@ -587,6 +653,18 @@ class Backfill:
             self.console.warn(f"{what} listed in {problems.path}")
         if self.s.json_path:
             write_output(self.s.json_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+
+
+def _fingerprint_change(before: Dict[str, Any] | None, now: Dict[str, Any] | None) -> str:
+    if before is None or now is None:
+        return "it was " + ("a live database" if before is None else "an export file") + ", now it is not"
+    if before.get("file") != now.get("file"):
+        return f"file {before.get('file')} is now {now.get('file')}"
+    if before.get("size") != now.get("size"):
+        return f"{now.get('file')}: {before.get('size'):,} bytes then, {now.get('size'):,} now"
+    if before.get("mtime_ns") != now.get("mtime_ns"):
+        return f"{now.get('file')} was modified"
+    return f"{now.get('file')}: content differs"
 
 
 def _shown(doc_id: Any) -> str:

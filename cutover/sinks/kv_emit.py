@@ -10,7 +10,7 @@ from typing import Callable, List, Sequence
 
 from cutover.core.fsutil import atomic_writer
 from cutover.sinks.base import KVSink, WriteResult, last_per_key, now_ms
-from cutover.sinks.kv_api import bulk_pair
+from cutover.sinks.kv_api import BULK_MAX_BYTES, bulk_pair
 from cutover.sinks.kvrecord import EXPIRED, KVRecord, expiration_ttl_at_send
 
 
@@ -30,11 +30,13 @@ class EmitSink(KVSink):
 
     batch_records = 10_000
 
-    def __init__(self, path: str, clock_ms: Callable[[], int] = now_ms) -> None:
+    def __init__(self, path: str, clock_ms: Callable[[], int] = now_ms, max_bytes: int = BULK_MAX_BYTES) -> None:
         self.path = path
+        self.max_bytes = max_bytes
         self.clock_ms = clock_ms  # type: ignore[assignment]
         self.pairs: List[str] = []
         self.earliest_ttl: int | None = None
+        self.oversized: List[str] = []  # keys whose pair alone is more than a bulk request may carry
 
     def write(self, records: Sequence[KVRecord]) -> WriteResult:
         result = WriteResult()
@@ -48,7 +50,10 @@ class EmitSink(KVSink):
                 continue
             if ttl is not None and (self.earliest_ttl is None or ttl < self.earliest_ttl):
                 self.earliest_ttl = ttl
-            self.pairs.append(bulk_pair(record, ttl))
+            pair = bulk_pair(record, ttl)
+            if len(pair) * 3 > self.max_bytes and len(pair.encode("utf-8")) > self.max_bytes:
+                self.oversized.append(record.key)
+            self.pairs.append(pair)
             result.written += 1
         return result
 

@@ -41,6 +41,11 @@ class MongoSource(abc.ABC):
         """Number (or estimate) of documents the scan will yield, for progress; None if unknown."""
         return None
 
+    def fingerprint(self, collection: str) -> dict[str, Any] | None:
+        """What identifies the data a scan reads, for a checkpoint to refuse a resume on other
+        data; None for live databases (they change anyway: a resume is followed by a --since pass)."""
+        return None
+
     def documents(self, collection: str, options: ScanOptions = ScanOptions()) -> Iterator[Document]:
         for batch in self.scan(collection, options):
             yield from batch

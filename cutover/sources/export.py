@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import gzip
+import hashlib
 import io
 import itertools
 import json
@@ -26,6 +27,7 @@ SUFFIXES = (".json", ".json.gz", ".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
 _MAX_DOCUMENT_CHARS = 64 * 1024 * 1024
 _CHUNK = 1024 * 1024
 _SAMPLES = 10
+_FINGERPRINT_SPAN = 1024 * 1024
 
 
 def _collection_of(filename: str) -> str:
@@ -254,6 +256,19 @@ class ExportSource(MongoSource):
             raise CutoverError(f"{path}: cannot read ({_describe(exc)})") from None
         # a file replaced or rewritten in place (same size, mtime set back) changes inode or ctime
         return (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def fingerprint(self, collection: str) -> Dict[str, Any]:
+        """Size, modification time and SHA-256 of the first and last MiB of the collection's file."""
+        path = self.file_for(collection)
+        try:
+            with open(path, "rb") as handle:
+                st = os.fstat(handle.fileno())
+                head = hashlib.sha256(handle.read(_FINGERPRINT_SPAN)).hexdigest()
+                handle.seek(max(0, st.st_size - _FINGERPRINT_SPAN))
+                tail = hashlib.sha256(handle.read(_FINGERPRINT_SPAN)).hexdigest()
+        except OSError as exc:
+            raise CutoverError(f"{path}: cannot read ({_describe(exc)})") from None
+        return {"file": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "head_sha256": head, "tail_sha256": tail}
 
     def scan(self, collection: str, options: ScanOptions = ScanOptions()) -> Iterator[Batch]:
         """Batches in file order; the whole file is validated first unless `skip_bad_lines`."""

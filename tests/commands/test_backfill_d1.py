@@ -313,3 +313,17 @@ def test_empty_collection_executes_nothing(workdir, monkeypatch, capsys):
     assert "nothing executed" in capsys.readouterr().err
     assert not log.exists()
     assert (workdir / "backfill-d1.sql").read_text() == ""
+
+
+@pytest.mark.parametrize("flag, where", [
+    ("--output", "missing/out.sql"), ("--output", "a-directory"), ("--json", "missing/summary.json"),
+    ("--checkpoint", "missing/cp.json"),
+])
+def test_unwritable_output_paths_stop_before_anything_is_read_or_sent(workdir, d1api, capsys, flag, where):
+    fake, store, db = d1api
+    (workdir / "a-directory").mkdir()
+    (workdir / "trading_trades.json").write_text("{not json\n")  # read first, it would fail on this instead
+    assert main(["backfill-d1", "--config", "rollback.json", "--mode", "api", flag, str(workdir / where)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"cutover backfill-d1: {flag}: cannot write "), err
+    assert fake.log == [] and db.rows("SELECT count(*) FROM trading_trades")[0][0] == 0

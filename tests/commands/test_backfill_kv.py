@@ -317,3 +317,132 @@ def test_modules_selection_and_namespace_override(cf: FakeCloudflare, env: Dict[
     assert run("--config", str(cfg), "--emit", "kv.json") == 0
     assert {p["key"] for p in json.loads((tmp_path / "kv.sessions.json").read_text())} == set(sessions)
     assert {p["key"] for p in json.loads((tmp_path / "kv.carts.json").read_text())} == set(carts)
+
+
+def _id_config(tmp_path: Path, key_field: str) -> Path:
+    cfg = tmp_path / "ids.json"
+    cfg.write_text(json.dumps({
+        "mongo": {"source": f"export:{tmp_path / 'dump'}", "database": "bot"},
+        "cloudflare": {"account_id": cf_kv.ACCOUNT_ID},
+        "kv_modules": {"sessions": {"collection": "kv_sessions", "namespace_id": NAMESPACE, "key_field": key_field,
+                                    "value_field": "value", "expires_field": "expiresAt"}},
+    }))
+    return cfg
+
+
+def _write_lines(path: Path, lines: List[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line + "\n" for line in lines), encoding="ascii")
+
+
+def test_lone_surrogate_id_as_key_is_reported_and_the_rest_written(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # \ud800 alone is valid JSON text but not Unicode: no UTF-8 file or KV key can hold it
+    _write_lines(tmp_path / "dump" / "kv_sessions.json", [
+        '{"_id": "a", "value": "1"}', '{"_id": "bad-\\ud800", "value": "2"}', '{"_id": "c", "value": "3"}'])
+    cfg = _id_config(tmp_path, "_id")
+    assert run("--config", str(cfg), "--batch-size", "1") == 0
+    assert {k: e.value for k, e in cf.kv.live(NAMESPACE).items()} == {"a": b"1", "c": b"3"}  # type: ignore[attr-defined]
+    reported = [json.loads(x) for x in (tmp_path / "backfill-kv.failed.ndjson").read_text(encoding="utf-8").splitlines()]
+    assert [(r["kind"], r["_id"], r["reason"].split(":")[0]) for r in reported] == [("invalid", "bad-\ud800", "key_encoding")]
+    assert "key_encoding 1" in capsys.readouterr().out
+
+
+def test_lone_surrogate_ids_survive_checkpoint_and_resume(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path) -> None:
+    lines = [json.dumps({"_id": f"\ud800-{i}", "key": f"k{i}", "value": f"v{i}"}) for i in range(12)]
+    _write_lines(tmp_path / "dump" / "kv_sessions.json", lines)
+    cfg = _id_config(tmp_path, "key")
+    cf.kv.unsuccessful_always.add("k9")  # type: ignore[attr-defined]
+    assert run("--config", str(cfg), "--batch-size", "4") == 1
+    saved = json.loads((tmp_path / "backfill-kv.checkpoint.json").read_text(encoding="utf-8"))
+    assert saved["state"]["modules"]["sessions"]["after_id"] == json.dumps("\ud800-7", ensure_ascii=False)
+    cf.kv.unsuccessful_always.clear()  # type: ignore[attr-defined]
+    before = cf.kv.writes  # type: ignore[attr-defined]
+    assert run("--config", str(cfg), "--resume") == 0
+    assert cf.kv.writes - before == 4  # type: ignore[attr-defined]  # only the batch after the checkpoint
+    assert set(cf.kv.live(NAMESPACE)) == {f"k{i}" for i in range(12)}  # type: ignore[attr-defined]
+
+
+def _control_char_export(tmp_path: Path) -> Path:
+    import gzip
+
+    (tmp_path / "dump").mkdir()
+    value = "\x01" * (20 * 1024 * 1024)  # 20 MiB in KV; 126 MB as an escaped JSON pair
+    docs = [{"_id": "small-1", "key": "small-1", "value": "s1"}, {"_id": "huge", "key": "huge", "value": value},
+            {"_id": "small-2", "key": "small-2", "value": "s2"}]
+    with gzip.open(tmp_path / "dump" / "kv_sessions.json.gz", "wt", encoding="utf-8", compresslevel=1) as out:
+        for doc in docs:
+            out.write(json.dumps(doc) + "\n")
+    return _id_config(tmp_path, "key")
+
+
+def test_value_too_big_for_a_bulk_request_goes_by_single_put(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = _control_char_export(tmp_path)
+    assert run("--config", str(cfg), "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "would write 3" in out and "1 too big for a bulk request" in out and "single-key PUT" in out
+    assert cf.log == []
+    assert run("--config", str(cfg)) == 0
+    live = cf.kv.live(NAMESPACE)  # type: ignore[attr-defined]
+    assert live["huge"].value == b"\x01" * (20 * 1024 * 1024)
+    assert {live["small-1"].value, live["small-2"].value} == {b"s1", b"s2"}
+    assert all(len(r.body) <= cf_kv.MAX_BULK_BYTES for r in cf.log)
+    assert (cf.kv.bulk_requests, cf.kv.put_requests) == (1, 1)  # type: ignore[attr-defined]
+
+
+def test_resume_against_a_changed_export_is_refused(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    expected, cfg = setup_data(tmp_path, 60, with_invalid=False)
+    export = tmp_path / "dump" / "kv_sessions.json"
+    doomed = sorted(expected)[-1]
+    cf.kv.unsuccessful_always.add(doomed)  # type: ignore[attr-defined]
+    assert run("--config", str(cfg), "--batch-size", "10") == 1
+    cf.kv.unsuccessful_always.clear()  # type: ignore[attr-defined]
+    capsys.readouterr()
+    # the operator re-exports: same documents and order, one value changed before the checkpoint,
+    # the file the same size (the check must not rest on the size alone)
+    lines = export.read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[1])
+    old = first["value"]
+    first["value"] = old.upper() if isinstance(old, str) else {**old, "state": "MENU"}
+    lines[1] = json.dumps(first, ensure_ascii=False)
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert run("--config", str(cfg), "--resume") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "changed since the checkpoint" in err[0] and "without --resume" in err[0], err
+    # unchanged file, same flags: resumes
+    (tmp_path / "backfill-kv.checkpoint.json").unlink()
+    assert run("--config", str(cfg), "--batch-size", "10") == 0
+
+
+def test_put_mode_checkpoints_every_couple_of_seconds_of_work(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path) -> None:
+    """At --rate 5 a batch of 200 keys is 40 s of work: a kill at 3 s must not lose all of it."""
+    expected, cfg = setup_data(tmp_path, 40, with_invalid=False, short_lived=False)
+    cmd = [sys.executable, "-m", "cutover", "backfill-kv", "--config", str(cfg), "--mode", "put", "--rate", "5", "-q"]
+    env = {**env, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, cwd=str(tmp_path), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and cf.kv.put_requests < 16 and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    acked = cf.kv.put_requests  # type: ignore[attr-defined]
+    saved = json.loads((tmp_path / "backfill-kv.checkpoint.json").read_text(encoding="utf-8"))
+    recorded = saved["state"]["modules"].get("sessions", {}).get("stats", {}).get("written", 0)
+    assert recorded >= acked - 2 * 5, (recorded, acked)  # at most ~2 s of work at --rate 5 unrecorded
+    done = subprocess.run(cmd + ["--resume", "--rate", "200"], cwd=str(tmp_path), env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert_kv_matches(cf.kv, expected, time.time())  # type: ignore[attr-defined]
+    assert cf.kv.put_requests < acked + len(expected)  # type: ignore[attr-defined]  # the resume did not redo it all
+
+
+@pytest.mark.parametrize("flag, where", [
+    ("--failed-keys", "a-directory"), ("--failed-keys", "missing/failed.ndjson"),
+    ("--checkpoint", "missing/cp.json"), ("--json", "a-directory"), ("--emit", "missing/kv.json"),
+])
+def test_unwritable_output_paths_stop_before_the_first_write(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, where: str) -> None:
+    _, cfg = setup_data(tmp_path, 60)  # with an invalid document: the failed-keys file is needed
+    (tmp_path / "a-directory").mkdir()
+    assert run("--config", str(cfg), flag, str(tmp_path / where)) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"cutover backfill-kv: {flag}: cannot write ") and "unexpected" not in err[0], err
+    assert cf.log == []  # nothing sent
+    assert not (tmp_path / "backfill-kv.checkpoint.json").exists()

@@ -86,3 +86,38 @@ def test_missing_directory_is_a_one_line_error_naming_the_given_path(tmp_path):
     assert str(info.value) == f"cannot write {target}: No such file or directory"
     assert info.value.exit_code == 1
     assert not (tmp_path / "no-such-dir").exists()
+
+
+def test_json_text_writes_lone_surrogates_as_escapes(tmp_path):
+    import json
+
+    from cutover.core.fsutil import atomic_write_json, json_text
+
+    value = {"_id": "a\ud800b\udfff", "ok": "é😀"}
+    text = json_text(value)
+    assert json.loads(text) == value
+    assert "é😀" in text  # readable text stays as it is
+    text.encode("utf-8")
+    atomic_write_json(str(tmp_path / "cp.json"), value)
+    assert json.loads((tmp_path / "cp.json").read_text(encoding="utf-8")) == value
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda d: d / "sub", "is a directory"),
+    (lambda d: d / "missing" / "x.json", "does not exist"),
+])
+def test_check_writable_names_the_flag(tmp_path, make, problem):
+    from cutover.core.fsutil import check_writable
+
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(CutoverError, match=f"^--out: cannot write .*{problem}"):
+        check_writable(str(make(tmp_path)), "--out")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    check_writable(str(tmp_path / "fine.json"), "--out")
+    existing = tmp_path / "kept.txt"
+    existing.write_text("keep me")
+    check_writable(str(existing), "--out")
+    check_writable("-", "--out")
+    check_writable(os.devnull, "--out")
+    assert existing.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before + ["kept.txt"])  # the probe left nothing

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from cutover.core import redact
-from cutover.core.http import HttpClient, HttpError, parse_retry_after
+from cutover.core.http import Attempt, HttpClient, HttpError, parse_retry_after
 from tests.support.httpserver import FakeServer, Fault, Reply
 
 SECRET = "tok-9f8e7d6c5b4a-secret"
@@ -182,3 +182,37 @@ def test_per_request_credentials_refused_before_any_lookup(no_dns):
 def test_credentials_to_loopback_over_http_are_fine(server):
     c, _ = client(server, headers={"Authorization": f"Bearer {SECRET}"})
     assert c.get_json("/ok")["ok"] is True
+
+
+def test_prepare_builds_every_attempt_after_its_wait(server):
+    """A retried request is rebuilt after the wait, not resent as built before it."""
+    server.inject(Fault("status", "/echo", count=2, status=503, headers={"Retry-After": "5"}))
+    c, slept = client(server)
+    built: list[int] = []
+
+    def prepare():
+        built.append(len(slept))  # how many waits came before this attempt
+        return Attempt(data=b'{"attempt":%d}' % len(built), params={"n": len(built)})
+
+    assert c.request("POST", "/echo", data=b"{}", headers={"Content-Type": "application/json"}, prepare=prepare).json() == {"attempt": 3}
+    assert built == [0, 1, 2]
+    assert [r.query for r in server.log] == [{"n": "1"}, {"n": "2"}, {"n": "3"}]
+
+
+def test_an_exception_from_prepare_ends_the_request(server):
+    class NothingLeft(Exception):
+        pass
+
+    server.inject(Fault("status", "/echo", count=1, status=503))
+    c, _ = client(server)
+    calls: list[int] = []
+
+    def prepare():
+        calls.append(1)
+        if len(calls) > 1:
+            raise NothingLeft
+        return Attempt(data=b"{}")
+
+    with pytest.raises(NothingLeft):
+        c.request("POST", "/echo", prepare=prepare)
+    assert len(server.log) == 1

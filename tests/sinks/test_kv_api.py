@@ -1,6 +1,7 @@
 """Bulk and per-key sinks against the local Cloudflare KV fake: exact state, retries, limits."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any, List
@@ -10,7 +11,7 @@ import pytest
 from cutover.core.http import HttpClient
 from cutover.core.ratelimit import RateLimiter, padded_window
 from cutover.errors import CutoverError
-from cutover.sinks.kv_api import BulkSink, Pacer, PutSink, bulk_chunks
+from cutover.sinks.kv_api import BulkSink, Pacer, PutSink, bulk_chunks, bulk_pair
 from cutover.sinks.kvrecord import KVRecord
 from tests.sinks.conftest import NAMESPACE
 from tests.support.cf_kv import KVState
@@ -64,7 +65,7 @@ def test_bulk_chunks_respect_byte_limit() -> None:
     recs = [KVRecord(f"k{i}", b"x" * 1000, None, None, i) for i in range(10)]
     chunks = list(bulk_chunks(recs, 0, max_pairs=100, max_bytes=3100))
     assert [len(c.records) for c, _ in chunks] == [3, 3, 3, 1]
-    assert all(len(c.body()) <= 3100 for c, _ in chunks)
+    assert all(len(c.body(0)) <= 3100 for c, _ in chunks)
     assert [r.key for c, _ in chunks for r in c.records] == [r.key for r in recs]
 
 
@@ -221,3 +222,121 @@ def test_put_sink_stops_when_the_network_is_gone(cf: FakeCloudflare) -> None:
         sink.write(records(50))
     sink.close()
     assert len([r for r in cf.log if "/values/" in r.path]) < 50 * 5  # it did not grind through every key
+
+
+class FakeClock:
+    """Wall time that moves only when something sleeps: the client's retry waits, the limiter's."""
+
+    def __init__(self) -> None:
+        self.t = float(int(time.time()))
+
+    def time(self) -> float:
+        return self.t
+
+    def ms(self) -> int:
+        return int(self.t * 1000)
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def clocked_peer(clock: FakeClock) -> FakeCloudflare:
+    from tests.support import cf_kv
+
+    fake = FakeCloudflare()
+    cf_kv.install(fake, KVState(clock=clock.time)).create_namespace(NAMESPACE)
+    return fake
+
+
+@pytest.mark.parametrize("sink_class", [BulkSink, PutSink])
+@pytest.mark.parametrize("fault", [
+    Fault("status", count=1, status=429, headers={"Retry-After": "40"}),
+    Fault("status", count=3, status=503, headers={"Retry-After": "15"}),
+    Fault("reset", count=2),
+])
+def test_every_attempt_carries_ttls_valid_when_it_is_sent(sink_class: type, fault: Fault) -> None:
+    """The client's own retries resend: each attempt must be rebuilt with the TTLs of its moment."""
+    clock = FakeClock()
+    fake = clocked_peer(clock)
+    fake.inject(dataclasses.replace(fault, path="/bulk" if sink_class is BulkSink else "/values/"))
+    now = clock.ms()
+    recs = [KVRecord("dies-while-waiting", b"d", now + 10_000, None, 1),
+            KVRecord("lives-an-hour", b"h", now + 3_600_000, None, 2),
+            KVRecord("no-expiry", b"n", None, None, 3)]
+    with fake:
+        pacer = Pacer(RateLimiter(None, 1000, 300, clock=clock.time, sleep=clock.sleep))
+        client = HttpClient(fake.api_base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10, retries=4,
+                            backoff_base=30, backoff_max=30, max_retry_after=60, pace=pacer, sleep=clock.sleep)
+        extra = {"workers": 1} if sink_class is PutSink else {}
+        sink = sink_class(client, pacer, ACCOUNT_ID, NAMESPACE, clock_ms=clock.ms, sleep=clock.sleep, **extra)
+        if sink_class is PutSink:
+            recs = recs[1:] + recs[:1]  # the retried PUT is the hour-long key's
+        result = sink.write(recs)
+        sink.close()
+    assert clock.t * 1000 - now >= 15_000  # the faults did make it wait
+    assert (result.written, result.expired, result.failed) == (2, 1, [])
+    live = fake.kv.live(NAMESPACE)  # type: ignore[attr-defined]
+    assert "dies-while-waiting" not in fake.kv.ever_written  # type: ignore[attr-defined]
+    assert live["no-expiry"].expiration is None
+    # exact whatever the delay: never before Mongo's expiry, never a second after
+    assert (now + 3_600_000) / 1000 <= live["lives-an-hour"].expiration <= (now + 3_600_000) / 1000 + 1
+
+
+def test_pair_too_big_for_bulk_goes_by_single_put() -> None:
+    """Control characters escape to six bytes each: a value well within KV's 25 MiB can make a
+    bulk pair bigger than a bulk request may be. It must go by single-key PUT, not sink the run."""
+    from tests.support import cf_kv
+
+    fake = FakeCloudflare()
+    kv = cf_kv.install(fake, KVState(max_bulk_bytes=40_000))
+    kv.create_namespace(NAMESPACE)
+    big = KVRecord("control-chars", b"\x01" * 10_000, None, '{"m":1}', 1)  # 60 KB as a JSON pair
+    small = records(30)
+    with fake:
+        client, pacer = client_for(fake, RateLimiter(None, 1000, 300))
+        sink = BulkSink(client, pacer, ACCOUNT_ID, NAMESPACE, max_bytes=38_000)
+        result = sink.write(small[:10] + [big] + small[10:])
+    assert (result.written, result.failed) == (31, [])
+    assert kv.put_requests == 1 and kv.bulk_requests == 1
+    assert_exact(kv, small + [big])
+
+
+def test_real_size_control_character_value_is_written() -> None:
+    """The issue's case at real scale: 20 MiB of control characters (a 126 MB bulk pair)."""
+    from tests.support import cf_kv
+
+    fake = FakeCloudflare()
+    kv = cf_kv.install(fake)
+    kv.create_namespace(NAMESPACE)
+    big = KVRecord("huge", b"\x02" * (20 * 1024 * 1024), None, None, 1)
+    with fake:
+        client, pacer = client_for(fake, RateLimiter(None, 1000, 300))
+        result = BulkSink(client, pacer, ACCOUNT_ID, NAMESPACE).write([big, *records(3)])
+    assert (result.written, result.failed) == (4, [])
+    assert kv.live(NAMESPACE)["huge"].value == big.value
+    assert all(len(r.body) <= cf_kv.MAX_BULK_BYTES for r in fake.log)
+
+
+def test_bulk_chunks_set_aside_pairs_too_big_for_any_request() -> None:
+    recs = [KVRecord("a", b"x", None, None, 1), KVRecord("b", b"\x00" * 200, None, None, 2), KVRecord("c", b"y", None, None, 3)]
+    chunks = list(bulk_chunks(recs, 0, max_pairs=100, max_bytes=500))
+    assert [[r.key for r in c.records] for c, _ in chunks] == [["a", "c"]]
+    assert [r.key for c, _ in chunks for r in c.single] == ["b"]
+
+
+@pytest.mark.parametrize("key, value", [
+    ("plain", b"v"), ('q"uo\\te', b'"\\\x00\x1f\x7f'), ("é😀\u2028", "line\u2029sep é😀".encode()), ("bin", b"\xff\xfe\x00"),
+])
+@pytest.mark.parametrize("ttl, metadata", [(None, None), (60, '{"m":[1,"x"]}'), (86_400, None)])
+def test_bulk_pair_is_the_json_the_api_takes(key: str, value: bytes, ttl: Any, metadata: Any) -> None:
+    import base64
+
+    pair = json.loads(bulk_pair(KVRecord(key, value, None, metadata, 1), ttl))
+    assert pair["key"] == key
+    stored = base64.b64decode(pair["value"]) if pair.get("base64") else pair["value"].encode("utf-8")
+    assert stored == value
+    assert pair.get("expiration_ttl") == ttl and ("expiration_ttl" in pair) == (ttl is not None)
+    assert pair.get("metadata") == (None if metadata is None else json.loads(metadata))
+    if ttl is None:  # the request body holds the same pair
+        (chunk, _), = bulk_chunks([KVRecord(key, value, None, metadata, 1)], 0)
+        assert json.loads(chunk.body(0)) == [pair]

@@ -40,3 +40,11 @@ def test_emit_pairs(tmp_path: Path) -> None:
         {"key": "b", "value": "/wA=", "expiration_ttl": 60, "metadata": {"m": 1}, "base64": True},
         {"key": "a", "value": "later", "expiration_ttl": 3601},
     ]
+
+
+def test_emit_names_pairs_too_big_for_a_bulk_request(tmp_path: Path) -> None:
+    sink = EmitSink(str(tmp_path / "kv.json"), max_bytes=500)
+    sink.write([KVRecord("small", b"x", None, None, 1), KVRecord("control", b"\x01" * 100, None, None, 2)])
+    sink.close()
+    assert sink.oversized == ["control"]  # 100 bytes in KV, 600 escaped in the file
+    assert [p["key"] for p in json.loads((tmp_path / "kv.json").read_text())] == ["small", "control"]

@@ -47,8 +47,10 @@ class Entry:
 class KVState:
     """The fake's storage: namespace id -> key -> Entry. Read it directly in tests."""
 
-    def __init__(self, clock: Callable[[], float] = time.time, seed: int = 0) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, seed: int = 0,
+                 max_bulk_bytes: int = MAX_BULK_BYTES) -> None:
         self.clock = clock
+        self.max_bulk_bytes = max_bulk_bytes  # a test may lower the 100 MB request limit
         self.namespaces: Dict[str, Dict[str, Entry]] = {}
         self.lock = threading.Lock()
         self.unsuccessful_once: Set[str] = set()
@@ -187,7 +189,7 @@ def install(fake: FakeCloudflare, state: KVState | None = None) -> KVState:
         store, err = namespace(request)
         if err is not None:
             return err
-        if len(request.body) > MAX_BULK_BYTES:
+        if len(request.body) > kv.max_bulk_bytes:
             return error(413, 10011, "request body too large")
         try:
             pairs = request.json()
