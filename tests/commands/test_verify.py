@@ -122,3 +122,26 @@ def test_verify_is_read_only(restored, capsys):
     assert kv.writes == writes_before
     new = db.queries[len(queries_before):]
     assert new and all(s.lstrip().upper().startswith("SELECT") for q in new for s in q)
+
+
+PREFS_NS = KV_MODULES["prefs"]["namespace_id"]
+
+
+@pytest.mark.parametrize(("key", "stored"), [
+    ("prefs:42", '{"currency":"EUR","alerts":1,"threshold":1.5,"watch":["BTC","ETH"]}'),
+    ("prefs:43", '{"currency":"USD","alerts":0,"threshold":10,"tz":"Europe/Berlin"}'),
+])
+def test_bool_stored_as_number_is_a_difference(restored, capsys, key, stored):
+    ws, kv, _, _ = restored
+    space = kv.namespaces[PREFS_NS]
+    space[key] = cf_kv.Entry(stored.encode(), space[key].expiration, space[key].metadata)
+    assert verify(ws, "--module", "prefs") == 4
+    out = result(capsys)["modules"]["prefs"]
+    assert out["different"] == 1 and any(key in line and "value" in line for line in out["examples"])
+
+
+def test_number_spelled_differently_is_equal(restored, capsys):
+    ws, kv, _, _ = restored
+    space = kv.namespaces[PREFS_NS]
+    space["prefs:43"] = cf_kv.Entry(b'{"tz":"Europe/Berlin","threshold":10.0,"alerts":false,"currency":"USD"}', None)
+    assert verify(ws, "--module", "prefs") == 0
