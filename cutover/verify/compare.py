@@ -53,12 +53,15 @@ class Report:
     different: int = 0
     resurrected: int = 0
     ttl_drift: int = 0
-    expiring: int = 0  # expired in Mongo, still in KV only within the 60 s minimum / tolerance
+    # expired in Mongo and still in KV only within the 60 s minimum / tolerance, or expired
+    # before the target was read: neither is a difference
+    expiring: int = 0
+    unread: int = 0  # documents Mongo counts that its scan did not return: the proof has a gap
     examples: list[Diff] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.extra or self.different or self.resurrected)
+        return not (self.missing or self.extra or self.different or self.resurrected or self.unread)
 
     def note(self, diff: Diff) -> None:
         if len(self.examples) < MAX_EXAMPLES:
@@ -75,6 +78,8 @@ class Report:
 
     def counts(self, kv: bool = True) -> dict[str, int]:
         out = {"equal": self.equal, "missing": self.missing, "extra": self.extra, "different": self.different}
+        if self.unread:
+            out["unread_in_mongo"] = self.unread
         if kv:
             out.update(resurrected=self.resurrected, ttl_drift=self.ttl_drift)
         return out
@@ -154,12 +159,18 @@ def compare_kv(
     expired_in_source: Mapping[str, float],
     actual: Mapping[str, KVEntry],
     ttl_tolerance: float = 300.0,
+    read_at: float | None = None,
 ) -> Report:
-    """`expired_in_source` maps keys whose Mongo document had already expired to that expiry."""
+    """`expired_in_source` maps keys whose Mongo document had already expired to that expiry.
+    `read_at`: when the target was read (epoch seconds); a key whose expiry had passed by then
+    is judged expired, not missing — KV drops keys at their expiry, whenever verify started."""
     report = Report()
     for key, want in expected.items():
         got = actual.get(key)
         if got is None:
+            if read_at is not None and want.expiration is not None and want.expiration <= read_at:
+                report.expiring += 1
+                continue
             report.missing += 1
             report.note(Diff(key, "key", "present", "missing"))
             continue

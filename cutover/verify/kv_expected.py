@@ -9,6 +9,7 @@ from typing import Any, Dict, Iterable
 
 from cutover.sinks import jsvalue, kvrecord
 from cutover.sources import values as v
+from cutover.sources.base import SourceIncomplete
 from cutover.verify.compare import NOT_JSON, KVEntry
 
 _JS_DATE_LIMIT_MS = 8_640_000_000_000_000
@@ -54,6 +55,8 @@ class ExpectedKV:
     expired: Dict[str, float] = field(default_factory=dict)  # key -> when its document expired
     invalid: int = 0
     documents: int = 0
+    unread: int = 0  # documents the source's own count says the scan did not return
+    unread_detail: str = ""
 
 
 def _stored_value(raw: bytes) -> str | bytes:
@@ -65,6 +68,15 @@ def _stored_value(raw: bytes) -> str | bytes:
 
 def expected_kv(documents: Iterable[v.Document], spec: kvrecord.ModuleSpec, now_ms: int) -> ExpectedKV:
     out = ExpectedKV()
+    try:
+        _collect(out, documents, spec, now_ms)
+    except SourceIncomplete as exc:  # what was read still counts; the gap is a difference of its own
+        out.unread = max(1, exc.counted - exc.scanned)
+        out.unread_detail = str(exc)
+    return out
+
+
+def _collect(out: ExpectedKV, documents: Iterable[v.Document], spec: kvrecord.ModuleSpec, now_ms: int) -> None:
     for doc in documents:
         out.documents += 1
         mapped = kvrecord.map_document(doc, spec, now_ms)
@@ -80,4 +92,3 @@ def expected_kv(documents: Iterable[v.Document], spec: kvrecord.ModuleSpec, now_
             out.expired[mapped.key] = raw.millis / 1000.0 if isinstance(raw, v.DateTime) else now_ms / 1000.0
         else:
             out.invalid += 1
-    return out

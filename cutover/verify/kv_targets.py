@@ -22,6 +22,8 @@ STORE_FORMAT = "cutover-kv-store/1"
 
 class KVTarget(abc.ABC):
     description = ""
+    #: when the last `read` finished (epoch seconds): a key whose expiry passed by then may be gone
+    read_at: float | None = None
 
     @abc.abstractmethod
     def read(self, namespace_id: str) -> KVState:
@@ -72,6 +74,7 @@ class RestKV(KVTarget):
                 meta = item.get("metadata", info[name].get("metadata"))
                 expiration = item.get("expiration", info[name].get("expiration"))
                 state[name] = KVEntry(item.get("value"), float(expiration) if expiration else None, meta)
+        self.read_at = time.time()
         return state
 
 
@@ -103,6 +106,7 @@ class WranglerKV(KVTarget):
                     if name in got and (got[name] or {}).get("value") is not None:
                         exp = item.get("expiration")
                         state[name] = KVEntry(got[name]["value"], float(exp) if exp else None, item.get("metadata"))
+        self.read_at = time.time()
         return state
 
 
@@ -141,6 +145,7 @@ class BulkFileKV(KVTarget):
 
     def read(self, namespace_id: str) -> KVState:
         applied = os.path.getmtime(self.path)
+        self.read_at = time.time()
         return {item["key"]: entry_from_bulk_item(item, applied) for item in read_bulk_file(self.path)}
 
 
@@ -185,6 +190,7 @@ class LocalStoreKV(KVTarget):
 
     def read(self, namespace_id: str) -> KVState:
         now = time.time() if self.now is None else self.now
+        self.read_at = now
         state: KVState = {}
         for key, item in (self.load().get(namespace_id) or {}).items():
             if item.get("expiration") is not None and item["expiration"] <= now:

@@ -86,3 +86,11 @@ def test_metadata_is_compared_with_types():
     assert not compare_kv(want, {}, {"k": KVEntry("v", None, {"admin": 1})}, 300).ok
     assert compare_kv(want, {}, {"k": KVEntry("v", None, {"admin": True})}, 300).ok
     assert not compare_kv({"k": KVEntry("v", None, {"n": 0})}, {}, {"k": KVEntry("v", None, {"n": False})}, 300).ok
+
+
+def test_a_key_that_expired_before_it_was_read_is_not_missing():
+    want = {"soon": KVEntry("v", NOW + 30), "later": KVEntry("w", NOW + 3600)}
+    report = compare_kv(want, {}, {"later": KVEntry("w", NOW + 3600)}, 300, read_at=NOW + 31)
+    assert report.ok and report.expiring == 1 and report.equal == 1
+    report = compare_kv(want, {}, {"later": KVEntry("w", NOW + 3600)}, 300, read_at=NOW + 29)
+    assert not report.ok and report.missing == 1
