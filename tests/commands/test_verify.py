@@ -176,13 +176,18 @@ def test_an_expired_key_present_in_kv_is_resurrected(restored, capsys):
     assert out["resurrected"] == 1 and any("session:1002" in line for line in out["examples"])
 
 
-def test_an_unreadable_d1_does_not_throw_away_kv_results(restored, capsys, tmp_path):
-    """The README's config without d1.database_id, and no wrangler on PATH."""
-    ws, kv, _, _ = restored
+def _without_d1_database_id(ws, tmp_path):
     cfg = json.loads(Path(ws.config).read_text())
     del cfg["d1"]["database_id"]
     config = tmp_path / "no-d1-id.json"
     config.write_text(json.dumps(cfg))
+    return config
+
+
+def test_an_unreadable_d1_does_not_throw_away_kv_results(restored, capsys, tmp_path):
+    """The README's config without d1.database_id, and no wrangler on PATH."""
+    ws, kv, _, _ = restored
+    config = _without_d1_database_id(ws, tmp_path)
     _mutate_kv(kv, "missing")
     code = main(["verify", "--config", str(config), "--wrangler", str(tmp_path / "no-such-wrangler"), "-q"])
     out = capsys.readouterr()
@@ -194,10 +199,7 @@ def test_an_unreadable_d1_does_not_throw_away_kv_results(restored, capsys, tmp_p
 
 def test_an_unreadable_target_alone_is_exit_1_with_everything_else_reported(restored, capsys, tmp_path):
     ws, _, _, _ = restored
-    cfg = json.loads(Path(ws.config).read_text())
-    del cfg["d1"]["database_id"]
-    config = tmp_path / "no-d1-id.json"
-    config.write_text(json.dumps(cfg))
+    config = _without_d1_database_id(ws, tmp_path)
     code = main(["verify", "--config", str(config), "--wrangler", str(tmp_path / "no-such-wrangler"), "--json", "-", "-q"])
     assert code == 1
     out = json.loads(capsys.readouterr().out)
