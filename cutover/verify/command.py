@@ -10,7 +10,7 @@ from typing import Any, Dict, List
 
 from cutover.core.config import Config, cloudflare_account_id, cloudflare_api_base, read_secret
 from cutover.core.fsutil import write_output
-from cutover.errors import EXIT_ERROR, EXIT_GATE_FAILED, ConfigError, CutoverError, UsageError
+from cutover.errors import EXIT_GATE_FAILED, ConfigError, CutoverError, UsageError
 from cutover.verify.compare import Report, compare_kv
 from cutover.verify.kv_expected import expected_kv
 from cutover.verify.kv_targets import STORE_FORMAT, BulkFileKV, KVTarget, LocalStoreKV, RestKV, WranglerKV
@@ -210,4 +210,8 @@ def run_verify(args: argparse.Namespace) -> int:
         write_output(args.json, json.dumps(result, indent=2, sort_keys=True) + "\n")
     if differences:
         return EXIT_GATE_FAILED
-    return EXIT_ERROR if unreadable else 0
+    if unreadable:  # the contract's runtime error: one line on stderr, exit 1 (the report is out already)
+        first = next(line for line in lines if line.startswith("FAIL "))[len("FAIL "):]
+        more = f" (and {unreadable - 1} more, see above)" if unreadable > 1 else ""
+        raise CutoverError(f"{first}{more}; then run verify again")
+    return 0
