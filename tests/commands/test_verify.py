@@ -122,3 +122,86 @@ def test_verify_is_read_only(restored, capsys):
     assert kv.writes == writes_before
     new = db.queries[len(queries_before):]
     assert new and all(s.lstrip().upper().startswith("SELECT") for q in new for s in q)
+
+
+PREFS_NS = KV_MODULES["prefs"]["namespace_id"]
+
+
+@pytest.mark.parametrize(("key", "stored"), [
+    ("prefs:42", '{"currency":"EUR","alerts":1,"threshold":1.5,"watch":["BTC","ETH"]}'),
+    ("prefs:43", '{"currency":"USD","alerts":0,"threshold":10,"tz":"Europe/Berlin"}'),
+])
+def test_bool_stored_as_number_is_a_difference(restored, capsys, key, stored):
+    ws, kv, _, _ = restored
+    space = kv.namespaces[PREFS_NS]
+    space[key] = cf_kv.Entry(stored.encode(), space[key].expiration, space[key].metadata)
+    assert verify(ws, "--module", "prefs") == 4
+    out = result(capsys)["modules"]["prefs"]
+    assert out["different"] == 1 and any(key in line and "value" in line for line in out["examples"])
+
+
+def test_number_spelled_differently_is_equal(restored, capsys):
+    ws, kv, _, _ = restored
+    space = kv.namespaces[PREFS_NS]
+    space["prefs:43"] = cf_kv.Entry(b'{"tz":"Europe/Berlin","threshold":10.0,"alerts":false,"currency":"USD"}', None)
+    assert verify(ws, "--module", "prefs") == 0
+
+
+def test_a_key_that_expires_while_verify_runs_is_not_missing(restored, capsys, monkeypatch):
+    """session:1003 lives 30 s more in Mongo; KV is read after a (simulated) 100 s wait."""
+    ws, kv, _, _ = restored
+    start = time.time()
+    clock = [start]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    kv.clock = lambda: clock[0]
+    real_live = kv.live
+
+    def live_after_a_wait(namespace_id):
+        clock[0] = start + 100  # e.g. waited out a 429 block between reading Mongo and KV
+        return real_live(namespace_id)
+
+    kv.live = live_after_a_wait
+    assert verify(ws, "--module", "sessions") == 0
+    out = result(capsys)["modules"]["sessions"]
+    assert out["missing"] == 0 and out["equal"] == 4 and out["expiring"] == 1
+
+
+def test_an_expired_key_present_in_kv_is_resurrected(restored, capsys):
+    ws, kv, _, _ = restored
+    space = kv.namespaces[SESSIONS_NS]
+    # session:1002 expired an hour ago in Mongo; KV holds it with a fresh day of life
+    space["session:1002"] = cf_kv.Entry(b'{"step":"idle","chat":1002}', int(time.time()) + 86400)
+    assert verify(ws, "--module", "sessions") == 4
+    out = result(capsys)["modules"]["sessions"]
+    assert out["resurrected"] == 1 and any("session:1002" in line for line in out["examples"])
+
+
+def _without_d1_database_id(ws, tmp_path):
+    cfg = json.loads(Path(ws.config).read_text())
+    del cfg["d1"]["database_id"]
+    config = tmp_path / "no-d1-id.json"
+    config.write_text(json.dumps(cfg))
+    return config
+
+
+def test_an_unreadable_d1_does_not_throw_away_kv_results(restored, capsys, tmp_path):
+    """The README's config without d1.database_id, and no wrangler on PATH."""
+    ws, kv, _, _ = restored
+    config = _without_d1_database_id(ws, tmp_path)
+    _mutate_kv(kv, "missing")
+    code = main(["verify", "--config", str(config), "--wrangler", str(tmp_path / "no-such-wrangler"), "-q"])
+    out = capsys.readouterr()
+    assert code == 4  # a difference found in KV is the verdict; the D1 error is reported beside it
+    assert "KV sessions" in out.out and "1 missing" in out.out and "KV prefs" in out.out
+    d1_lines = [line for line in out.out.splitlines() + out.err.splitlines() if "D1" in line and "d1.database_id" in line]
+    assert len(d1_lines) == 1 and "--wrangler" in d1_lines[0]
+
+
+def test_an_unreadable_target_alone_is_exit_1_with_everything_else_reported(restored, capsys, tmp_path):
+    ws, _, _, _ = restored
+    config = _without_d1_database_id(ws, tmp_path)
+    code = main(["verify", "--config", str(config), "--wrangler", str(tmp_path / "no-such-wrangler"), "--json", "-", "-q"])
+    assert code == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is False and out["modules"]["sessions"]["equal"] == 5
+    assert "d1.database_id" in out["d1"]["error"]
