@@ -139,13 +139,18 @@ def run_verify(args: argparse.Namespace) -> int:
 
             expected_d1 = expected_rows(cfg, source)
             target_d1 = targets.d1(cfg.get("d1.database", None, kind=str), cfg.get("d1.database_id", None, kind=str))
-            from cutover.verify.compare import compare_rows
+            from cutover.sinks.d1ids import MAP_TABLE
+            from cutover.verify.d1_match import compare_d1
 
+            id_map = target_d1.id_map(expected_d1.table)
             actual_rows = target_d1.rows(expected_d1.table, expected_d1.id_column)
-            report = compare_rows(expected_d1.rows, actual_rows)
+            report = compare_d1(expected_d1, id_map, actual_rows)
             result["d1"] = {**report.counts(False), "examples": [d.line() for d in report.examples]}
             result["ok"] = result["ok"] and report.ok
             lines.append(_line(f"D1 {expected_d1.table} ({target_d1.description})", report, False))
+            if id_map is None:
+                lines.append(f"     D1 has no {MAP_TABLE} table (backfill-d1 creates it): rows are found by legacy id "
+                             "only, documents without one cannot be matched; run the backfill-d1 SQL first")
             lines.extend(f"     {d.line()}" for d in report.examples)
     verdict = "OK: every target equals Mongo (live documents)" if result["ok"] else "DIFFERENCES FOUND (exit 4)"
     text = "\n".join([f"verify: Mongo {source.description or source_spec.split(':', 1)[0]}", *lines, verdict]) + "\n"

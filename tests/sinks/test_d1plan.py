@@ -60,7 +60,9 @@ def test_legacy_ids_kept_and_new_ids_follow_in_objectid_order():
     rows = dump(apply(text))
     assert [(r[0], r[1]) for r in rows] == [(7, "e"), (40, "a"), (41, "b"), (42, "c"), (43, "d")]
     r = plan.report
-    assert (r.legacy_ids, r.legacy_min, r.legacy_max, r.assigned, r.assigned_first, r.assigned_last) == (2, 7, 40, 3, 41, 43)
+    # new ids are given when the SQL is applied (first/last unknown when it is written)
+    assert (r.legacy_ids, r.legacy_min, r.legacy_max, r.assigned, r.assigned_first, r.assigned_last) == (2, 7, 40, 3, None, None)
+    assert r.base_id == 41
     # input order does not matter: same file
     shuffled = docs[:]
     random.Random(3).shuffle(shuffled)
@@ -117,7 +119,7 @@ def test_not_null_defaults_and_errors():
     errors = plan.report.errors
     assert errors["not_null_without_value"].count == 1 and "column 'a'" in errors["not_null_without_value"].examples[0]
     assert errors["unfilled_not_null_column"].count == 1 and "'c'" in errors["unfilled_not_null_column"].examples[0]
-    assert "'dflt'" in plan.statements[0]
+    assert "'dflt'" in plan.statements[plan.first_row_statement]
 
 
 def test_value_errors_name_the_document():
@@ -249,21 +251,23 @@ def test_rerun_after_updates_applies_them():
     assert rows[2][7] == "v2 it's changed" and rows[4][3] == 99.5 and rows[5][1] == "new"
 
 
-def test_id_only_documents_fix_the_numbering_for_partial_runs():
-    docs = [{"_id": oid(i), "userId": f"u{i}"} for i in range(6)] + [{"_id": oid(50), "legacy_id": 3, "userId": "L"}]
-    full = {r[0]: r[1] for r in dump(apply(plan_text(docs)[0]))}
+def test_id_only_documents_raise_the_floor_of_new_ids_for_partial_runs():
+    # A legacy document not written by this pass still owns its id: no new id may take it,
+    # even on a D1 that does not hold that row (yet).
+    docs = [{"_id": oid(i), "userId": f"u{i}"} for i in range(6)] + [{"_id": oid(50), "legacy_id": 30, "userId": "L"}]
     p = planner()
     for d in docs:
         p.add_id_only({"_id": d["_id"], **({"legacy_id": d["legacy_id"]} if "legacy_id" in d else {})})
     p.add(docs[4])  # only one changed document is written
-    partial = {r[0]: r[1] for r in dump(apply(render_file(p.plan())))}
-    assert partial == {k: v for k, v in full.items() if v == "u4"}
+    plan = p.plan()
+    assert plan.report.base_id == 31
+    assert {r[0]: r[1] for r in dump(apply(render_file(plan)))} == {31: "u4"}
 
 
 def test_rows_right_at_the_statement_limit():
     limit = 2000
     probe = plan_text([{"_id": oid(1), "legacy_id": 1, "note": ""}], max_statement_bytes=limit)[1]
-    empty_size = len(probe.statements[0].encode("utf-8"))
+    empty_size = len(probe.statements[probe.first_row_statement].encode("utf-8"))
     for extra in range(-3, 4):
         note = "q" * (limit - empty_size + extra)
         docs = [{"_id": oid(1), "legacy_id": 1, "note": note}, {"_id": oid(2), "legacy_id": 2, "note": "x'"}]
@@ -276,8 +280,10 @@ def test_rows_right_at_the_statement_limit():
 def test_rows_per_statement_are_capped():
     docs = [{"_id": oid(i), "legacy_id": i + 1, "userId": "u"} for i in range(2500)]
     text, plan = plan_text(docs)
-    assert plan.report.statements == 3
-    assert [s.count("\n(") for s in plan.statements] == [1000, 1000, 500]
+    rows = plan.statements[plan.first_row_statement:]
+    assert [s.count("\n(") for s in rows] == [1000, 1000, 500]
+    legacy_map = plan.statements[1:plan.first_row_statement]
+    assert [s.count("\n(") for s in legacy_map] == [1000, 1000, 500]
     assert len(dump(apply(text))) == 2500
 
 
