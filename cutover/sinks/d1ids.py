@@ -50,7 +50,8 @@ def id_key(doc_id: Any) -> str:
         if body.isdigit() and sql.INT64_MIN <= int(text) <= sql.INT64_MAX:
             return str(int(text))
         return "Decimal128:" + text
-    return "ejson:" + ejson.dumps(doc_id)
+    canonical = json.loads(ejson.dumps(doc_id))  # key order kept: {a, b} and {b, a} are two _ids
+    return "ejson:" + json.dumps(canonical, ensure_ascii=True, separators=(",", ":"))
 
 
 def key_literal(key: str) -> str:
@@ -65,7 +66,8 @@ def key_literal_of(doc_id: Any) -> str:
 
 
 class MapStatements:
-    """The statements that fill the map, for one target table."""
+    """The statements that fill the map, for one target table. Rows: `(key, legacy id)` for
+    legacy documents, `(ordinal, key)` for the others (the ordinal orders their new ids)."""
 
     def __init__(self, table: str, id_column: str, floor: int) -> None:
         self.table_literal = sql.quote_text(table)
@@ -80,10 +82,6 @@ class MapStatements:
         # The legacy id is the row's id: a map entry that says otherwise is corrected.
         return ") WHERE true\nON CONFLICT (tbl, mongo_id) DO UPDATE SET id = excluded.id WHERE id <> excluded.id;"
 
-    @staticmethod
-    def legacy_row(key_lit: str, legacy: int) -> str:
-        return "(" + key_lit + "," + str(legacy) + ")"
-
     def new_header(self) -> str:
         return (
             f"INSERT INTO {_MAP} (tbl, mongo_id, id) SELECT {self.table_literal}, column2, "
@@ -95,25 +93,24 @@ class MapStatements:
     def new_footer(self) -> str:
         return f")\nWHERE column2 NOT IN (SELECT mongo_id FROM {_MAP} WHERE tbl = {self.table_literal});"
 
-    @staticmethod
-    def new_row(ordinal: int, key_lit: str) -> str:
-        return "(" + str(ordinal) + "," + key_lit + ")"
-
 
 def pack(header: str, footer: str, rows: Sequence[str], max_bytes: int, max_rows: int) -> List[str]:
-    """Multi-row statements `header + rows joined by ",\\n" + footer`, each within the limits."""
+    """Multi-row statements `header + rows joined by ",\\n" + footer`, each within the limits.
+    Map rows are ASCII (keys are, see `id_key`), so their length is their size."""
     fixed = len((header + footer).encode("utf-8"))
+    if rows and fixed + (max(map(len, rows)) + 2) * max_rows <= max_bytes:
+        # the usual case (short keys): whole chunks of max_rows fit
+        return [header + ",\n".join(rows[i : i + max_rows]) + footer for i in range(0, len(rows), max_rows)]
     statements: List[str] = []
     pending: List[str] = []
     size = 0
     for row in rows:
-        row_size = len(row) if row.isascii() else len(row.encode("utf-8"))
-        if fixed + row_size > max_bytes:
+        if fixed + len(row) > max_bytes:
             raise ValueError("a map row does not fit one statement")  # keys are short: cannot happen
-        if pending and (fixed + size + 2 + row_size > max_bytes or len(pending) >= max_rows):
+        if pending and (fixed + size + 2 + len(row) > max_bytes or len(pending) >= max_rows):
             statements.append(header + ",\n".join(pending) + footer)
             pending, size = [], 0
-        size += row_size + (2 if pending else 0)
+        size += len(row) + (2 if pending else 0)
         pending.append(row)
     if pending:
         statements.append(header + ",\n".join(pending) + footer)

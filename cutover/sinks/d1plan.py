@@ -378,9 +378,10 @@ class D1Planner:
             self.add(doc)
 
     # -- ids and statements ------------------------------------------------------------
-    def _ordered_rows(self) -> Tuple[List[Tuple[int, str, str | List[str]]], List[Tuple[str, str | List[str]]]]:
-        """(legacy rows by legacy id, new rows in a stable order), each with its `_id` as a SQL
-        literal; errors for shared legacy ids and for an `_id` written twice."""
+    def _ordered_rows(self) -> Tuple[List[Tuple[int | None, Any, Any]], List[str], int]:
+        """The rows to write (legacy ones by legacy id, then new ones in a stable order:
+        ObjectId time, then `_id`), their `_id`s as SQL literals, and how many are legacy.
+        Errors for shared legacy ids and for an `_id` written twice."""
         report = self.report
         for legacy, owners in sorted(self._legacy_dupes.items()):
             report.error(
@@ -390,49 +391,53 @@ class D1Planner:
             )
         legacy_max = max(self._legacy_owner) if self._legacy_owner else None
         report.base_id = max(legacy_max or 0, self.options.start_id - 1) + 1
-        key_of = d1ids.key_literal_of
-        legacy_rows: List[Tuple[int, str, str | List[str]]] = []
-        new_rows: List[Tuple[Tuple[Any, ...], str, str | List[str]]] = []
-        seen = set()
-        for legacy, doc_id, cells in self._rows:
-            key = "'" + doc_id.binary.hex() + "'" if type(doc_id) is v.ObjectId else key_of(doc_id)
-            if key in seen:
-                report.error("duplicate_id", f"document _id={describe_id(doc_id)} is in the source more than once")
-                continue
-            seen.add(key)
-            if legacy is None:
-                new_rows.append((id_sort_key(doc_id), key, cells))
-            else:
-                legacy_rows.append((legacy, key, cells))
+        legacy_rows = [r for r in self._rows if r[0] is not None]
+        new_rows = [r for r in self._rows if r[0] is None]
+        legacy_rows.sort(key=operator.itemgetter(0))
+        new_rows.sort(key=lambda r: id_sort_key(r[1]))
+        rows = legacy_rows + new_rows
+        oid, key_of = v.ObjectId, d1ids.key_literal_of
+        keys = ["'" + d.binary.hex() + "'" if type(d) is oid else key_of(d) for _, d, _ in rows]
+        if len(set(keys)) != len(keys):
+            rows, keys = self._drop_repeated_ids(rows, keys)
+            legacy_rows = [r for r in rows if r[0] is not None]
+            new_rows = [r for r in rows if r[0] is None]
         if legacy_rows:
             report.legacy_ids = len(legacy_rows)
-            report.legacy_min = min(r[0] for r in legacy_rows)
-            report.legacy_max = max(r[0] for r in legacy_rows)
+            report.legacy_min = legacy_rows[0][0]
+            report.legacy_max = legacy_rows[-1][0]
         report.assigned = len(new_rows)
         if new_rows and report.base_id + len(new_rows) - 1 > sql.INT64_MAX:
             report.error("id_overflow", f"new ids would pass {sql.INT64_MAX}")
-        legacy_rows.sort(key=operator.itemgetter(0))
-        new_rows.sort(key=operator.itemgetter(0))
-        return legacy_rows, [(key, cells) for _, key, cells in new_rows]
+        return rows, keys, len(legacy_rows)
 
-    def _map_statements(self, legacy_rows: List[Tuple[int, str, Any]], new_keys: List[str]) -> List[str]:
+    def _drop_repeated_ids(self, rows: List[Any], keys: List[str]) -> Tuple[List[Any], List[str]]:
+        seen = set()
+        kept_rows, kept_keys = [], []
+        for row, key in zip(rows, keys):
+            if key in seen:
+                self.report.error("duplicate_id", f"document _id={describe_id(row[1])} is in the source more than once")
+                continue
+            seen.add(key)
+            kept_rows.append(row)
+            kept_keys.append(key)
+        return kept_rows, kept_keys
+
+    def _map_statements(self, rows: List[Tuple[int | None, Any, Any]], keys: List[str], legacy_count: int) -> List[str]:
         """Create the id map, then map legacy ids, then give new documents their ids."""
         opts = self.options
         maps = d1ids.MapStatements(opts.table.name, self.id_column.name, self.report.base_id - 1)
-        limit, rows = opts.max_statement_bytes, opts.max_rows_per_statement
+        limit, per_statement = opts.max_statement_bytes, opts.max_rows_per_statement
         out = [d1ids.CREATE_MAP_SQL]
-        legacy_row = maps.legacy_row
-        out += d1ids.pack(maps.legacy_header(), maps.legacy_footer(),
-                          [legacy_row(key, legacy) for legacy, key, _ in legacy_rows], limit, rows)
-        new_row = maps.new_row
-        out += d1ids.pack(maps.new_header(), maps.new_footer(),
-                          [new_row(i, key) for i, key in enumerate(new_keys, 1)], limit, rows)
+        legacy = [f"({key},{row[0]})" for key, row in zip(keys[:legacy_count], rows)]
+        out += d1ids.pack(maps.legacy_header(), maps.legacy_footer(), legacy, limit, per_statement)
+        new = [f"({i},{key})" for i, key in enumerate(keys[legacy_count:], 1)]
+        out += d1ids.pack(maps.new_header(), maps.new_footer(), new, limit, per_statement)
         return out
 
     def plan(self) -> Plan:
         report = self.report
-        legacy_rows, new_rows = self._ordered_rows()
-        rows = [(key, cells) for _, key, cells in legacy_rows] + new_rows
+        rows, keys, legacy_count = self._ordered_rows()
         used = [i for i, flag in enumerate(self._used) if flag]
         for idx, label in self._missing_required:
             if self._used[idx]:
@@ -465,11 +470,12 @@ class D1Planner:
         builder = _StatementBuilder(self.options, self.id_column.name, self.columns,
                                     [self.columns[i] for i in used], report)
         if rows:
-            builder.emit_each(self._map_statements(legacy_rows, [key for key, _ in new_rows]))
+            builder.emit_each(self._map_statements(rows, keys, legacy_count))
         first_row_statement = len(builder.statements)
         report.map_statements = first_row_statement
-        for key, cells in rows:
-            builder.add_row(key, cells)
+        add_row = builder.add_row
+        for key, row in zip(keys, rows):
+            add_row(key, row[2])
         builder.flush()
         report.rows = len(rows)
         report.statements = len(builder.statements)

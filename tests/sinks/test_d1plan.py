@@ -219,7 +219,7 @@ def sql_snake(name):
 
 
 @settings(max_examples=60, deadline=None)
-@given(documents, st.integers(min_value=1200, max_value=6000), st.integers(min_value=1, max_value=3000))
+@given(documents, st.integers(min_value=2000, max_value=6000), st.integers(min_value=1, max_value=3000))
 def test_generated_sql_round_trips_within_the_size_limit(spec, limit, start_id):
     docs = build_docs(spec)
     text, plan = plan_text(docs, max_statement_bytes=limit, start_id=start_id)
