@@ -313,3 +313,13 @@ def test_empty_collection_executes_nothing(workdir, monkeypatch, capsys):
     assert "nothing executed" in capsys.readouterr().err
     assert not log.exists()
     assert (workdir / "backfill-d1.sql").read_text() == ""
+
+
+def test_mode_api_delivers_a_value_full_of_transaction_phrases(workdir, d1api, capsys):
+    # D1 refuses expressions deeper than 100; the fake holds the same limit
+    fake, store, db = d1api
+    note = "BEGIN TRANSACTION" * 100
+    write_export(workdir, [{"_id": oid(1), "legacy_id": 1, "userId": "u", "note": note},
+                           {"_id": oid(2), "userId": "v", "note": note + "'"}])
+    assert main(["backfill-d1", "--config", "rollback.json", "--mode", "api", "-q"]) == 0
+    assert db.rows("SELECT id, note FROM trading_trades ORDER BY id") == [(1, note), (2, note + "'")]
