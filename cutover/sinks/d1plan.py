@@ -275,10 +275,8 @@ class D1Planner:
         self.report.documents += 1
         doc_id = doc.get("_id")
         legacy = doc.get(self._legacy_field)
-        if type(legacy) is int and sql.INT64_MIN <= legacy <= sql.INT64_MAX:
-            first = self._legacy_owner.setdefault(legacy, doc_id)  # the common case, inline
-            if first is not doc_id and first != doc_id:
-                self._legacy_dupes.setdefault(legacy, [first]).append(doc_id)
+        if type(legacy) is int and sql.INT64_MIN <= legacy <= sql.INT64_MAX:  # the common case
+            self._claim_legacy(legacy, doc_id)
         else:
             ok, legacy = self._register(doc, "")
             if not ok:
