@@ -136,9 +136,10 @@ def _verify_module(spec: Any, source: Any, targets: Targets, args: argparse.Name
 
 
 def _verify_d1(cfg: Config, source: Any, targets: Targets) -> tuple:  # type: ignore[type-arg]
+    from cutover.sinks.d1ids import MAP_TABLE
     from cutover.sources.base import SourceIncomplete
-    from cutover.verify.compare import compare_rows
     from cutover.verify.d1_expected import expected_rows
+    from cutover.verify.d1_match import compare_d1
 
     try:
         expected_d1 = expected_rows(cfg, source)
@@ -146,9 +147,13 @@ def _verify_d1(cfg: Config, source: Any, targets: Targets) -> tuple:  # type: ig
         report = Report(unread=max(1, exc.counted - exc.scanned))
         return {**report.counts(False), "examples": []}, [_line("D1", report, False), f"     Mongo: {exc}"], False
     target_d1 = targets.d1(cfg.get("d1.database", None, kind=str), cfg.get("d1.database_id", None, kind=str))
+    id_map = target_d1.id_map(expected_d1.table)
     actual_rows = target_d1.rows(expected_d1.table, expected_d1.id_column)
-    report = compare_rows(expected_d1.rows, actual_rows)
+    report = compare_d1(expected_d1, id_map, actual_rows)
     lines = [_line(f"D1 {expected_d1.table} ({target_d1.description})", report, False)]
+    if id_map is None:
+        lines.append(f"     D1 has no {MAP_TABLE} table (backfill-d1 creates it): rows are found by legacy id "
+                     "only, documents without one cannot be matched; run the backfill-d1 SQL first")
     lines.extend(f"     {d.line()}" for d in report.examples)
     return {**report.counts(False), "examples": [d.line() for d in report.examples]}, lines, report.ok
 
