@@ -174,7 +174,7 @@ def test_verify_drill_delete_guard_worker_src_fetch_logs_flags() -> None:
 def test_commands_with_figures_take_json() -> None:
     for name, parser in subcommands().items():
         options = {o for action in parser._actions for o in action.option_strings}
-        if name not in ("delete-guard", "wrangler-delete-guard", "worker-src"):
+        if name not in ("delete-guard", "wrangler-delete-guard", "worker-src", "docs"):
             assert "--json" in options, name
         assert {"-q", "--quiet", "-v", "--verbose", "-h"} <= options, name
 

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, TextIO, Tuple
 from cutover.core.config import Config, cloudflare_account_id, cloudflare_api_base, read_secret
 from cutover.core.fsutil import atomic_writer, write_output
 from cutover.errors import ConfigError, CutoverError, UsageError
-from cutover.sinks import sql
+from cutover.sinks import d1ids, sql
 from cutover.sinks.d1plan import D1Planner, Plan, PlanOptions, Report, paused_gc, write_file
 from cutover.sinks.d1schema import SchemaError, Table, columns_from_definitions, load_table
 
@@ -29,6 +29,7 @@ ERROR_TEXT = {
     "unwritable_value": "values D1 cannot store as they are",
     "bad_legacy_id": "legacy ids that are not integers",
     "duplicate_legacy_id": "legacy ids used by more than one document",
+    "duplicate_id": "documents whose _id appears more than once in the source",
     "row_too_large": "documents over D1's 2 MB row limit",
     "not_null_without_value": "documents without a value for a NOT NULL column",
     "unfilled_not_null_column": "NOT NULL columns that no Mongo field fills",
@@ -167,8 +168,9 @@ def _read(args: argparse.Namespace, settings: Settings, planner: D1Planner, err:
     source = open_source(settings.source, **kwargs)
     with source:
         if since is not None:
-            # Ids of documents without a legacy id depend on all documents: plan over all of
-            # them (only _id and the legacy id are read), write only the changed ones.
+            # Every legacy id in the collection is a floor for new ids (a legacy document not
+            # written by this pass still owns its id) and is checked for duplicates: read them
+            # all (only _id and the legacy id), write only the changed documents.
             with Progress(f"planning ids over {settings.collection}", stream=err,
                           enabled=None if not args.quiet else False) as progress:
                 projection = {"_id": 1, settings.legacy_id_field: 1}
@@ -199,8 +201,9 @@ def _ids_line(report: Report, start_id: int) -> str:
         parts.append("no legacy ids")
     if report.assigned:
         parts.append(
-            f"{report.assigned:,} new ids {report.assigned_first}..{report.assigned_last} "
-            f"(from {report.base_id} = max(largest legacy id, --start-id {start_id} - 1) + 1)"
+            f"{report.assigned:,} documents without one: their ids are given when the SQL is applied, through "
+            f"D1's {d1ids.MAP_TABLE} table (an id given once is kept; a new one goes above every id the table "
+            f"and the map hold, and at least {report.base_id} = max(largest legacy id, --start-id {start_id} - 1) + 1)"
         )
     return "; ".join(parts)
 
@@ -241,11 +244,12 @@ def report_text(plan: Plan, settings: Settings, source: str, start_id: int, dry_
         lines.append("columns no field fills (left to D1's default / existing value): " + ", ".join(r.unfilled_columns))
     lines += _issue_lines("warnings", r.warnings, WARNING_TEXT, 3)
     lines += _issue_lines("errors", r.errors, ERROR_TEXT, 20)
-    if dry_run and plan.statements:
-        first = plan.statements[0]
+    if dry_run and plan.first_row_statement < len(plan.statements):
+        first = plan.statements[plan.first_row_statement]
         size = len(first.encode("utf-8"))
         shown_text = first if len(first) <= 2000 else first[:2000] + f"\n… ({size:,} bytes in all)"
-        lines.append(f"first statement (of {len(plan.statements):,}):")
+        lines.append(f"first statement that writes rows (of {len(plan.statements):,}; "
+                     f"{plan.report.map_statements:,} before it fill the id map):")
         lines.append(shown_text)
     return "\n".join(lines) + "\n"
 
@@ -270,6 +274,7 @@ def summary_json(plan: Plan, settings: Settings, source: str, args: argparse.Nam
         "split_values": r.split_values,
         "ids": {
             "base": r.base_id,
+            "map_table": d1ids.MAP_TABLE,
             "legacy": {"count": r.legacy_ids, "min": r.legacy_min, "max": r.legacy_max},
             "assigned": {"count": r.assigned, "first": r.assigned_first, "last": r.assigned_last},
         },

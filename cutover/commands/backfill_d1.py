@@ -2,15 +2,17 @@
 
 Reads the collection (default trading_trades), maps fields to the table's columns (from the
 `CREATE TABLE` that `wrangler d1 export --no-data` prints), keeps `legacy_id` as the row id,
-and writes multi-row upserts of at most 100,000 bytes each (D1's statement limit). Running the
-file twice changes nothing; running it after Mongo changed applies the changes.
+and writes multi-row upserts of at most 100,000 bytes each (D1's statement limit). Documents
+without a legacy id get their ids when the file is applied, through D1's cutover_id_map table:
+an id once given never moves, and never collides with a row D1 holds. Running the file twice
+changes nothing; running it after Mongo changed applies the changes.
 """
 from __future__ import annotations
 
 import argparse
 
 EXAMPLES = """\
-  # see what would be written: counts, id ranges, mapping warnings, first statement
+  # see what would be written: counts, id ranges, mapping warnings, first row statement
   cutover backfill-d1 --config rollback.json --schema schema.sql --dry-run
 
   # write backfill-d1.sql, then run it with wrangler against the remote database
@@ -32,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--mongo-database", metavar="NAME", help="Mongo database (config mongo.database)")
     src.add_argument("--collection", metavar="NAME", help="collection to read (config d1.collection, default trading_trades)")
     src.add_argument("--page-size", type=int, metavar="N", help="dataapi: documents per page (default 1000, max 50000)")
-    src.add_argument("--since", metavar="WHEN", help="only rows for documents changed since WHEN: 24h, 7d, 2026-12-03, an ISO date-time or epoch ms (ids still planned over all)")
+    src.add_argument("--since", metavar="WHEN", help="only rows for documents changed since WHEN: 24h, 7d, 2026-12-03, an ISO date-time or epoch ms (ids stay as D1 gave them)")
     src.add_argument("--since-field", metavar="FIELD", help="date field for --since (config d1.since_field, default updatedAt)")
 
     tgt = parser.add_argument_group("target table")
@@ -41,8 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tgt.add_argument("--id-column", metavar="NAME", help="id column (config d1.id_column, default id)")
     tgt.add_argument("--legacy-id-field", metavar="FIELD", help="Mongo field holding the original id (default legacy_id)")
     tgt.add_argument("--start-id", type=int, metavar="N", default=None,
-                     help="documents without a legacy id get ids from max(legacy ids, N-1)+1 (default 1); "
-                          "pin it so reruns give the same ids")
+                     help="floor for the ids of documents without a legacy id (default 1); they get ids above "
+                          "max(legacy ids, N-1) and above every id D1 holds when the SQL is applied")
     tgt.add_argument("--date-format", action="append", default=[], metavar="COLUMN=UNIT",
                      help="how dates are written to a column: iso, ms, s or sqlite (default: ms for INTEGER columns, "
                           "iso otherwise); repeatable")

@@ -3,8 +3,9 @@
 Mongo is read through the same source and mapped with the same code the backfills write
 with; each KV namespace and the D1 table are read back (REST API, wrangler, a bulk file,
 or a local SQLite file) and compared key by key, row by row, field by field. Expired
-documents must be absent; expiries must agree within --ttl-tolerance. Exit 0 when the
-target equals Mongo, 4 on any difference.
+documents must be absent; expiries must agree within --ttl-tolerance. Each target is
+reported on its own. Exit 0 when every target equals Mongo, 4 on any difference, 1 when a
+target could not be read (and nothing else differed).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="read KV and D1 through `wrangler … --remote` instead of the REST API")
     parser.add_argument("--wrangler", default="wrangler", metavar="CMD", help="wrangler binary (default: wrangler)")
     parser.add_argument("--wrangler-dir", metavar="DIR", help="directory with the wrangler config (default: .)")
-    parser.add_argument("--persist-to", metavar="DIR", help="wrangler --local state directory")
+    parser.add_argument("--persist-to", metavar="DIR", help="wrangler --local state directory (where more than 1,000 local keys are listed from)")
     parser.add_argument("--ttl-tolerance", type=float, default=300.0, metavar="SECONDS",
                         help="expiries that differ by less than this are equal (default 300)")
     parser.add_argument("--source", metavar="SPEC", help="Mongo source (overrides mongo.source)")

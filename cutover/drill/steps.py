@@ -111,7 +111,7 @@ def step_backfill_d1(ctx: Context) -> Step:
     ok = summary.get("rows") == summary.get("documents") and bool(legacy.get("count")) and bool(assigned.get("count"))
     return Step("backfill-d1 --output", ok,
                 f"{summary.get('rows')} rows: {legacy.get('count')} legacy ids kept ({legacy.get('min')}..{legacy.get('max')}), "
-                f"{assigned.get('count')} new ({assigned.get('first')}..{assigned.get('last')}), "
+                f"{assigned.get('count')} new (ids given when applied, from {ids.get('base')} up, via {ids.get('map_table')}), "
                 f"{summary.get('statements')} statement(s)")
 
 

@@ -1,8 +1,9 @@
-"""Mongo documents -> rerunnable D1 statements: column mapping, id assignment, size limits.
+"""Mongo documents -> rerunnable D1 statements: column mapping, ids, size limits.
 
-Ids: a document's legacy id is its row id; the others get ids from max(legacy ids,
-start_id - 1) + 1 upward in a stable order (ObjectId time, then `_id`), so a rerun over the
-same documents gives the same ids. Statements are multi-row `INSERT … ON CONFLICT(id) DO
+Ids are resolved when the file is applied, through D1's id map (see d1ids): a document's
+legacy id is its row id; a document already in the map keeps its id; a new one gets the next
+id above everything the table and the map hold (and above the largest legacy id and
+`start_id - 1`). Statements are multi-row `INSERT … SELECT … JOIN map … ON CONFLICT(id) DO
 UPDATE SET …` of at most `max_statement_bytes`; a value too large to inline is written as
 '' and appended with `UPDATE … SET col = col || …` pieces (still rerunnable).
 """
@@ -16,7 +17,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import IO, Any, Dict, Iterable, Iterator, List, Tuple
 
-from cutover.sinks import sql
+from cutover.sinks import d1ids, sql
 from cutover.sinks.d1schema import Column, Table, snake_case
 from cutover.sources import values as v
 
@@ -62,11 +63,12 @@ class Report:
     legacy_ids: int = 0
     legacy_min: int | None = None
     legacy_max: int | None = None
-    assigned: int = 0
-    assigned_first: int | None = None
+    assigned: int = 0  # documents without a legacy id: their ids are given when the SQL is applied
+    assigned_first: int | None = None  # (not known when the SQL is written)
     assigned_last: int | None = None
-    base_id: int = 1
+    base_id: int = 1  # new ids are at least this (and above every id D1 holds when applied)
     statements: int = 0
+    map_statements: int = 0  # of `statements`: the id map's (create, legacy ids, new ids)
     bytes: int = 0
     split_values: int = 0  # values appended in pieces because they exceed one statement
     mapping: Dict[str, Dict[str, int]] = field(default_factory=dict)  # column -> field -> docs
@@ -92,6 +94,7 @@ class Plan:
     units: List[Tuple[int, int]]  # (first statement, count): statements that belong together
     report: Report
     columns: List[str]  # written columns, id first
+    first_row_statement: int = 0  # index of the first statement that writes rows (after the map's)
 
 
 def describe_id(value: Any) -> str:
@@ -188,11 +191,11 @@ class D1Planner:
         self._skip_fields = {"_id", options.legacy_id_field}
         self._legacy_field = options.legacy_id_field
         self._used = [False] * len(self.columns)
-        # (legacy id or None, order key, cells) of the documents to write
-        self._rows: List[Tuple[int | None, Tuple[Any, ...], str | List[str]]] = []
-        # every document known (written or only counted for id planning): order key -> legacy id
-        self._universe: Dict[Tuple[Any, ...], int | None] = {}
-        self._legacy_owner: Dict[int, Any] = {}  # legacy id -> the first document's _id
+        # (legacy id or None, _id, cells) of the documents to write
+        self._rows: List[Tuple[int | None, Any, str | List[str]]] = []
+        # legacy id -> the first document's _id, over every document known (written or only
+        # read for id planning): the largest is a floor for new ids, a shared one an error
+        self._legacy_owner: Dict[int, Any] = {}
         self._legacy_dupes: Dict[int, List[Any]] = {}  # legacy id -> every _id, when shared
         self._missing_required: List[Tuple[int, str]] = []  # (column index, document) without a value
         self._notes: List[str] = []
@@ -210,10 +213,9 @@ class D1Planner:
         self._fields[name] = found
         return found
 
-    def _register(self, doc: Dict[str, Any], label: str) -> Tuple[bool, int | None, Tuple[Any, ...]]:
-        """Record a document for id planning: (ok, legacy id, order key). `label` unused when empty."""
+    def _register(self, doc: Dict[str, Any], label: str) -> Tuple[bool, int | None]:
+        """Record a document for id planning: (ok, legacy id). `label` unused when empty."""
         doc_id = doc.get("_id")
-        key = (0, doc_id.binary, 0, "") if type(doc_id) is v.ObjectId else id_sort_key(doc_id)
         legacy: int | None = None
         raw_legacy = doc.get(self.options.legacy_id_field)
         if type(raw_legacy) is int and sql.INT64_MIN <= raw_legacy <= sql.INT64_MAX:
@@ -223,20 +225,19 @@ class D1Planner:
                 legacy = legacy_id_value(raw_legacy)
             except ValueError as exc:
                 self.report.error("bad_legacy_id", f"{label or 'document _id=' + describe_id(doc_id)}: {exc}")
-                return False, None, key
-        if key not in self._universe:
-            self._universe[key] = legacy
-            if legacy is not None:
-                self._claim_legacy(legacy, doc_id)
-        return True, legacy, key
+                return False, None
+        if legacy is not None:
+            self._claim_legacy(legacy, doc_id)
+        return True, legacy
 
     def _claim_legacy(self, legacy: int, doc_id: Any) -> None:
         first = self._legacy_owner.setdefault(legacy, doc_id)
-        if first is not doc_id:
+        if first is not doc_id and first != doc_id:  # the same document seen twice (--since) is fine
             self._legacy_dupes.setdefault(legacy, [first]).append(doc_id)
 
     def add_id_only(self, doc: Dict[str, Any]) -> None:
-        """A document that is not written but takes part in id planning (--since runs)."""
+        """A document that is not written but takes part in id planning (--since runs): its
+        legacy id raises the floor of new ids and is checked for duplicates."""
         self._register(doc, f"document _id={describe_id(doc.get('_id'))}")
 
     def _shape(self, names: Tuple[str, ...]) -> _Shape:
@@ -274,13 +275,10 @@ class D1Planner:
         self.report.documents += 1
         doc_id = doc.get("_id")
         legacy = doc.get(self._legacy_field)
-        if type(doc_id) is v.ObjectId and type(legacy) is int and sql.INT64_MIN <= legacy <= sql.INT64_MAX:
-            key: Tuple[Any, ...] = (0, doc_id.binary, 0, "")  # the common case, inline
-            if key not in self._universe:
-                self._universe[key] = legacy
-                self._claim_legacy(legacy, doc_id)
+        if type(legacy) is int and sql.INT64_MIN <= legacy <= sql.INT64_MAX:  # the common case
+            self._claim_legacy(legacy, doc_id)
         else:
-            ok, legacy, key = self._register(doc, "")
+            ok, legacy = self._register(doc, "")
             if not ok:
                 return
         names = tuple(doc)
@@ -308,7 +306,7 @@ class D1Planner:
             return
         # One joined string per row keeps a million rows in a few hundred MB; rows that might
         # not fit one statement (4 bytes per character at worst) stay split for _add_big_row.
-        self._rows.append((legacy, key, ",".join(cells) if total * 4 < self._join_below else cells))
+        self._rows.append((legacy, doc_id, ",".join(cells) if total * 4 < self._join_below else cells))
 
     def _render_reporting(self, doc: Dict[str, Any], shape: _Shape) -> List[str] | None:
         """The generic path: one field at a time, every error and note attributed to its field."""
@@ -378,7 +376,10 @@ class D1Planner:
             self.add(doc)
 
     # -- ids and statements ------------------------------------------------------------
-    def _assign_ids(self) -> List[Tuple[int, str | List[str]]]:
+    def _ordered_rows(self) -> Tuple[List[Tuple[int | None, Any, Any]], List[str], int]:
+        """The rows to write (legacy ones by legacy id, then new ones in a stable order:
+        ObjectId time, then `_id`), their `_id`s as SQL literals, and how many are legacy.
+        Errors for shared legacy ids and for an `_id` written twice."""
         report = self.report
         for legacy, owners in sorted(self._legacy_dupes.items()):
             report.error(
@@ -387,31 +388,54 @@ class D1Planner:
                 + ", ".join(describe_id(o) for o in owners[:5]) + (" …" if len(owners) > 5 else ""),
             )
         legacy_max = max(self._legacy_owner) if self._legacy_owner else None
-        base = max(legacy_max or 0, self.options.start_id - 1) + 1
-        report.base_id = base
-        # Every known document without a legacy id gets its place in one stable order, so
-        # the same documents always get the same ids (also when only some are written).
-        new_keys = sorted(k for k, legacy in self._universe.items() if legacy is None)
-        assigned = {k: base + i for i, k in enumerate(new_keys)}
-        if new_keys and base + len(new_keys) - 1 > sql.INT64_MAX:
-            report.error("id_overflow", f"assigned ids would pass {sql.INT64_MAX}")
-        rows = [(legacy if legacy is not None else assigned[key], cells) for legacy, key, cells in self._rows]
-        legacy_written = [legacy for legacy, _, _ in self._rows if legacy is not None]
-        if legacy_written:
-            report.legacy_ids = len(legacy_written)
-            report.legacy_min = min(legacy_written)
-            report.legacy_max = max(legacy_written)
-        new_written = [assigned[key] for legacy, key, _ in self._rows if legacy is None]
-        if new_written:
-            report.assigned = len(new_written)
-            report.assigned_first = min(new_written)
-            report.assigned_last = max(new_written)
-        rows.sort(key=operator.itemgetter(0))
-        return rows
+        report.base_id = max(legacy_max or 0, self.options.start_id - 1) + 1
+        legacy_rows = [r for r in self._rows if r[0] is not None]
+        new_rows = [r for r in self._rows if r[0] is None]
+        legacy_rows.sort(key=operator.itemgetter(0))
+        new_rows.sort(key=lambda r: id_sort_key(r[1]))
+        rows = legacy_rows + new_rows
+        oid, key_of = v.ObjectId, d1ids.key_literal_of
+        keys = ["'" + d.binary.hex() + "'" if type(d) is oid else key_of(d) for _, d, _ in rows]
+        if len(set(keys)) != len(keys):
+            rows, keys = self._drop_repeated_ids(rows, keys)
+            legacy_rows = [r for r in rows if r[0] is not None]
+            new_rows = [r for r in rows if r[0] is None]
+        if legacy_rows:
+            report.legacy_ids = len(legacy_rows)
+            report.legacy_min = legacy_rows[0][0]
+            report.legacy_max = legacy_rows[-1][0]
+        report.assigned = len(new_rows)
+        if new_rows and report.base_id + len(new_rows) - 1 > sql.INT64_MAX:
+            report.error("id_overflow", f"new ids would pass {sql.INT64_MAX}")
+        return rows, keys, len(legacy_rows)
+
+    def _drop_repeated_ids(self, rows: List[Any], keys: List[str]) -> Tuple[List[Any], List[str]]:
+        seen = set()
+        kept_rows, kept_keys = [], []
+        for row, key in zip(rows, keys):
+            if key in seen:
+                self.report.error("duplicate_id", f"document _id={describe_id(row[1])} is in the source more than once")
+                continue
+            seen.add(key)
+            kept_rows.append(row)
+            kept_keys.append(key)
+        return kept_rows, kept_keys
+
+    def _map_statements(self, rows: List[Tuple[int | None, Any, Any]], keys: List[str], legacy_count: int) -> List[str]:
+        """Create the id map, then map legacy ids, then give new documents their ids."""
+        opts = self.options
+        maps = d1ids.MapStatements(opts.table.name, self.id_column.name, self.report.base_id - 1)
+        limit, per_statement = opts.max_statement_bytes, opts.max_rows_per_statement
+        out = [d1ids.CREATE_MAP_SQL]
+        legacy = [f"({key},{row[0]})" for key, row in zip(keys[:legacy_count], rows)]
+        out += d1ids.pack(maps.legacy_header(), maps.legacy_footer(), legacy, limit, per_statement)
+        new = [f"({i},{key})" for i, key in enumerate(keys[legacy_count:], 1)]
+        out += d1ids.pack(maps.new_header(), maps.new_footer(), new, limit, per_statement)
+        return out
 
     def plan(self) -> Plan:
         report = self.report
-        rows = self._assign_ids()
+        rows, keys, legacy_count = self._ordered_rows()
         used = [i for i, flag in enumerate(self._used) if flag]
         for idx, label in self._missing_required:
             if self._used[idx]:
@@ -443,13 +467,19 @@ class D1Planner:
         # so D1-only columns keep their values.
         builder = _StatementBuilder(self.options, self.id_column.name, self.columns,
                                     [self.columns[i] for i in used], report)
-        for row_id, cells in rows:
-            builder.add_row(row_id, cells)
+        if rows:
+            builder.emit_each(self._map_statements(rows, keys, legacy_count))
+        first_row_statement = len(builder.statements)
+        report.map_statements = first_row_statement
+        add_row = builder.add_row
+        for key, row in zip(keys, rows):
+            add_row(key, row[2])
         builder.flush()
         report.rows = len(rows)
         report.statements = len(builder.statements)
         report.bytes = builder.total_bytes
-        return Plan(builder.statements, builder.units, report, [self.id_column.name] + [self.columns[i].name for i in used])
+        return Plan(builder.statements, builder.units, report, [self.id_column.name] + [self.columns[i].name for i in used],
+                    first_row_statement)
 
 
 def _utf8_len(text: str) -> int:
@@ -463,15 +493,20 @@ class _StatementBuilder:
         self.limit = options.max_statement_bytes
         self.max_rows = options.max_rows_per_statement
         self.report = report
+        self.table_name = options.table.name
         self.table = sql.quote_identifier(options.table.name)
         self.id_q = sql.quote_identifier(id_name)
         self.col_q = [sql.quote_identifier(c.name) for c in columns]
-        self.header = f"INSERT INTO {self.table} ({', '.join([self.id_q] + self.col_q)}) VALUES\n"
+        # Each row is (`_id` literal, values…); its id comes from the map, joined on the `_id`.
+        picks = ", ".join(["m.id"] + [f"v.column{i + 2}" for i in range(len(columns))])
+        self.header = f"INSERT INTO {self.table} ({', '.join([self.id_q] + self.col_q)}) SELECT {picks} FROM (VALUES\n"
+        join = (f"\n) AS v JOIN {sql.quote_identifier(d1ids.MAP_TABLE)} AS m ON m.tbl = {sql.quote_text(self.table_name)}"
+                " AND m.mongo_id = v.column1 WHERE true")
         if updated:
             sets = ", ".join(f"{q} = excluded.{q}" for q in (sql.quote_identifier(c.name) for c in updated))
-            self.footer = f"\nON CONFLICT ({self.id_q}) DO UPDATE SET {sets};"
+            self.footer = f"{join}\nON CONFLICT ({self.id_q}) DO UPDATE SET {sets};"
         else:
-            self.footer = f"\nON CONFLICT ({self.id_q}) DO NOTHING;"
+            self.footer = f"{join}\nON CONFLICT ({self.id_q}) DO NOTHING;"
         self.fixed = _utf8_len(self.header) + _utf8_len(self.footer)
         if self.fixed + 64 > self.limit:
             raise ValueError("table has too many columns for one statement under the size limit")
@@ -480,6 +515,11 @@ class _StatementBuilder:
         self.total_bytes = 0
         self._pending: List[str] = []
         self._pending_bytes = 0
+
+    def emit_each(self, statements: List[str]) -> None:
+        """Statements that stand alone (one unit each)."""
+        for stmt in statements:
+            self._emit([stmt])
 
     def _emit(self, statements: List[str]) -> None:
         self.units.append((len(self.statements), len(statements)))
@@ -493,16 +533,17 @@ class _StatementBuilder:
             self._pending = []
             self._pending_bytes = 0
 
-    def add_row(self, row_id: int, cells: str | List[str]) -> None:
-        """`cells`: the row's literals, or already joined with ',' (then known to fit)."""
+    def add_row(self, key: str, cells: str | List[str]) -> None:
+        """`key`: the `_id` as a literal; `cells`: the row's literals, or already joined with ','
+        (then known to fit)."""
         joined = cells if isinstance(cells, str) else ",".join(cells)
-        row = "(" + str(row_id) + "," + joined + ")" if self.col_q else "(" + str(row_id) + ")"
+        row = "(" + key + "," + joined + ")" if self.col_q else "(" + key + ")"
         size = len(row) if row.isascii() else len(row.encode("utf-8"))
         if self.fixed + size > self.limit:
             self.flush()
             if isinstance(cells, str):
                 raise AssertionError("a joined row must fit one statement")  # _join_below guarantees it
-            self._add_big_row(row_id, cells)
+            self._add_big_row(key, cells)
             return
         if self._pending and (self.fixed + self._pending_bytes + 2 + size > self.limit
                               or len(self._pending) >= self.max_rows):
@@ -510,32 +551,33 @@ class _StatementBuilder:
         self._pending_bytes += size + (2 if self._pending else 0)
         self._pending.append(row)
 
-    def _add_big_row(self, row_id: int, cells: List[str]) -> None:
+    def _add_big_row(self, key: str, cells: List[str]) -> None:
         """INSERT with the largest values empty, then append them in pieces that each fit."""
         budget = self.limit - self.fixed
         order = sorted(range(len(cells)), key=lambda i: -len(cells[i]))
         inline = list(cells)
         deferred: List[int] = []
         for i in order:
-            if _utf8_len("(" + ",".join([str(row_id)] + inline) + ")") <= budget:
+            if _utf8_len("(" + ",".join([key] + inline) + ")") <= budget:
                 break
             kind = sql.literal_kind(inline[i])
             if kind is None:
                 continue
             inline[i] = sql.empty_literal(kind)
             deferred.append(i)
-        row = "(" + ",".join([str(row_id)] + inline) + ")"
+        row = "(" + ",".join([key] + inline) + ")"
         if _utf8_len(row) > budget:
-            self.report.error("row_too_large", f"row id {row_id}: cannot fit its non-text values in one statement")
+            self.report.error("row_too_large", f"document _id {key}: cannot fit its non-text values in one statement")
             return
         statements = [self.header + row + self.footer]
+        where = f" WHERE {self.id_q} = {d1ids.lookup_sql(self.table_name, key)}"
         for i in sorted(deferred):
             col = self.col_q[i]
             kind = sql.literal_kind(cells[i])
             if kind == "blob":
-                prefix, suffix = f"UPDATE {self.table} SET {col} = CAST({col} || ", f" AS BLOB) WHERE {self.id_q} = {row_id};"
+                prefix, suffix = f"UPDATE {self.table} SET {col} = CAST({col} || ", f" AS BLOB){where};"
             else:
-                prefix, suffix = f"UPDATE {self.table} SET {col} = {col} || ", f" WHERE {self.id_q} = {row_id};"
+                prefix, suffix = f"UPDATE {self.table} SET {col} = {col} || ", f"{where};"
             piece_budget = self.limit - _utf8_len(prefix) - _utf8_len(suffix)
             for piece in sql.split_literal(cells[i], piece_budget):
                 statements.append(prefix + piece + suffix)

@@ -12,7 +12,7 @@ import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any, Dict, List, Sequence, Tuple
+from typing import IO, Any, Dict, Iterator, List, Sequence, Tuple
 
 from cutover.commands.backfill_kv import DEFAULT_CHECKPOINT, DEFAULT_FAILED_KEYS
 from cutover.core.checkpoint import Checkpoint
@@ -474,6 +474,7 @@ class Backfill:
 
     def _run_module(self, source: Any, spec: ModuleSpec, checkpoint: Checkpoint | None, problems: ProblemLog) -> None:
         from cutover.sources import ScanOptions, ejson
+        from cutover.sources.base import SourceIncomplete
         from cutover.sources.values import DateTime
 
         saved: Dict[str, Any] = checkpoint.state["modules"].get(spec.name, {}) if checkpoint else {}
@@ -536,8 +537,18 @@ class Backfill:
                 checkpoint.state["modules"][spec.name] = {"after_id": ejson.dumps(position), "stats": asdict(at_position)}
                 checkpoint.save()
 
+        gap: List[SourceIncomplete] = []
+
+        def scanned() -> Iterator[Any]:
+            # a scan that finds documents it did not return says so after its last batch:
+            # write what was read first, then fail
+            try:
+                yield from source.scan(spec.collection, options)
+            except SourceIncomplete as exc:
+                gap.append(exc)
+
         try:
-            for batch in source.scan(spec.collection, options):
+            for batch in scanned():
                 now = now_ms()
                 for doc in batch:
                     stats.documents += 1
@@ -572,6 +583,8 @@ class Backfill:
                     send(part, prev_id, stats)
             send(buffer, prev_id, stats)
             sink.close()
+            if gap:
+                raise gap[0]
         finally:
             progress.close()
             self.console.progress = None

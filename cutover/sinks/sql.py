@@ -113,18 +113,18 @@ def text_bytes(text: str, replace_lone_surrogates: bool = False, notes: Notes = 
 
 # wrangler (d1 execute --file) deletes the first "BEGIN TRANSACTION;" and "COMMIT;" it finds
 # anywhere in the file - inside string literals too - and refuses a file with two; so that
-# phrase is never written whole: 'BEGIN TRANS' || 'ACTION' stores the same text.
+# phrase is never written whole. A text holding it is written as hex (CAST(X'…' AS TEXT)):
+# one term whatever the text, where splitting the phrase with `||` made an expression one
+# level deeper per occurrence (D1 refuses more than 100).
 TXN_PHRASE = "BEGIN TRANSACTION"
 _TXN = TXN_PHRASE
-_TXN_SPLIT = "BEGIN TRANS' || 'ACTION"
 
 
 def quote_text(text: str) -> str:
-    """`text` (valid UTF-8, no NUL) as a quoted literal that survives wrangler's file handling."""
-    quoted = "'" + text.replace("'", "''") + "'" if "'" in text else "'" + text + "'"
+    """`text` (valid UTF-8, no NUL) as a literal that survives wrangler's file handling."""
     if _TXN in text:
-        return "(" + quoted.replace(_TXN, _TXN_SPLIT) + ")"
-    return quoted
+        return hex_text_literal(text.encode("utf-8", "surrogatepass"))
+    return "'" + text.replace("'", "''") + "'" if "'" in text else "'" + text + "'"
 
 
 def text_literal(text: str, replace_lone_surrogates: bool = False, notes: Notes = None) -> str:
@@ -365,7 +365,7 @@ def column_renderers(
 
 def literal_kind(literal: str) -> str | None:
     """'text', 'hex_text' or 'blob' for string/byte literals this module writes; None otherwise."""
-    if literal.startswith("'") or literal.startswith("('"):
+    if literal.startswith("'"):
         return "text"
     if literal.startswith("CAST(X'"):
         return "hex_text"
@@ -412,8 +412,6 @@ def split_literal(literal: str, max_bytes: int) -> List[str]:
 
 
 def _unquote(literal: str) -> str:
-    if literal.startswith("("):
-        literal = literal[1:-1].replace(_TXN_SPLIT, _TXN)
     inner = literal[1:-1]
     return inner.replace("''", "'") if "'" in inner else inner
 

@@ -6,9 +6,20 @@ import abc
 from dataclasses import dataclass
 from typing import Any, Iterator, List
 
+from cutover.errors import CutoverError
 from cutover.sources.values import DateTime, Document
 
 Batch = List[Document]
+
+
+class SourceIncomplete(CutoverError):
+    """A scan's own cross-check found documents the scan did not return (raised after the
+    last batch, so everything read was handed on)."""
+
+    def __init__(self, message: str, *, counted: int, scanned: int) -> None:
+        super().__init__(message)
+        self.counted = counted
+        self.scanned = scanned
 
 
 @dataclass(frozen=True)

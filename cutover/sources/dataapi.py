@@ -3,9 +3,15 @@
 MongoDB removed the hosted Data API on 2025-09-30; this reads any service that still speaks
 its protocol. Pages walk `_id` upwards (sort `_id`, filter `_id > last`), never `skip`, so a
 page is one index range scan and a crash resumes from the last `_id`.
+
+Gateways are not trusted to keep the protocol: a scan goes on until an EMPTY page (many cap
+pages at 100 or 1,000 whatever `limit` asks), refuses an `_id` that does not increase (a
+gateway that drops `sort`), and at the end counts the range it read through `aggregate`
+— a different code path on the server — and fails loudly when documents were left out.
 """
 from __future__ import annotations
 
+import decimal
 import json
 from typing import Any, Dict, Iterator, List, Mapping
 from urllib.parse import urlsplit
@@ -16,7 +22,7 @@ from cutover.core.endpoint import require_private_channel
 from cutover.core.http import HttpClient, Response, excerpt
 from cutover.errors import ConfigError, CutoverError
 from cutover.sources import ejson
-from cutover.sources.base import Batch, MongoSource, ScanOptions
+from cutover.sources.base import Batch, MongoSource, ScanOptions, SourceIncomplete
 from cutover.sources.values import (
     Binary,
     Code,
@@ -87,6 +93,50 @@ def _bracket(value: Any) -> int:
     if value is MaxKey:
         return 13
     return 4  # DBRef and friends are documents on the wire
+
+
+def id_order(value: Any) -> tuple | None:  # type: ignore[type-arg]
+    """MongoDB's order of `_id` values as a sortable tuple; None within a bracket this does not
+    order (documents, arrays, binaries, ...), where only the bracket is compared."""
+    b = _bracket(value)
+    if isinstance(value, bool):
+        return (b, int(value))
+    if isinstance(value, Decimal128):
+        try:
+            return (b, decimal.Decimal(value.value))
+        except decimal.InvalidOperation:
+            return None
+    if isinstance(value, (int, float)):
+        return (b, decimal.Decimal(value)) if value == value else (b, decimal.Decimal("-Infinity"))
+    if isinstance(value, (str, Symbol)):
+        return (b, str(value).encode("utf-8", "surrogatepass"))
+    if isinstance(value, ObjectId):
+        return (b, value.binary)
+    if isinstance(value, DateTime):
+        return (b, value.millis)
+    if value is MinKey or value is MaxKey or value is None or value is Undefined:
+        return (b,)
+    return None
+
+
+def increases(previous: Any, current: Any) -> bool:
+    """Whether `current` comes strictly after `previous` in MongoDB's `_id` order (as far as known)."""
+    pb, cb = _bracket(previous), _bracket(current)
+    if pb != cb:
+        return cb > pb
+    p, c = id_order(previous), id_order(current)
+    if p is None or c is None:
+        return bool(previous != current)
+    return c > p
+
+
+def upto_filter(last_id: Any) -> Dict[str, Any]:
+    """Query for every `_id` up to and including `last_id` in MongoDB's sort order (all types)."""
+    earlier = [alias for bracket in _TYPE_BRACKETS[: _bracket(last_id)] for alias in bracket]
+    same_type = {"_id": {"$lte": last_id}}
+    if not earlier:
+        return same_type
+    return {"$or": [same_type, {"_id": {"$type": earlier}}]}
 
 
 def after_filter(last_id: Any) -> Dict[str, Any]:
@@ -214,6 +264,8 @@ class DataApiSource(MongoSource):
         projection, drop_id = self._projection(options)
         last = options.after_id
         resumed = last is not None
+        scanned = 0
+        where = f"{self.description}: find on {self.database}.{collection}"
         while True:
             clauses = [c for c in (base, after_filter(last) if resumed else None) if c]
             query = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else {})
@@ -223,26 +275,51 @@ class DataApiSource(MongoSource):
             reply = self.call("find", collection, body)
             documents = reply.get("documents") if isinstance(reply, dict) else None
             if not isinstance(documents, list):
-                raise CutoverError(f"{self.description}: find on {self.database}.{collection}: response has no 'documents' array")
+                raise CutoverError(f"{where}: response has no 'documents' array")
             self.pages += 1
-            if not documents:
-                return
-            if "_id" not in documents[-1]:
-                raise CutoverError(f"{self.description}: find on {self.database}.{collection}: documents came back without _id; cannot page")
-            last = documents[-1]["_id"]
-            resumed = True
+            if not documents:  # only an empty page ends a scan: a short one may be a gateway's cap
+                break
+            for position, doc in enumerate(documents):
+                if not isinstance(doc, dict) or "_id" not in doc:
+                    raise CutoverError(f"{where}: documents came back without _id; cannot page")
+                if (resumed or position) and not increases(last, doc["_id"]):
+                    raise CutoverError(
+                        f"{where}: _id {ejson.dumps(doc['_id'], relaxed=True)} came after "
+                        f"{ejson.dumps(last, relaxed=True)}: the service does not return documents sorted by _id "
+                        "as asked (sort ignored?), so paging would skip and repeat documents; use a service that "
+                        "honours sort, or a mongodb:// source or an export"
+                    )
+                last = doc["_id"]
+                resumed = True
+            scanned += len(documents)
             batch: Batch = [ejson.as_document(d) for d in documents]
             if drop_id:
                 for doc in batch:
                     doc.pop("_id", None)
             yield batch
-            if len(documents) < self.page_size:
-                return
+        self._check_scanned(collection, options, last if scanned else None, scanned)
 
-    def count(self, collection: str, options: ScanOptions = ScanOptions()) -> int | None:
-        """Exact count through `/action/aggregate` (`$match` + `$count`)."""
-        clauses = [c for c in (self._base_filter(options), after_filter(options.after_id) if options.after_id is not None else None) if c]
+    def _check_scanned(self, collection: str, options: ScanOptions, last: Any, scanned: int) -> None:
+        """Count the range the scan covered with `aggregate`; fewer documents read than counted
+        means the service lost some (deletions meanwhile only make the count smaller)."""
+        clauses = [self._base_filter(options)]
+        if options.after_id is not None:
+            clauses.append(after_filter(options.after_id))
+        if last is not None:
+            clauses.append(upto_filter(last))
+        clauses = [c for c in clauses if c]
         match = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else {})
+        counted = self._aggregate_count(collection, match)
+        if counted is not None and counted > scanned:
+            raise SourceIncomplete(
+                f"{self.description}: {self.database}.{collection}: aggregate counts {counted} documents in the "
+                f"range read, find returned {scanned}: {counted - scanned} were lost in paging (a gateway that "
+                "drops pages or ignores sort?) or added while reading; run again from the start (not --resume); "
+                "if it repeats, read through a mongodb:// source or an export",
+                counted=counted, scanned=scanned,
+            )
+
+    def _aggregate_count(self, collection: str, match: Dict[str, Any]) -> int | None:
         reply = self.call("aggregate", collection, {"pipeline": [{"$match": match}, {"$count": "n"}]})
         documents = reply.get("documents") if isinstance(reply, dict) else None
         if not isinstance(documents, list):
@@ -251,6 +328,12 @@ class DataApiSource(MongoSource):
             return 0
         value = documents[0].get("n") if isinstance(documents[0], dict) else None
         return int(value) if isinstance(value, int) else None
+
+    def count(self, collection: str, options: ScanOptions = ScanOptions()) -> int | None:
+        """Exact count through `/action/aggregate` (`$match` + `$count`)."""
+        clauses = [c for c in (self._base_filter(options), after_filter(options.after_id) if options.after_id is not None else None) if c]
+        match = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else {})
+        return self._aggregate_count(collection, match)
 
     def close(self) -> None:
         pass

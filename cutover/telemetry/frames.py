@@ -1,7 +1,8 @@
 """Walk a time window frame by frame so that no row is silently dropped.
 
-A page holding `limit` rows may have been cut short, so its frame is split in two and both
-halves are queried again, down to a 2 ms frame; only there the API's cursor (`offset` = last
+A page holding `limit` rows may have been cut short — and so may a shorter page whose
+`count` says more rows matched (the API may serve fewer than asked) — so its frame is split
+in two and both halves are queried again, down to a 2 ms frame; only there the API's cursor (`offset` = last
 `$metadata.id`) pages on. Adjacent frames share their boundary millisecond (whether the API
 treats `to` as inclusive or not), and rows seen twice there are dropped by `$metadata.id`.
 """
@@ -64,10 +65,14 @@ class FrameWalker:
                 self.width_ms = min(self.max_width_ms, self.width_ms * 2)
             start = end
 
+    def _cut_short(self, page: Page, have: int) -> bool:
+        """More rows matched than `have`: a full page, or the API's count says so."""
+        return len(page.rows) >= self.limit or (page.count is not None and page.count > have)
+
     def _frame(self, a: int, b: int) -> Iterator[Leaf]:
         page = self.query(a, b, None)
         self.stats.requests += 1
-        if len(page.rows) < self.limit:
+        if not self._cut_short(page, len(page.rows)):
             yield Leaf(a, b, sort_rows(page.rows), 1)
             return
         if b - a >= 2:
@@ -79,18 +84,22 @@ class FrameWalker:
         yield self._cursor_pages(a, b, page)
 
     def _cursor_pages(self, a: int, b: int, first: Page) -> Leaf:
-        """More than `limit` rows in 2 ms: follow the API cursor until a short page."""
+        """More rows in 2 ms than one page holds: follow the API cursor until the frame's count
+        is reached (or, without a count, a short page)."""
         rows: Dict[str, Dict[str, Any]] = {}
         page, requests = first, 1
         while True:
             fresh = [r for r in page.rows if row_id(r) not in rows]
             for row in page.rows:
                 rows.setdefault(row_id(row), row)
-            if len(page.rows) < self.limit:
+            # the frame's own count (no offset) is the target; without one, a short page ends it
+            done = len(rows) >= first.count if first.count is not None else len(page.rows) < self.limit
+            if done:
                 return Leaf(a, b, sort_rows(list(rows.values())), requests)
-            if not fresh or requests >= MAX_CURSOR_PAGES:
+            if not fresh or not page.rows or requests >= MAX_CURSOR_PAGES:
+                told = f" of {first.count}" if first.count is not None else ""
                 return Leaf(a, b, sort_rows(list(rows.values())), requests,
-                            gap=f"more than {len(rows)} rows in {b - a + 1} ms and the API cursor stopped advancing")
+                            gap=f"{len(rows)}{told} rows in {b - a + 1} ms fetched and the API cursor stopped advancing")
             page = self.query(a, b, row_id(page.rows[-1]))
             requests += 1
             self.stats.requests += 1

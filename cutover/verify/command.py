@@ -10,7 +10,7 @@ from typing import Any, Dict, List
 
 from cutover.core.config import Config, cloudflare_account_id, cloudflare_api_base, read_secret
 from cutover.core.fsutil import write_output
-from cutover.errors import EXIT_GATE_FAILED, ConfigError, UsageError
+from cutover.errors import EXIT_GATE_FAILED, ConfigError, CutoverError, UsageError
 from cutover.verify.compare import Report, compare_kv
 from cutover.verify.kv_expected import expected_kv
 from cutover.verify.kv_targets import STORE_FORMAT, BulkFileKV, KVTarget, LocalStoreKV, RestKV, WranglerKV
@@ -100,11 +100,67 @@ def _scope(args: argparse.Namespace, cfg: Config) -> tuple:  # type: ignore[type
 
 def _line(name: str, report: Report, kv: bool) -> str:
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.counts(kv).items())
-    extra = f", {report.expiring} expiring within KV's 60 s minimum" if kv and report.expiring else ""
+    extra = f", {report.expiring} expiring (expired in Mongo or before KV was read; not a difference)" if kv and report.expiring else ""
     return f"{'OK  ' if report.ok else 'DIFF'} {name}: {counts}{extra}"
 
 
+def _unreadable(what: str, exc: CutoverError, hint: str = "") -> str:
+    return f"FAIL {what}: cannot read: {exc}{hint}"
+
+
+def _d1_hint(cfg: Config, args: argparse.Namespace) -> str:
+    """What to change when D1 could not be read through wrangler."""
+    if args.d1_sqlite or cfg.get("d1.database_id", None, kind=str) and not (args.local or args.remote_wrangler):
+        return ""
+    hint = " - give the wrangler binary with --wrangler CMD"
+    if not cfg.get("d1.database_id", None, kind=str):
+        hint += f", or set d1.database_id in {cfg.source} to read D1 through the Cloudflare API"
+    return hint
+
+
+def _verify_module(spec: Any, source: Any, targets: Targets, args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
+    """(JSON result, report lines, ok) of one KV module."""
+    now_ms = int(time.time() * 1000)
+    expected = expected_kv(source.documents(spec.collection), spec, now_ms)
+    target = targets.kv(spec.name)
+    actual = target.read(spec.namespace_id)
+    report = compare_kv(expected.entries, expected.expired, actual, args.ttl_tolerance, read_at=target.read_at)
+    report.unread = expected.unread
+    result = {**report.counts(True), "expiring": report.expiring, "invalid_in_mongo": expected.invalid,
+              "documents": expected.documents, "examples": [d.line() for d in report.examples]}
+    lines = [_line(f"KV {spec.name} ({target.description}, namespace {spec.namespace_id})", report, True)]
+    if expected.unread_detail:
+        lines.append(f"     Mongo: {expected.unread_detail}")
+    lines.extend(f"     {d.line()}" for d in report.examples)
+    return result, lines, report.ok
+
+
+def _verify_d1(cfg: Config, source: Any, targets: Targets) -> tuple:  # type: ignore[type-arg]
+    from cutover.sinks.d1ids import MAP_TABLE
+    from cutover.sources.base import SourceIncomplete
+    from cutover.verify.d1_expected import expected_rows
+    from cutover.verify.d1_match import compare_d1
+
+    try:
+        expected_d1 = expected_rows(cfg, source)
+    except SourceIncomplete as exc:
+        report = Report(unread=max(1, exc.counted - exc.scanned))
+        return {**report.counts(False), "examples": []}, [_line("D1", report, False), f"     Mongo: {exc}"], False
+    target_d1 = targets.d1(cfg.get("d1.database", None, kind=str), cfg.get("d1.database_id", None, kind=str))
+    id_map = target_d1.id_map(expected_d1.table)
+    actual_rows = target_d1.rows(expected_d1.table, expected_d1.id_column)
+    report = compare_d1(expected_d1, id_map, actual_rows)
+    lines = [_line(f"D1 {expected_d1.table} ({target_d1.description})", report, False)]
+    if id_map is None:
+        lines.append(f"     D1 has no {MAP_TABLE} table (backfill-d1 creates it): rows are found by legacy id "
+                     "only, documents without one cannot be matched; run the backfill-d1 SQL first")
+    lines.extend(f"     {d.line()}" for d in report.examples)
+    return {**report.counts(False), "examples": [d.line() for d in report.examples]}, lines, report.ok
+
+
 def run_verify(args: argparse.Namespace) -> int:
+    """Each target is checked and reported on its own: one that cannot be read is one line with
+    the fix and exit 1 (unless a difference elsewhere makes it 4); the others still count."""
     from cutover.sinks.kv_backfill import module_specs
     from cutover.sources import open_source
 
@@ -119,37 +175,48 @@ def run_verify(args: argparse.Namespace) -> int:
     err = sys.stderr
     lines: List[str] = []
     result: Dict[str, Any] = {"modules": {}, "ok": True}
+    differences = unreadable = 0
     source = open_source(source_spec, database=cfg.get("mongo.database", "", kind=str),
                          data_source=cfg.get("mongo.data_source", None, kind=str), skip_bad_lines=args.skip_bad_lines)
     with source:
         for spec in specs:
-            now_ms = int(time.time() * 1000)
-            expected = expected_kv(source.documents(spec.collection), spec, now_ms)
-            target = targets.kv(spec.name)
-            actual = target.read(spec.namespace_id)
-            report = compare_kv(expected.entries, expected.expired, actual, args.ttl_tolerance)
-            result["modules"][spec.name] = {**report.counts(True), "expiring": report.expiring,
-                                            "invalid_in_mongo": expected.invalid, "documents": expected.documents,
-                                            "examples": [d.line() for d in report.examples]}
-            result["ok"] = result["ok"] and report.ok
-            lines.append(_line(f"KV {spec.name} ({target.description}, namespace {spec.namespace_id})", report, True))
-            lines.extend(f"     {d.line()}" for d in report.examples)
+            try:
+                module_result, module_lines, ok = _verify_module(spec, source, targets, args)
+            except CutoverError as exc:
+                unreadable += 1
+                module_result, module_lines, ok = {"error": str(exc)}, [_unreadable(f"KV {spec.name}", exc)], False
+            else:
+                differences += not ok
+            result["modules"][spec.name] = module_result
+            lines.extend(module_lines)
         if check_d1:
-            from cutover.verify.d1_expected import expected_rows
-
-            expected_d1 = expected_rows(cfg, source)
-            target_d1 = targets.d1(cfg.get("d1.database", None, kind=str), cfg.get("d1.database_id", None, kind=str))
-            from cutover.verify.compare import compare_rows
-
-            actual_rows = target_d1.rows(expected_d1.table, expected_d1.id_column)
-            report = compare_rows(expected_d1.rows, actual_rows)
-            result["d1"] = {**report.counts(False), "examples": [d.line() for d in report.examples]}
-            result["ok"] = result["ok"] and report.ok
-            lines.append(_line(f"D1 {expected_d1.table} ({target_d1.description})", report, False))
-            lines.extend(f"     {d.line()}" for d in report.examples)
-    verdict = "OK: every target equals Mongo (live documents)" if result["ok"] else "DIFFERENCES FOUND (exit 4)"
+            try:
+                d1_result, d1_lines, ok = _verify_d1(cfg, source, targets)
+            except CutoverError as exc:
+                unreadable += 1
+                line = _unreadable("D1", exc, _d1_hint(cfg, args))
+                d1_result, d1_lines, ok = {"error": line[len("FAIL D1: cannot read: "):]}, [line], False
+            else:
+                differences += not ok
+            result["d1"] = d1_result
+            lines.extend(d1_lines)
+    result["ok"] = not differences and not unreadable
+    if result["ok"]:
+        verdict = "OK: every target equals Mongo (live documents)"
+    elif differences:
+        verdict = "DIFFERENCES FOUND (exit 4)"
+        if unreadable:
+            verdict += f"; {unreadable} target(s) could not be read - fix the FAIL line(s) and run verify again"
+    else:
+        verdict = f"INCOMPLETE: {unreadable} target(s) could not be read (exit 1) - fix the FAIL line(s) and run verify again"
     text = "\n".join([f"verify: Mongo {source.description or source_spec.split(':', 1)[0]}", *lines, verdict]) + "\n"
     (err if args.json == "-" else sys.stdout).write(text)
     if args.json:
         write_output(args.json, json.dumps(result, indent=2, sort_keys=True) + "\n")
-    return 0 if result["ok"] else EXIT_GATE_FAILED
+    if differences:
+        return EXIT_GATE_FAILED
+    if unreadable:  # the documented runtime error (docs/reference.md): one line on stderr, exit 1 (the report is out already)
+        first = next(line for line in lines if line.startswith("FAIL "))[len("FAIL "):]
+        more = f" (and {unreadable - 1} more, see above)" if unreadable > 1 else ""
+        raise CutoverError(f"{first}{more}; then run verify again")
+    return 0

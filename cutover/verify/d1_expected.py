@@ -1,13 +1,16 @@
 """What D1 should hold according to Mongo: plan the rows exactly as `backfill-d1` would with
-the same config, run that SQL into an in-memory SQLite table of the same shape, read it back.
+the same config, run that SQL into an in-memory SQLite table of the same shape, read it back
+keyed by each document's Mongo `_id`.
 
-Sharing the planner keeps one definition of ids, column mapping and value conversion; the
-comparison then proves the target holds what the restore was meant to write."""
+Sharing the planner keeps one definition of column mapping and value conversion; the ids
+are not taken from it: the target's rows are found through the target's own id map (see
+d1_match), so a row the planner would number differently is still found, and a row that
+holds another document is caught."""
 from __future__ import annotations
 
 import argparse
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict
 
 from cutover.core.config import Config
@@ -20,7 +23,8 @@ from cutover.verify.compare import Row
 class ExpectedD1:
     table: str
     id_column: str
-    rows: Dict[Any, Row]
+    rows: Dict[str, Row]  # Mongo _id key (d1ids.id_key) -> the row's columns, without the id
+    legacy: Dict[str, int] = field(default_factory=dict)  # key -> legacy id, for documents that have one
 
 
 def _create_table_sql(table: Any) -> str:
@@ -38,16 +42,24 @@ def _create_table_sql(table: Any) -> str:
 def expected_rows(cfg: Config, source: MongoSource) -> ExpectedD1:
     from cutover.commands import _backfill_d1_run as d1run
     from cutover.commands import backfill_d1
-    from cutover.sinks.d1plan import render_file
+    from cutover.sinks import d1ids
+    from cutover.sinks.d1plan import legacy_id_value, render_file
     from cutover.sources.base import ScanOptions
 
     parser = argparse.ArgumentParser(add_help=False)
     backfill_d1.add_arguments(parser)
     args = parser.parse_args(["--config", cfg.source] if not cfg.source.startswith("<") else [])
     settings, table, planner = d1run.build_planner(args, cfg)
+    legacy: Dict[str, int] = {}
     for batch in source.scan(settings.collection, ScanOptions(batch_size=5000)):
         for doc in batch:
             planner.add(doc)
+            raw = doc.get(settings.legacy_id_field)
+            if raw is not None:
+                try:
+                    legacy[d1ids.id_key(doc.get("_id"))] = legacy_id_value(raw)
+                except ValueError:
+                    pass  # the planner reports it
     plan = planner.plan()
     if plan.report.error_count:
         raise CutoverError(f"D1: Mongo holds {plan.report.error_count} document(s) backfill-d1 refuses; "
@@ -58,7 +70,11 @@ def expected_rows(cfg: Config, source: MongoSource) -> ExpectedD1:
         conn.executescript(render_file(plan))
         conn.row_factory = sqlite3.Row
         cols = ", ".join(f'"{c}"' for c in plan.columns)
-        rows = {r[settings.id_column]: dict(r) for r in conn.execute(f'SELECT {cols} FROM "{table.name}"')}
+        by_id = {r[settings.id_column]: dict(r) for r in conn.execute(f'SELECT {cols} FROM "{table.name}"')}
+        rows: Dict[str, Row] = {}
+        for key, row_id in conn.execute(f"SELECT mongo_id, id FROM {d1ids.MAP_TABLE} WHERE tbl = ?", (table.name,)):
+            row = by_id[row_id]
+            rows[key] = {c: val for c, val in row.items() if c != settings.id_column}
     finally:
         conn.close()
-    return ExpectedD1(table.name, settings.id_column, rows)
+    return ExpectedD1(table.name, settings.id_column, rows, legacy)

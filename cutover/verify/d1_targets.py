@@ -45,6 +45,24 @@ class D1Target(abc.ABC):
             after = page[-1][id_column]
         raise CutoverError(f"D1 table {table}: paging did not end")
 
+    def id_map(self, table: str) -> Dict[str, int] | None:
+        """backfill-d1's id map for `table` (Mongo `_id` key -> row id); None when D1 has none."""
+        from cutover.sinks import d1ids
+
+        found = self.query(d1ids.MAP_EXISTS_SQL)
+        if not found or not found[0].get("n"):
+            return None
+        out: Dict[str, int] = {}
+        after: str | None = None
+        for _ in range(10_000_000):
+            page = self.query(d1ids.read_map_sql(table, after, PAGE))
+            for row in page:
+                out[row["mongo_id"]] = row["id"]
+            if len(page) < PAGE:
+                return out
+            after = page[-1]["mongo_id"]
+        raise CutoverError(f"D1 table {d1ids.MAP_TABLE}: paging did not end")
+
 
 class SqliteD1(D1Target):
     def __init__(self, path: str) -> None:

@@ -13,6 +13,8 @@ def run(argv: List[str], cwd: str, env: Dict[str, str] | None, what: str) -> str
     try:
         done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
                               stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise CutoverError(f"wrangler {what}: {argv[0]} not found (not installed, or not on PATH)") from None
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise CutoverError(f"wrangler {what}: {exc}") from None
     if done.returncode != 0:

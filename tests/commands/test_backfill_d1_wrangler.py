@@ -186,3 +186,52 @@ def test_full_statements_of_small_rows_run_in_wrangler(project, monkeypatch):
                        cwd=str(project), env=wrangler_env(home, {"WRANGLER_LOG": "log"}), stdout=handle, timeout=300,
                        check=True)
     assert json.loads(out.read_text())[0]["results"] == [{"n": 9000, "m": 9000}]
+
+
+def users_by_id(rows: list[dict]) -> dict:
+    return {r["id"]: bytes.fromhex(r["h_user_id"]).decode() for r in rows}
+
+
+@pytest.mark.timeout(600)
+def test_ids_never_move_or_collide_and_any_value_lands_in_wrangler(project, monkeypatch):
+    # Issue 16: the file is written air-gapped, D1 gains a row before it is applied, a
+    # document is deleted in Mongo before the rerun; a note full of "BEGIN TRANSACTION".
+    home = project / "home"
+    (project / "schema.sql").write_text(DDL + "\n")
+    (project / "rollback.json").write_text(json.dumps({
+        "mongo": {"source": "export:.", "database": "bot"},
+        "d1": {"database": "trading", "table": "trading_trades", "schema": "schema.sql"},
+    }))
+    phrases = "BEGIN TRANSACTION" * 100
+    long_phrases = "BEGIN TRANSACTION;\nCOMMIT;\n" * 4000  # > 100 kB as hex: appended in pieces
+    docs = [
+        {"_id": oid(200), "legacy_id": 1, "userId": "legacy"},
+        {"_id": oid(201), "userId": "alice"},
+        {"_id": oid(202), "userId": "bob", "note": phrases},
+        {"_id": oid(203), "userId": "carol", "note": long_phrases, "meta": {"n": phrases}},
+    ]
+    write_export(project, docs)
+    monkeypatch.chdir(project)
+    assert main(["backfill-d1", "--config", "rollback.json", "-q"]) == 0
+    sql_file = project / "backfill-d1.sql"
+    late = project / "late.sql"
+    late.write_text("INSERT INTO trading_trades (id, user_id) VALUES (2, 'late');\n")
+    run_file(project, home, late)  # D1 took a write after the file was made
+
+    run_file(project, home, sql_file)
+    first = wrangler_rows(project, home)
+    ids = users_by_id(first)
+    assert ids == {1: "legacy", 2: "late", 3: "alice", 4: "bob", 5: "carol"}
+    by_id = {r["id"]: r for r in first}
+    assert bytes.fromhex(by_id[4]["h_note"]).decode() == phrases
+    assert bytes.fromhex(by_id[5]["h_note"]).decode() == long_phrases
+    assert bytes.fromhex(by_id[5]["h_meta"]).decode() == json.dumps({"n": phrases}, separators=(",", ":"))
+
+    # alice is deleted in Mongo, bob changes: the rerun moves nobody
+    docs[2]["note"] = "bob v2"
+    write_export(project, [d for d in docs if d["userId"] != "alice"])
+    assert main(["backfill-d1", "--config", "rollback.json", "-q"]) == 0
+    run_file(project, home, sql_file)
+    again = wrangler_rows(project, home)
+    assert users_by_id(again) == ids
+    assert bytes.fromhex({r["id"]: r for r in again}[4]["h_note"]).decode() == "bob v2"

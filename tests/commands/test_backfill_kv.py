@@ -182,7 +182,7 @@ def test_resume_keeps_the_first_runs_since_instant(cf: FakeCloudflare, env: Dict
     args = build_parser().parse_args(["backfill-kv", "--config", str(cfg), "--since", "48h", "--resume"])
     settings = settings_from_args(args)
     backfill = Backfill(settings, Console(True, False))
-    backfill._open_checkpoint()
+    backfill._open_checkpoint({})
     assert settings.since_ms == first - 3_600_000
 
 

@@ -233,3 +233,26 @@ def test_ctrl_c_saves_progress_and_resume_finishes(
     assert fetch(tmp_path, "--resume", "--frame", "15m", output="soak.ndjson") == 0
     ids = [r["$metadata"]["id"] for r in read_ndjson(tmp_path / "soak.ndjson")]
     assert len(ids) == 240 == len(set(ids))
+
+
+def test_a_page_cut_short_while_the_count_says_more_is_fetched_on(
+    tmp_path: Path, store: cf_telemetry.TelemetryStore
+) -> None:
+    store.add(soak_rows(1500))  # 3,000 rows
+    store.page_cap = 500  # asked for 2,000, the API serves 500 while `count` says 3,000
+    assert fetch(tmp_path, "--limit", "2000") == 0
+    rows = read_ndjson(tmp_path / "cf-logs.ndjson.gz")
+    assert len(rows) == 3000 and len({r["$metadata"]["id"] for r in rows}) == 3000
+    assert summary(tmp_path)["complete"]
+
+
+def test_a_short_page_that_cannot_be_fetched_on_is_a_gap(
+    tmp_path: Path, store: cf_telemetry.TelemetryStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store.add([make_row(T0 + 60_000, {"event": "request"}, row_id=f"burst-{i}") for i in range(30)])
+    store.page_cap = 10
+    store.ignore_offset = True
+    assert fetch(tmp_path, "--limit", "50") == 1
+    assert "GAP" in capsys.readouterr().err
+    s = summary(tmp_path)
+    assert not s["complete"] and s["rows"] == 10

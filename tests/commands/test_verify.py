@@ -17,16 +17,16 @@ from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare
 SESSIONS_NS = KV_MODULES["sessions"]["namespace_id"]
 
 
-@pytest.fixture
-def restored(tmp_path, monkeypatch, capsys):
-    """The sample rollback written to a fake Cloudflare by the real backfill commands."""
+def _restore(tmp_path, monkeypatch, capsys, d1_before: str = ""):
+    """The sample rollback written to a fake Cloudflare by the real backfill commands
+    (`d1_before`: SQL run on D1 first, e.g. rows it already holds)."""
     ws = materialize(str(tmp_path / "ws"), time.time())
     fake = FakeCloudflare().start()
     kv = cf_kv.install(fake)
     for spec in KV_MODULES.values():
         kv.create_namespace(spec["namespace_id"])
     d1 = cf_d1.install(fake)
-    db = d1.create(D1_DATABASE_ID, "trading", Path(ws.schema).read_text())
+    db = d1.create(D1_DATABASE_ID, "trading", Path(ws.schema).read_text() + d1_before)
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
     monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", fake.api_base)
     monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
@@ -34,7 +34,13 @@ def restored(tmp_path, monkeypatch, capsys):
     assert main(["backfill-kv", "--config", ws.config, "-q"]) == 0
     assert main(["backfill-d1", "--config", ws.config, "--mode", "api", "--output", str(tmp_path / "b.sql"), "-q"]) == 0
     capsys.readouterr()
-    yield ws, kv, db, tmp_path
+    return ws, kv, db, tmp_path, fake
+
+
+@pytest.fixture
+def restored(tmp_path, monkeypatch, capsys):
+    ws, kv, db, path, fake = _restore(tmp_path, monkeypatch, capsys)
+    yield ws, kv, db, path
     fake.stop()
 
 
@@ -122,3 +128,150 @@ def test_verify_is_read_only(restored, capsys):
     assert kv.writes == writes_before
     new = db.queries[len(queries_before):]
     assert new and all(s.lstrip().upper().startswith("SELECT") for q in new for s in q)
+
+
+PREFS_NS = KV_MODULES["prefs"]["namespace_id"]
+
+
+@pytest.mark.parametrize(("key", "stored"), [
+    ("prefs:42", '{"currency":"EUR","alerts":1,"threshold":1.5,"watch":["BTC","ETH"]}'),
+    ("prefs:43", '{"currency":"USD","alerts":0,"threshold":10,"tz":"Europe/Berlin"}'),
+])
+def test_bool_stored_as_number_is_a_difference(restored, capsys, key, stored):
+    ws, kv, _, _ = restored
+    space = kv.namespaces[PREFS_NS]
+    space[key] = cf_kv.Entry(stored.encode(), space[key].expiration, space[key].metadata)
+    assert verify(ws, "--module", "prefs") == 4
+    out = result(capsys)["modules"]["prefs"]
+    assert out["different"] == 1 and any(key in line and "value" in line for line in out["examples"])
+
+
+def test_number_spelled_differently_is_equal(restored, capsys):
+    ws, kv, _, _ = restored
+    space = kv.namespaces[PREFS_NS]
+    space["prefs:43"] = cf_kv.Entry(b'{"tz":"Europe/Berlin","threshold":10.0,"alerts":false,"currency":"USD"}', None)
+    assert verify(ws, "--module", "prefs") == 0
+
+
+def test_a_key_that_expires_while_verify_runs_is_not_missing(restored, capsys, monkeypatch):
+    """session:1003 lives 30 s more in Mongo; KV is read after a (simulated) 100 s wait."""
+    ws, kv, _, _ = restored
+    start = time.time()
+    clock = [start]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    kv.clock = lambda: clock[0]
+    real_live = kv.live
+
+    def live_after_a_wait(namespace_id):
+        clock[0] = start + 100  # e.g. waited out a 429 block between reading Mongo and KV
+        return real_live(namespace_id)
+
+    kv.live = live_after_a_wait
+    assert verify(ws, "--module", "sessions") == 0
+    out = result(capsys)["modules"]["sessions"]
+    assert out["missing"] == 0 and out["equal"] == 4 and out["expiring"] == 1
+
+
+def test_an_expired_key_present_in_kv_is_resurrected(restored, capsys):
+    ws, kv, _, _ = restored
+    space = kv.namespaces[SESSIONS_NS]
+    # session:1002 expired an hour ago in Mongo; KV holds it with a fresh day of life
+    space["session:1002"] = cf_kv.Entry(b'{"step":"idle","chat":1002}', int(time.time()) + 86400)
+    assert verify(ws, "--module", "sessions") == 4
+    out = result(capsys)["modules"]["sessions"]
+    assert out["resurrected"] == 1 and any("session:1002" in line for line in out["examples"])
+
+
+def _without_d1_database_id(ws, tmp_path):
+    cfg = json.loads(Path(ws.config).read_text())
+    del cfg["d1"]["database_id"]
+    config = tmp_path / "no-d1-id.json"
+    config.write_text(json.dumps(cfg))
+    return config
+
+
+def test_an_unreadable_d1_does_not_throw_away_kv_results(restored, capsys, tmp_path):
+    """The README's config without d1.database_id, and no wrangler on PATH."""
+    ws, kv, _, _ = restored
+    config = _without_d1_database_id(ws, tmp_path)
+    _mutate_kv(kv, "missing")
+    code = main(["verify", "--config", str(config), "--wrangler", str(tmp_path / "no-such-wrangler"), "-q"])
+    out = capsys.readouterr()
+    assert code == 4  # a difference found in KV is the verdict; the D1 error is reported beside it
+    assert "KV sessions" in out.out and "1 missing" in out.out and "KV prefs" in out.out
+    d1_lines = [line for line in out.out.splitlines() + out.err.splitlines() if "D1" in line and "d1.database_id" in line]
+    assert len(d1_lines) == 1 and "--wrangler" in d1_lines[0]
+
+
+def test_an_unreadable_target_alone_is_exit_1_with_everything_else_reported(restored, capsys, tmp_path):
+    ws, _, _, _ = restored
+    config = _without_d1_database_id(ws, tmp_path)
+    code = main(["verify", "--config", str(config), "--wrangler", str(tmp_path / "no-such-wrangler"), "--json", "-", "-q"])
+    assert code == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is False and out["modules"]["sessions"]["equal"] == 5
+    assert "d1.database_id" in out["d1"]["error"]
+
+
+# -- D1 rows are matched by Mongo _id through D1's id map (issue 16) --------------------------
+
+MAP = "cutover_id_map"
+NEW_DOCS = ["6560000000000000000000a1", "6560000000000000000000a2", "6560000000000000000000a3"]
+
+
+def _map_id(db, hex_id: str) -> int:
+    return db.rows(f"SELECT id FROM {MAP} WHERE tbl = 'trading_trades' AND mongo_id = ?", (hex_id,))[0][0]
+
+
+def test_rows_are_matched_through_d1s_id_map_not_the_planners_numbering(tmp_path, monkeypatch, capsys):
+    # D1 held a row above the legacy ids when the SQL was applied, so the new documents got
+    # ids after it; the operator then removed that stray row. Verify must still find them.
+    ws, _, db, _, fake = _restore(tmp_path, monkeypatch, capsys, d1_before=(
+        "\nINSERT INTO trading_trades (id, user_id, symbol, side, qty, created_at) VALUES (300, 'x', 'X', 'buy', 1, 'now');"))
+    try:
+        assert sorted(_map_id(db, h) for h in NEW_DOCS) == [301, 302, 303]
+        db.conn.execute("DELETE FROM trading_trades WHERE id = 300")
+        assert verify(ws, "--d1") == 0
+        d1 = result(capsys)["d1"]
+        assert (d1["equal"], d1["missing"], d1["extra"], d1["different"]) == (6, 0, 0, 0)
+    finally:
+        fake.stop()
+
+
+def test_a_row_overwritten_by_another_document_is_caught(restored, capsys):
+    ws, _, db, _ = restored
+    bob, carol = _map_id(db, NEW_DOCS[1]), _map_id(db, NEW_DOCS[2])
+    cols = "user_id, symbol, side, qty, price, note, created_at, closed, meta"
+    db.conn.execute(f"UPDATE trading_trades SET ({cols}) = (SELECT {cols} FROM trading_trades WHERE id = {carol}) WHERE id = {bob}")
+    assert verify(ws, "--d1") == 4
+    d1 = result(capsys)["d1"]
+    assert d1["different"] == 1 and d1["equal"] == 5
+    assert any(NEW_DOCS[1] in line for line in d1["examples"])
+
+
+def test_two_documents_mapped_to_one_row_are_caught(restored, capsys):
+    ws, _, db, _ = restored
+    carol = _map_id(db, NEW_DOCS[2])
+    db.conn.execute(f"UPDATE {MAP} SET id = {carol} WHERE mongo_id = '{NEW_DOCS[1]}'")
+    assert verify(ws, "--d1") == 4
+    d1 = result(capsys)["d1"]
+    assert d1["different"] >= 1 and d1["extra"] == 1  # bob's own row is now claimed by no document
+    assert any("share" in line for line in d1["examples"])
+
+
+def test_a_legacy_document_mapped_away_from_its_legacy_id_is_caught(restored, capsys):
+    ws, _, db, _ = restored
+    db.conn.execute(f"UPDATE {MAP} SET id = 999 WHERE id = 101")
+    db.conn.execute("UPDATE trading_trades SET id = 999 WHERE id = 101")
+    assert verify(ws, "--d1") == 4
+    assert result(capsys)["d1"]["different"] == 1
+
+
+def test_d1_without_the_id_map_says_so(restored, capsys):
+    ws, _, db, _ = restored
+    db.conn.execute(f"DROP TABLE {MAP}")
+    assert verify(ws, "--d1") == 4
+    out = capsys.readouterr()
+    d1 = json.loads(out.out)["d1"]
+    assert d1["missing"] == 3 and d1["equal"] == 3  # legacy rows still match by their legacy id
+    assert MAP in out.err

@@ -60,7 +60,9 @@ def test_legacy_ids_kept_and_new_ids_follow_in_objectid_order():
     rows = dump(apply(text))
     assert [(r[0], r[1]) for r in rows] == [(7, "e"), (40, "a"), (41, "b"), (42, "c"), (43, "d")]
     r = plan.report
-    assert (r.legacy_ids, r.legacy_min, r.legacy_max, r.assigned, r.assigned_first, r.assigned_last) == (2, 7, 40, 3, 41, 43)
+    # new ids are given when the SQL is applied (first/last unknown when it is written)
+    assert (r.legacy_ids, r.legacy_min, r.legacy_max, r.assigned, r.assigned_first, r.assigned_last) == (2, 7, 40, 3, None, None)
+    assert r.base_id == 41
     # input order does not matter: same file
     shuffled = docs[:]
     random.Random(3).shuffle(shuffled)
@@ -117,7 +119,7 @@ def test_not_null_defaults_and_errors():
     errors = plan.report.errors
     assert errors["not_null_without_value"].count == 1 and "column 'a'" in errors["not_null_without_value"].examples[0]
     assert errors["unfilled_not_null_column"].count == 1 and "'c'" in errors["unfilled_not_null_column"].examples[0]
-    assert "'dflt'" in plan.statements[0]
+    assert "'dflt'" in plan.statements[plan.first_row_statement]
 
 
 def test_value_errors_name_the_document():
@@ -217,7 +219,7 @@ def sql_snake(name):
 
 
 @settings(max_examples=60, deadline=None)
-@given(documents, st.integers(min_value=1200, max_value=6000), st.integers(min_value=1, max_value=3000))
+@given(documents, st.integers(min_value=2000, max_value=6000), st.integers(min_value=1, max_value=3000))
 def test_generated_sql_round_trips_within_the_size_limit(spec, limit, start_id):
     docs = build_docs(spec)
     text, plan = plan_text(docs, max_statement_bytes=limit, start_id=start_id)
@@ -249,21 +251,23 @@ def test_rerun_after_updates_applies_them():
     assert rows[2][7] == "v2 it's changed" and rows[4][3] == 99.5 and rows[5][1] == "new"
 
 
-def test_id_only_documents_fix_the_numbering_for_partial_runs():
-    docs = [{"_id": oid(i), "userId": f"u{i}"} for i in range(6)] + [{"_id": oid(50), "legacy_id": 3, "userId": "L"}]
-    full = {r[0]: r[1] for r in dump(apply(plan_text(docs)[0]))}
+def test_id_only_documents_raise_the_floor_of_new_ids_for_partial_runs():
+    # A legacy document not written by this pass still owns its id: no new id may take it,
+    # even on a D1 that does not hold that row (yet).
+    docs = [{"_id": oid(i), "userId": f"u{i}"} for i in range(6)] + [{"_id": oid(50), "legacy_id": 30, "userId": "L"}]
     p = planner()
     for d in docs:
         p.add_id_only({"_id": d["_id"], **({"legacy_id": d["legacy_id"]} if "legacy_id" in d else {})})
     p.add(docs[4])  # only one changed document is written
-    partial = {r[0]: r[1] for r in dump(apply(render_file(p.plan())))}
-    assert partial == {k: v for k, v in full.items() if v == "u4"}
+    plan = p.plan()
+    assert plan.report.base_id == 31
+    assert {r[0]: r[1] for r in dump(apply(render_file(plan)))} == {31: "u4"}
 
 
 def test_rows_right_at_the_statement_limit():
     limit = 2000
     probe = plan_text([{"_id": oid(1), "legacy_id": 1, "note": ""}], max_statement_bytes=limit)[1]
-    empty_size = len(probe.statements[0].encode("utf-8"))
+    empty_size = len(probe.statements[probe.first_row_statement].encode("utf-8"))
     for extra in range(-3, 4):
         note = "q" * (limit - empty_size + extra)
         docs = [{"_id": oid(1), "legacy_id": 1, "note": note}, {"_id": oid(2), "legacy_id": 2, "note": "x'"}]
@@ -276,6 +280,133 @@ def test_rows_right_at_the_statement_limit():
 def test_rows_per_statement_are_capped():
     docs = [{"_id": oid(i), "legacy_id": i + 1, "userId": "u"} for i in range(2500)]
     text, plan = plan_text(docs)
-    assert plan.report.statements == 3
-    assert [s.count("\n(") for s in plan.statements] == [1000, 1000, 500]
+    rows = plan.statements[plan.first_row_statement:]
+    assert [s.count("\n(") for s in rows] == [1000, 1000, 500]
+    legacy_map = plan.statements[1:plan.first_row_statement]
+    assert [s.count("\n(") for s in legacy_map] == [1000, 1000, 500]
     assert len(dump(apply(text))) == 2500
+
+
+# -- ids never move, never collide (issue 16, item 2) ------------------------------------------
+
+def ids_by_user(conn) -> dict:
+    rows = list(conn.execute("SELECT user_id, id FROM trading_trades ORDER BY id"))
+    users = [u for u, _ in rows]
+    assert len(users) == len(set(users)), f"a document appears twice: {rows}"
+    return dict(rows)
+
+
+def people():
+    return [
+        {"_id": oid(1), "legacy_id": 1, "userId": "legacy"},
+        {"_id": oid(2), "userId": "alice"},
+        {"_id": oid(3), "userId": "bob"},
+        {"_id": oid(4), "userId": "carol"},
+    ]
+
+
+def test_a_deleted_document_does_not_shift_the_ids_of_the_others_on_a_rerun():
+    docs = people()
+    conn = apply(plan_text(docs)[0])
+    before = ids_by_user(conn)
+    remaining = [d for d in docs if d["userId"] != "alice"]  # alice deleted in Mongo
+    remaining[2]["note"] = "carol edited"
+    apply(plan_text(remaining)[0], conn)
+    after = ids_by_user(conn)
+    assert after == before  # alice's row is left alone (nothing deleted), bob and carol stay put
+    assert conn.execute("SELECT note FROM trading_trades WHERE id = ?", (before["carol"],)).fetchone()[0] == "carol edited"
+
+
+def test_a_since_pass_after_a_deletion_does_not_shift_ids():
+    docs = people()
+    conn = apply(plan_text(docs)[0])
+    before = ids_by_user(conn)
+    remaining = [d for d in docs if d["userId"] != "alice"]
+    p = planner()
+    for d in remaining:
+        p.add_id_only({"_id": d["_id"], **({"legacy_id": d["legacy_id"]} if "legacy_id" in d else {})})
+    p.add({**remaining[2], "note": "carol changed since"})  # only carol changed
+    apply(render_file(p.plan()), conn)
+    assert ids_by_user(conn) == before
+    assert conn.execute("SELECT note FROM trading_trades WHERE id = ?", (before["carol"],)).fetchone()[0] == "carol changed since"
+
+
+def test_a_new_document_never_takes_an_id_a_d1_row_holds():
+    conn = apply("")
+    conn.executescript(
+        "INSERT INTO trading_trades (id, user_id) VALUES (1, 'legacy'), (2, 'two'), (3, 'd1 only');"
+    )
+    docs = [{"_id": oid(1), "legacy_id": 1, "userId": "legacy"}, {"_id": oid(2), "legacy_id": 2, "userId": "two"},
+            {"_id": oid(9), "userId": "new in mongo"}]
+    apply(plan_text(docs)[0], conn)
+    ids = ids_by_user(conn)
+    assert ids["d1 only"] == 3 and ids["new in mongo"] not in (1, 2, 3)
+
+
+def test_air_gapped_sql_applied_after_d1_gained_rows_takes_no_held_id():
+    conn = apply("")
+    conn.executescript("INSERT INTO trading_trades (id, user_id) VALUES (1, 'legacy');")
+    docs = [{"_id": oid(1), "legacy_id": 1, "userId": "legacy"}, {"_id": oid(9), "userId": "new"},
+            {"_id": oid(10), "userId": "newer"}]
+    text = plan_text(docs)[0]  # written on the bastion, applied later
+    conn.executescript("INSERT INTO trading_trades (id, user_id) VALUES (2, 'late 2'), (3, 'late 3');")
+    apply(text, conn)
+    ids = ids_by_user(conn)
+    assert ids["late 2"] == 2 and ids["late 3"] == 3
+    assert sorted([ids["new"], ids["newer"]]) == [4, 5]
+    apply(text, conn)  # rerun: same ids
+    assert ids_by_user(conn) == ids
+
+
+def test_start_id_is_a_floor_for_new_ids():
+    docs = [{"_id": oid(1), "legacy_id": 10, "userId": "a"}, {"_id": oid(2), "userId": "b"}]
+    assert ids_by_user(apply(plan_text(docs, start_id=1000)[0]))["b"] == 1000
+    assert ids_by_user(apply(plan_text(docs, start_id=5)[0]))["b"] == 11
+
+
+# -- values within D1's limits whatever they hold (issue 16, item 5) ---------------------------
+
+def apply_d1_limited(text: str, conn=None):
+    conn = conn or sqlite_support.connect_d1_limited()
+    if conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'trading_trades'").fetchone()[0] == 0:
+        conn.execute(DDL)
+    sqlite_support.run_script_statementwise(conn, text)
+    return conn
+
+
+@pytest.mark.parametrize("note", [
+    "BEGIN TRANSACTION" * 100,
+    "BEGIN TRANSACTION;\n" * 3000,
+    "x'" * 200 + "BEGIN TRANSACTION" * 150,
+])
+def test_a_value_full_of_transaction_phrases_stays_within_d1_limits(note):
+    docs = [{"_id": oid(1), "legacy_id": 1, "userId": "a", "note": note, "meta": {"n": note}}]
+    text, plan = plan_text(docs)
+    assert "BEGIN TRANSACTION" not in text
+    conn = apply_d1_limited(text)
+    assert conn.execute("SELECT note, meta FROM trading_trades").fetchone() == (note, '{"n":' + __import__("json").dumps(note, ensure_ascii=False) + "}")
+    apply_d1_limited(text, conn)
+    assert conn.execute("SELECT count(*) FROM trading_trades").fetchone()[0] == 1
+
+
+phrase_text = st.lists(
+    st.one_of(st.sampled_from(["BEGIN TRANSACTION", "BEGIN TRANSACTION;", "COMMIT;", "'", "||", "\x00", "é", "😀", "\n"]),
+              st.text(max_size=5)),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=40, deadline=None)
+@given(phrase_text, st.integers(min_value=0, max_value=150))
+def test_any_text_round_trips_within_d1_limits(text, repeat):
+    value = text * (1 + repeat)
+    docs = [{"_id": oid(1), "legacy_id": 1, "userId": "a", "note": value},
+            {"_id": "string id BEGIN TRANSACTION " + text[:50], "userId": value[:1000]}]
+    sql_text, plan = plan_text(docs, replace_lone_surrogates=True)
+    assert plan.report.error_count == 0
+    assert "BEGIN TRANSACTION" not in sql_text
+    assert all(len(s.encode("utf-8")) <= 100_000 for s in plan.statements)
+    conn = apply_d1_limited(sql_text)
+    stored = dict(conn.execute("SELECT user_id, note FROM trading_trades WHERE note IS NOT NULL"))
+    assert stored == {"a": value}
+    assert conn.execute("SELECT count(*) FROM trading_trades").fetchone()[0] == 2

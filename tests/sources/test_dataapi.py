@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import random
 from typing import Iterator
 
 import pytest
@@ -58,7 +59,7 @@ def test_pages_by_id_range_across_several_pages(server: FakeDataApi) -> None:
     assert [len(b) for b in batches] == [1000, 1000, 500]
     assert [d for b in batches for d in b] == docs
     bodies = finds(server)
-    assert len(bodies) == 3  # the short last page ends the scan without an extra call
+    assert len(bodies) == 4  # only an empty page ends a scan (a short one may be a gateway's cap)
     for body in bodies:
         assert body["sort"] == {"_id": 1} and body["limit"] == 1000 and "skip" not in body
         assert (body["dataSource"], body["database"], body["collection"]) == (DS, DB, "kv_sessions")
@@ -203,3 +204,60 @@ def test_after_filter_covers_later_types() -> None:
     assert "string" not in later and "int" not in later and "null" not in later
     assert after_filter(None)["$or"][1]["_id"]["$type"][:4] == ["int", "long", "double", "decimal"]
     assert json.loads(ejson.dumps(after_filter(oid(1)), relaxed=True))["$or"][0] == {"_id": {"$gt": {"$oid": oid(1).hex}}}
+
+
+# -- gateways that misbehave: short pages, ignored sort, lost pages --------------------------
+
+
+@pytest.mark.parametrize(("cap", "total"), [(100, 1000), (7, 60)])
+def test_short_pages_do_not_end_the_scan(server: FakeDataApi, cap: int, total: int) -> None:
+    docs = [session(i) for i in range(total)]
+    load(server, "c", docs)
+    server.page_cap = cap  # the gateway serves `cap` documents whatever `limit` says
+    got = [d for b in source(server).scan("c") for d in b]
+    assert got == docs
+    assert finds(server)[-1]["filter"] != {}  # it went on until an empty page
+
+
+def test_a_gateway_that_ignores_sort_is_refused_in_one_line(server: FakeDataApi) -> None:
+    docs = [session(i) for i in range(50)]
+    stored = list(docs)
+    random.Random(7).shuffle(stored)  # storage order is not _id order
+    load(server, "c", stored)
+    server.ignore_sort = True
+    with pytest.raises(CutoverError) as info:
+        list(source(server, page_size=10).scan("c"))
+    message = str(info.value)
+    assert "\n" not in message and "_id" in message and "sort" in message
+
+
+def test_a_lost_page_fails_loudly_after_the_scan(server: FakeDataApi) -> None:
+    docs = [session(i) for i in range(40)]
+    load(server, "c", docs)
+    server.lost_ids = [to_pymongo(d["_id"]) for d in docs[10:20]]
+    seen = []
+    with pytest.raises(CutoverError) as info:
+        for batch in source(server, page_size=10).scan("c"):
+            seen.extend(batch)
+    assert len(seen) == 30  # everything that came was handed on before the failure
+    message = str(info.value)
+    assert "40" in message and "30" in message and "\n" not in message
+
+
+def test_count_check_follows_since_and_resume(server: FakeDataApi) -> None:
+    docs = [session(i) for i in range(40)]
+    load(server, "c", docs)
+    src = source(server, page_size=6)
+    since = DateTime(1_700_000_000_000 + 5)
+    assert len([d for b in src.scan("c", ScanOptions(since=since, after_id=docs[9]["_id"])) for d in b]) == 30
+    server.lost_ids = [to_pymongo(docs[30]["_id"])]
+    with pytest.raises(CutoverError, match="29"):
+        list(src.scan("c", ScanOptions(since=since, after_id=docs[9]["_id"])))
+
+
+def test_ignored_sort_in_runs_that_look_sorted_is_still_caught_by_the_count(server: FakeDataApi) -> None:
+    docs = [session(i) for i in range(50)]
+    load(server, "c", docs[25:] + docs[:25])  # each page looks sorted; the first 25 are never reached
+    server.ignore_sort = True
+    with pytest.raises(CutoverError, match="counts 50 .* returned 25"):
+        list(source(server, page_size=10).scan("c"))

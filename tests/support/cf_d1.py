@@ -6,7 +6,8 @@
   `{batch: [{sql, params}, …]}` -> `result: [{results, success, meta}, …]`, one entry per
   statement. A batch runs as one transaction (D1: "batched statements are SQL transactions").
   Invalid SQL -> HTTP 400, code 7500 (D1 changelog 2024-04-15). Statements over 100,000 bytes
-  are refused as D1 does (SQLITE_TOOBIG); BEGIN/COMMIT/ROLLBACK are refused too.
+  are refused as D1 does (SQLITE_TOOBIG); BEGIN/COMMIT/ROLLBACK are refused too; D1's other
+  limits (expression depth 100, 100 bound parameters, …) are set on the connection.
 """
 from __future__ import annotations
 
@@ -48,6 +49,12 @@ class D1Store:
         conn.text_factory = lambda b: b.decode("utf-8", "surrogateescape")
         if schema:
             conn.executescript(schema)
+        if hasattr(conn, "setlimit"):  # D1's limits (the statement length is checked in _run)
+            from tests.support.sqlite import D1_LIMITS
+
+            for limit, value in D1_LIMITS.items():
+                if limit != "SQLITE_LIMIT_SQL_LENGTH":
+                    conn.setlimit(getattr(sqlite3, limit), value)
         db = FakeD1Database(uuid, name, conn)
         self.databases[uuid] = db
         return db

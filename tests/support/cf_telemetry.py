@@ -33,6 +33,8 @@ class TelemetryStore:
     abr_level: float | None = None  # set > 1 to report sampled results
     omit_empty_events: bool = False  # answer an empty frame without an `events` object
     ignore_offset: bool = False  # a cursor that never advances (to prove gaps are reported)
+    page_cap: int | None = None  # a page never holds more rows than this, whatever `limit` asks;
+    # `events.count` still says how many matched (a short page is not the end)
     fail_after: int | None = None  # answer HTTP 400 to every query after this many (an "outage")
     on_query: Callable[[int], None] | None = None  # called with the number of queries answered so far
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -205,7 +207,7 @@ def install(fake: FakeCloudflare, store: TelemetryStore | None = None) -> Teleme
                 return error(400, 10001, "this fake pages forward only")
             ids = [r["$metadata"]["id"] for r in matched]
             matched = matched[ids.index(offset) + 1:] if offset in ids else []
-        page = matched[:limit]
+        page = matched[:limit if store.page_cap is None else min(limit, store.page_cap)]
         stats: Dict[str, Any] = {"elapsed": 0.01, "rows_read": len(store.rows), "bytes_read": 100 * len(store.rows)}
         if store.abr_level is not None:
             stats["abr_level"] = store.abr_level

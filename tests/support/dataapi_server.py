@@ -8,6 +8,11 @@ most 50,000, errors as `{"error", "error_code", "link"}`. (De)serialisation is p
 `bson.json_util`, independent of the code under test. Queries support the operators sources
 use: equality, `$gt/$gte/$lt/$lte/$eq/$ne/$in/$type/$exists/$and/$or`, with MongoDB's
 cross-type sort order and type bracketing.
+
+Misbehaving gateways seen in the wild, for tests: `page_cap` (a page never holds more than N
+documents, whatever `limit` asks — many gateways cap at 100 or 1,000), `ignore_sort` (documents
+come back in storage order, `sort` is dropped) and `lost_ids` (`find` silently leaves those
+documents out while `aggregate` still counts them — a lost page).
 """
 from __future__ import annotations
 
@@ -245,6 +250,9 @@ class FakeDataApi(FakeServer):
         self.tokens = set(tokens)
         self.return_type = return_type
         self.collections: Dict[Tuple[str, str, str], List[Dict[str, Any]]] = {}
+        self.page_cap: int | None = None
+        self.ignore_sort = False
+        self.lost_ids: List[Any] = []
         for action in ("find", "findOne", "aggregate"):
             self.route("POST", f"/app/{{app}}/endpoint/data/v1/action/{action}", self._handler(action))
 
@@ -315,6 +323,8 @@ class FakeDataApi(FakeServer):
             raise QueryError("filter must be an object")
         selected = [d for d in docs if matches(d, query)]
         sort = body.get("sort") or {}
+        if self.ignore_sort:
+            sort = {}
         for field, direction in reversed(list(sort.items())):
             if direction not in (1, -1):
                 raise QueryError(f"bad sort direction for {field}")
@@ -327,6 +337,11 @@ class FakeDataApi(FakeServer):
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0 or limit > MAX_LIMIT:
             raise QueryError(f"limit must be a number between 0 and {MAX_LIMIT}")
         limit = limit or DEFAULT_LIMIT
+        if self.page_cap is not None:
+            limit = min(limit, self.page_cap)
+        if self.lost_ids:
+            lost = {sort_key(i) for i in self.lost_ids}
+            docs = [d for d in docs if sort_key(d.get("_id")) not in lost]
         selected = self._select(docs, body)[skip : skip + limit]
         return {"documents": [project(d, body.get("projection")) for d in selected]}
 

@@ -50,3 +50,47 @@ def test_compare_rows():
     report = compare_rows(expected, changed)
     assert report.counts(False) == {"equal": 0, "missing": 1, "extra": 1, "different": 1}
     assert any(d.field == "note" and d.expected == "a" and d.actual == "b" for d in report.examples)
+
+
+@pytest.mark.parametrize(
+    ("stored", "same"),
+    [
+        ('{"admin":1}', False),  # Mongo true, KV a number: a Worker's `if (v.admin === true)` differs
+        ('{"off":false,"n":1,"admin":true}', True),
+        ('{"admin":true,"n":1.0,"off":false}', True),
+        ('{"admin":true,"n":1,"off":0}', False),
+        ('{"admin":true,"n":true,"off":false}', False),
+        ('{"admin":true,"n":"1","off":false}', False),
+        ('{"admin":null,"n":1,"off":false}', False),
+        ('[true]', False),
+    ],
+)
+def test_json_values_compare_with_types(stored, same):
+    want = KVEntry('{"admin":true,"n":1,"off":false}', None, as_json={"admin": True, "n": 1, "off": False})
+    report = compare_kv({"k": want}, {}, {"k": KVEntry(stored)}, 300)
+    assert report.ok is same
+
+
+@pytest.mark.parametrize(
+    ("expected", "stored", "same"),
+    [(1, "1.0", True), (1.0, "1", True), (0.5, "0.5", True), (True, "1", False), (False, "0", False),
+     (0, "false", False), (9007199254740993, "9007199254740992", False), (None, "0", False), ([1], "[1.0]", True)],
+)
+def test_numbers_are_compared_as_numbers_and_bools_as_bools(expected, stored, same):
+    report = compare_kv({"k": KVEntry("x", None, as_json=expected)}, {}, {"k": KVEntry(stored)}, 300)
+    assert report.ok is same
+
+
+def test_metadata_is_compared_with_types():
+    want = {"k": KVEntry("v", None, {"admin": True})}
+    assert not compare_kv(want, {}, {"k": KVEntry("v", None, {"admin": 1})}, 300).ok
+    assert compare_kv(want, {}, {"k": KVEntry("v", None, {"admin": True})}, 300).ok
+    assert not compare_kv({"k": KVEntry("v", None, {"n": 0})}, {}, {"k": KVEntry("v", None, {"n": False})}, 300).ok
+
+
+def test_a_key_that_expired_before_it_was_read_is_not_missing():
+    want = {"soon": KVEntry("v", NOW + 30), "later": KVEntry("w", NOW + 3600)}
+    report = compare_kv(want, {}, {"later": KVEntry("w", NOW + 3600)}, 300, read_at=NOW + 31)
+    assert report.ok and report.expiring == 1 and report.equal == 1
+    report = compare_kv(want, {}, {"later": KVEntry("w", NOW + 3600)}, 300, read_at=NOW + 29)
+    assert not report.ok and report.missing == 1
