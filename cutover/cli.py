@@ -98,9 +98,7 @@ def _write_traceback(exc: BaseException) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from cutover.core import redact
-
-    from cutover.core import interrupt
+    from cutover.core import interrupt, redact
 
     redact.register_env_secrets()
     if argv is None:

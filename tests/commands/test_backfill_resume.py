@@ -370,7 +370,18 @@ def test_d1_resume_against_another_database_names_it(d1: tuple, tmp_path: Path, 
     proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert (tmp_path / "backfill-d1.sql.checkpoint.json").exists()
-    assert cli.main([*D1_ARGV, "--database-id", other, "--resume"]) == 1
-    line = capsys.readouterr().err.strip()
+    assert cli.main([*D1_ARGV, "--database-id", other, "--resume", "-q"]) == 1
+    # (the fake server may log the killed client's broken connection on the same stderr)
+    line = "\n".join(x for x in capsys.readouterr().err.splitlines() if x.startswith("cutover backfill-d1:"))
     assert f"D1 database id was {D1_UUID}, now {other}" in line, line
     assert "{" not in line and "original settings" in line, line
+
+
+def test_d1_run_refused_on_its_first_request_leaves_no_checkpoint(d1: tuple, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake, db, env = d1
+    argv = D1_ARGV[:-2]
+    assert cli.main([*argv, "--database-id", "0b9e0000-1111-4222-8333-944455556666", "-q"]) == 1
+    assert not (tmp_path / "backfill-d1.sql.checkpoint.json").exists()
+    capsys.readouterr()
+    assert cli.main([*argv, "-q"]) == 0, capsys.readouterr().err  # the corrected rerun, without --resume
+    assert db.rows("SELECT count(*) FROM trading_trades")[0] == (300,)  # type: ignore[attr-defined]
