@@ -99,9 +99,13 @@ def _write_traceback(exc: BaseException) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from cutover.core import redact
+    from cutover.core import interrupt, redact
 
     redact.register_env_secrets()
+    if argv is None:
+        interrupt.record_invocation(sys.argv[1:], interrupt.program_from_argv0(sys.argv[0] if sys.argv else ""))
+    else:
+        interrupt.record_invocation(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     command: Command | None = getattr(args, "_command", None)

@@ -59,3 +59,9 @@ class NotBuiltError(CutoverError):
     """A command registered in cli.COMMANDS but not implemented yet."""
 
     exit_code = EXIT_ERROR
+
+
+class InterruptedRun(CutoverError):
+    """Ctrl-C or SIGTERM ended the run; the message says what was saved and how to go on (exit 130)."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -344,15 +344,9 @@ def _execute_api(
         "table": settings.table_name,
         "sql_sha256": sql_sha256,
     }
-    checkpoint = Checkpoint(args.checkpoint or f"{args.output}.checkpoint.json", job)
-    if args.resume:
-        if not checkpoint.load():
-            print(f"backfill-d1: no checkpoint at {checkpoint.path}; starting at the first statement", file=err)
-    elif checkpoint.exists():
-        raise CutoverError(
-            f"checkpoint {checkpoint.path} exists from an earlier run: pass --resume to continue it, "
-            "or delete it to start over (every statement is an upsert, so starting over is safe)"
-        )
+    checkpoint = Checkpoint(args.checkpoint or f"{args.output}.checkpoint.json", job, describe=_describe_setting)
+    if not checkpoint.open(args.resume, " (every statement is an upsert, so starting over is safe)") and args.resume:
+        print(f"backfill-d1: no checkpoint at {checkpoint.path}; starting at the first statement", file=err)
     total = len(plan.statements)
     with Progress("sending to D1", total=total, stream=err, enabled=None if not args.quiet else False, unit=" stmt") as progress:
         done_before = int(checkpoint.state.get("done", 0))
@@ -371,6 +365,12 @@ def _execute_api(
                 f"{exc}; {done:,} of {total:,} statements were applied and recorded in {checkpoint.path}: "
                 "fix the cause and run the same command with --resume"
             ) from None
+        except KeyboardInterrupt:
+            from cutover.core.interrupt import interrupted
+
+            done = int(checkpoint.state.get("done", 0))
+            raise interrupted(checkpoint.path, checkpoint.exists(),
+                              f"{done:,} of {total:,} statements acknowledged by D1") from None
     checkpoint.remove()  # finished: a later run starts afresh (and may redo everything safely)
     if not args.quiet:
         print(f"backfill-d1: D1 acknowledged {result.statements:,} statements in {result.batches:,} requests "
@@ -403,7 +403,25 @@ def build_planner(args: argparse.Namespace, cfg: Config) -> Tuple[Settings, Tabl
     return settings, table, planner
 
 
+def _describe_setting(path: Tuple[str, ...], before: Any, now: Any) -> str | None:
+    """A setting that differs from the checkpoint's, in the operator's words."""
+    from cutover.core.checkpoint import setting_change
+
+    if path == ("sql_sha256",):
+        return ("the SQL built now differs from the SQL that run was sending (the Mongo data, the schema or "
+                "the options changed since; a relative --since such as 24h moves with the clock)")
+    label = {"database_id": "D1 database id", "table": "D1 table", "command": "the command"}.get(path[0] if path else "")
+    return setting_change(label, before, now) if label and len(path) == 1 else None
+
+
 def run_backfill_d1(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    from cutover.core.interrupt import terminate_as_interrupt
+
+    with terminate_as_interrupt():
+        return _run_backfill_d1(args, out, err)
+
+
+def _run_backfill_d1(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     _check_flags(args)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -215,12 +216,49 @@ class ProblemLog:
     """NDJSON lines for failed keys and invalid documents, opened only when there is one.
     `path` None (dry run) counts without writing."""
 
-    def __init__(self, path: str | None, append: bool) -> None:
+    def __init__(self, path: str | None) -> None:
         self.path = path
-        self.append = append
+        self.append = False
         self.count = 0
         self.by_kind: Dict[str, int] = {}
         self._handle: IO[str] | None = None
+
+    def keep_first(self, wanted: Dict[str, int]) -> Dict[str, int]:
+        """On --resume: keep the first `wanted[module]` invalid-document lines of each module (the
+        documents the checkpoint counts, which this run will not read again) and drop every other
+        line (this run redoes them), so nothing is listed twice. Returns the lines kept per module."""
+        found: Dict[str, int] = {}
+        if self.path is None:
+            return found
+        try:
+            with open(self.path, "rb") as handle:
+                lines = handle.read().split(b"\n")
+        except FileNotFoundError:
+            lines = []
+        except OSError as exc:
+            raise CutoverError(f"--failed-keys {self.path}: cannot read it to resume ({exc.strerror or exc})") from None
+        kept: List[bytes] = []
+        for raw in lines:
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue  # blank, or the torn last line of a killed run
+            if not isinstance(entry, dict) or entry.get("kind") != "invalid":
+                continue
+            module = str(entry.get("module"))
+            if found.get(module, 0) < wanted.get(module, 0):
+                found[module] = found.get(module, 0) + 1
+                kept.append(raw)
+        if kept:
+            from cutover.core.fsutil import atomic_write_bytes
+
+            atomic_write_bytes(self.path, b"".join(line + b"\n" for line in kept))
+            self.append = True
+        elif lines:
+            os.unlink(self.path)  # it listed only what this run redoes
+        self.count = len(kept)
+        self.by_kind = {"invalid": len(kept)} if kept else {}
+        return found
 
     def add(self, module: str, kind: str, key: str | None, doc_id: Any, reason: str) -> None:
         self.count += 1
@@ -297,6 +335,11 @@ class Backfill:
         self.pacer: Any = None
         self.lines: List[str] = []
         self.emit_sink: Any = None
+        self.started = time.monotonic()
+        self.earlier_elapsed = 0.0  # wall time of the earlier runs of this job (from the checkpoint)
+        self.runs = 1
+        self.acknowledged = False  # Cloudflare answered a write of this run
+        self.checkpoint: Checkpoint | None = None
 
     # -- setup ---------------------------------------------------------------------
     def _job(self) -> Dict[str, Any]:
@@ -331,25 +374,37 @@ class Backfill:
     def _open_checkpoint(self, sources: Dict[str, Any]) -> Checkpoint | None:
         if self.s.checkpoint_path is None:
             return None
-        cp = Checkpoint(self.s.checkpoint_path, self._job())
-        if self.s.resume:
-            if not cp.load():
-                self.console.warn(f"no checkpoint at {cp.path}; starting from the beginning")
-            else:
-                self._check_same_source(cp, sources)
-        elif cp.exists():
-            raise CutoverError(
-                f"checkpoint {cp.path} exists from an earlier unfinished run: add --resume to continue it, "
-                "or delete it to start over"
-            )
+        cp = Checkpoint(self.s.checkpoint_path, self._job(), describe=_describe_setting)
+        if cp.open(self.s.resume):
+            self._check_same_source(cp, sources)
+        elif self.s.resume:
+            self.console.warn(f"no checkpoint at {cp.path}; starting from the beginning")
         cp.state.setdefault("modules", {})
         if cp.state.get("since_ms") is not None:
             self.s.since_ms = int(cp.state["since_ms"])
         cp.state["since_ms"] = self.s.since_ms
         cp.state.setdefault("sources", sources)
         cp.state.setdefault("started_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        cp.save()  # from now on a crash leaves something to --resume (and a plain rerun is refused)
+        self.earlier_elapsed = float(cp.state.get("elapsed_s", 0.0))
+        self.runs = int(cp.state.get("runs", 1)) + 1 if cp.on_disk else 1
+        # Not saved yet: the first acknowledged write saves it, so a run refused at its first
+        # request (a wrong token or namespace) leaves nothing to refuse the corrected rerun.
         return cp
+
+    def _save(self, cp: Checkpoint) -> None:
+        if not (cp.on_disk or self.acknowledged):
+            return
+        cp.state["elapsed_s"] = round(self.earlier_elapsed + time.monotonic() - self.started, 3)
+        cp.state["runs"] = self.runs
+        cp.save()
+
+    def _keep_listed_before_checkpoint(self, problems: ProblemLog, cp: Checkpoint) -> None:
+        wanted = {name: int((entry.get("stats") or {}).get("invalid", 0)) for name, entry in cp.state["modules"].items()}
+        found = problems.keep_first(wanted)
+        for name, n in wanted.items():
+            if found.get(name, 0) < n:
+                self.console.warn(f"{problems.path} lists {found.get(name, 0):,} of the {n:,} invalid documents of "
+                                  f"module {name} the checkpoint counts (was it moved or edited?); the summary counts {n:,}")
 
     def _check_same_source(self, cp: Checkpoint, sources: Dict[str, Any]) -> None:
         """Refuse to resume on other data: documents before the checkpoint would keep old values."""
@@ -434,9 +489,31 @@ class Backfill:
 
     # -- main ----------------------------------------------------------------------
     def run(self) -> int:
+        from cutover.core.interrupt import terminate_as_interrupt
+
+        with terminate_as_interrupt():
+            try:
+                return self._run()
+            except KeyboardInterrupt:
+                raise self._interrupted() from None
+
+    def _interrupted(self) -> CutoverError:
+        """Ctrl-C / SIGTERM: what is saved, where, and the command that goes on (exit 130)."""
+        from cutover.core.interrupt import interrupted
+        from cutover.errors import InterruptedRun
+
+        path = self.s.checkpoint_path
+        if path is None:
+            return InterruptedRun("interrupted; nothing was written (the files are written whole at the end): "
+                                  "run the same command again")
+        saved = os.path.exists(path)
+        progress = _checkpoint_progress(self.checkpoint) if saved and self.checkpoint is not None else ""
+        return interrupted(path, saved, progress)
+
+    def _run(self) -> int:
         from cutover.sources import open_source
 
-        started = time.monotonic()
+        self.started = started = time.monotonic()
         # Outputs, token, account and source first: a run that cannot start leaves no checkpoint behind.
         self._check_outputs()
         if not (self.s.dry_run or self.s.emit):
@@ -451,11 +528,17 @@ class Backfill:
         try:
             sources = {} if self.s.checkpoint_path is None else {
                 m.name: source.fingerprint(m.collection) for m in self.s.modules}
-            checkpoint = self._open_checkpoint(sources)
+            checkpoint = self.checkpoint = self._open_checkpoint(sources)
         except BaseException:
             source.close()
             raise
-        problems = ProblemLog(None if self.s.dry_run else self.s.failed_keys_path, append=self.s.resume)
+        try:
+            problems = ProblemLog(None if self.s.dry_run else self.s.failed_keys_path)
+            if checkpoint is not None and checkpoint.on_disk:
+                self._keep_listed_before_checkpoint(problems, checkpoint)
+        except BaseException:
+            source.close()
+            raise
         try:
             for spec in self.s.modules:
                 self._run_module(source, spec, checkpoint, problems)
@@ -466,6 +549,8 @@ class Backfill:
         failed = sum(st.failed for st in self.stats.values())
         if checkpoint is not None and failed == 0:
             checkpoint.remove()  # finished cleanly: nothing to resume
+        elif checkpoint is not None:
+            self._save(checkpoint)  # the job's time so far, for the next run's headline
         self._report(elapsed, failed, problems)
         if failed:
             raise CutoverError(f"{failed:,} key(s) failed after retries; listed in {problems.path} "
@@ -515,6 +600,8 @@ class Backfill:
         def send(records: List[KVRecord], position: Any, at_position: ModuleStats) -> None:
             nonlocal frozen
             result = sink.write(records) if records else WriteResult()
+            if result.written or result.failed:
+                self.acknowledged = True
             for st in {id(stats): stats, id(at_position): at_position}.values():
                 st.written += result.written
                 st.expired += result.expired
@@ -535,7 +622,7 @@ class Backfill:
                                   "them so --resume retries them")
             if checkpoint is not None and not frozen and position is not _SENTINEL:
                 checkpoint.state["modules"][spec.name] = {"after_id": ejson.dumps(position), "stats": asdict(at_position)}
-                checkpoint.save()
+                self._save(checkpoint)
 
         gap: List[SourceIncomplete] = []
 
@@ -593,7 +680,7 @@ class Backfill:
             self.console.warn(f"{spec.name}: {bad_lines} damaged line(s) in the export were skipped (--skip-bad-lines)")
         if checkpoint is not None and not frozen:
             checkpoint.state["modules"][spec.name] = {"done": True, "stats": asdict(stats)}
-            checkpoint.save()
+            self._save(checkpoint)
         self._module_line(spec, stats)
 
     # -- reporting -----------------------------------------------------------------
@@ -638,15 +725,24 @@ class Backfill:
         self.console.debug(line)
 
     def _report(self, elapsed: float, failed: int, problems: ProblemLog) -> None:
+        # One source of truth: the module counters, carried through the checkpoint, cover the
+        # whole job; the totals are their sums, the headline time the job's (all runs).
+        total_elapsed = self.earlier_elapsed + elapsed
         summary = {
             "ok": failed == 0,
             "dry_run": self.s.dry_run,
             "mode": "emit" if self.s.emit else self.s.mode,
             "modules": {name: asdict(st) for name, st in self.stats.items()},
-            "requests": self.client.stats.requests if self.client else sum(s.requests for s in self.stats.values()),
-            "retries": self.client.stats.retries if self.client else 0,
+            "requests": sum(s.requests for s in self.stats.values()),
+            "retries": sum(s.retries for s in self.stats.values()),
             "throttled": self.client.stats.throttled if self.client else 0,
-            "elapsed_s": round(elapsed, 3),
+            "elapsed_s": round(total_elapsed, 3),
+            "runs": self.runs,
+            "this_run": {
+                "elapsed_s": round(elapsed, 3),
+                "requests": self.client.stats.requests if self.client else sum(s.requests for s in self.stats.values()),
+                "retries": self.client.stats.retries if self.client else 0,
+            },
             "budget_per_window": self.window_budget,
             "failed_keys_file": problems.path if problems.count and problems.path else None,
         }
@@ -656,7 +752,8 @@ class Backfill:
         # The summary is the result: stdout, unless stdout carries the JSON.
         out = sys.stderr if self.s.json_path == "-" else sys.stdout
         verb = "to write" if self.s.dry_run else ("emitted for wrangler" if self.s.emit else "written")
-        out.write(f"{head}backfill-kv {verdict}: {total_written:,} keys {verb} in {format_duration(elapsed)}\n")
+        runs = f" over {self.runs} runs (this one {format_duration(elapsed)})" if self.runs > 1 else ""
+        out.write(f"{head}backfill-kv {verdict}: {total_written:,} keys {verb} in {format_duration(total_elapsed)}{runs}\n")
         for line in self.lines:
             out.write(line + "\n")
         out.flush()
@@ -666,6 +763,37 @@ class Backfill:
             self.console.warn(f"{what} listed in {problems.path}")
         if self.s.json_path:
             write_output(self.s.json_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+
+
+_SETTING_LABELS = {"source": "Mongo source (mongo.source / --source)", "database": "Mongo database",
+                   "since": "--since", "command": "the command"}
+
+
+def _describe_setting(path: Tuple[str, ...], before: Any, now: Any) -> str | None:
+    """A job setting that differs from the checkpoint's, in the operator's words."""
+    from cutover.core.checkpoint import setting_change
+
+    if len(path) == 1 and path[0] in _SETTING_LABELS:
+        return setting_change(_SETTING_LABELS[path[0]], before, now)
+    if len(path) == 2 and path[0] == "modules":
+        if before is None:
+            return f"module {path[1]} was not part of that run"
+        return f"module {path[1]} was part of that run, not of this one (add --module {path[1]})"
+    if len(path) == 3 and path[0] == "modules":
+        field = {"namespace_id": "namespace"}.get(path[2], path[2])
+        return setting_change(f"{field} for module {path[1]}", before, now)
+    return None
+
+
+def _checkpoint_progress(cp: Checkpoint) -> str:
+    """'sessions done, prefs: 1,200 documents done' from what the checkpoint on disk holds."""
+    parts = []
+    for name, entry in cp.state.get("modules", {}).items():
+        if entry.get("done"):
+            parts.append(f"{name} done")
+        else:
+            parts.append(f"{name}: {int((entry.get('stats') or {}).get('documents', 0)):,} documents done")
+    return ", ".join(parts)
 
 
 def _fingerprint_change(before: Dict[str, Any] | None, now: Dict[str, Any] | None) -> str:

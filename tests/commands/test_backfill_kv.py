@@ -196,8 +196,8 @@ def test_usage_and_target_errors(cf: FakeCloudflare, env: Dict[str, str], tmp_pa
     err = capsys.readouterr().err
     assert "check CLOUDFLARE_API_TOKEN" in err
     assert "not-the-right-token-123" not in err
-    assert (tmp_path / "backfill-kv.checkpoint.json").exists()  # it had started: resumable
-    os.remove(tmp_path / "backfill-kv.checkpoint.json")
+    # refused at its first request: nothing written, so no checkpoint to refuse the corrected rerun
+    assert not (tmp_path / "backfill-kv.checkpoint.json").exists()
     del os.environ["CLOUDFLARE_API_TOKEN"]
     assert run("--config", str(cfg)) == 1
     assert "CLOUDFLARE_API_TOKEN is not set" in capsys.readouterr().err

@@ -46,7 +46,7 @@ def test_checkpoint_round_trip_and_job_guard(tmp_path):
     ck.save()
     again = Checkpoint(path, {"cmd": "backfill-kv", "module": "sessions"})
     assert again.load() and again.state == {"after_id": "abc"}
-    with pytest.raises(CutoverError, match="different run"):
+    with pytest.raises(CutoverError, match="other settings: module was sessions, now other"):
         Checkpoint(path, {"cmd": "backfill-kv", "module": "other"}).load()
     (tmp_path / "ck.json").write_text("{garbage")
     with pytest.raises(CutoverError, match="unreadable"):
