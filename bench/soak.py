@@ -22,7 +22,7 @@ COMMANDS = ["/start", "/help", "/balance", "/trade", "/settings", "/portfolio", 
 START_MS = 1764288000000  # 2025-11-28T00:00:00Z
 
 
-def _record(rng: random.Random, i: int, ts: int) -> str:
+def _record(rng: random.Random, i: int, ts: int, object_share: float = 0.0) -> str:
     cold = rng.random() < 0.03
     cmd = rng.choice(COMMANDS)
     base = 900.0 if cold else 120.0
@@ -39,7 +39,9 @@ def _record(rng: random.Random, i: int, ts: int) -> str:
                   "marks": {"mongo_connect": round(duration * 0.6, 3), "handler": round(duration * 0.3, 3)}}
         if rng.random() < 0.01:
             del timing["cold"]
-        logs.append({"Level": "log", "Message": [json.dumps(timing, separators=(",", ":"))], "TimestampMs": ts + int(duration)})
+        # console.log(JSON.stringify(event)) as timing.js does, or console.log(event): Logpush keeps the object
+        item = timing if object_share and rng.random() < object_share else json.dumps(timing, separators=(",", ":"))
+        logs.append({"Level": "log", "Message": [item], "TimestampMs": ts + int(duration)})
     elif roll < 0.902:
         outcome = "exceededCpu"
     elif roll < 0.903:
@@ -57,14 +59,24 @@ def _record(rng: random.Random, i: int, ts: int) -> str:
     return json.dumps(record, separators=(",", ":"))
 
 
-def generate(path: Path, records: int, seed: int = 7) -> None:
+# The messy exports: a share of cmd_timing events logged as objects, and a share of lines cut short
+# (a record cut at a random byte, as a crashed or interrupted writer leaves it; the next record
+# starts on the next line).
+VARIANTS = {"clean": (0.0, 0.0), "objects": (0.3, 0.0), "damaged": (0.3, 0.002)}
+
+
+def generate(path: Path, records: int, seed: int = 7, object_share: float = 0.0, cut_share: float = 0.0) -> None:
     rng = random.Random(seed)
+    cuts = random.Random(seed + 1)
     path.parent.mkdir(parents=True, exist_ok=True)
     span_ms = 72 * 3600 * 1000
     with open(path, "w", encoding="utf-8") as out:
         for i in range(records):
             ts = START_MS + (i * span_ms) // records + rng.randint(0, 999)
-            out.write(_record(rng, i, ts))
+            line = _record(rng, i, ts, object_share)
+            if cut_share and cuts.random() < cut_share:
+                line = line[: cuts.randrange(1, len(line) - 1)]
+            out.write(line)
             out.write("\n")
 
 
@@ -98,11 +110,11 @@ _DUCK_GROUPS = ("SELECT 'group', cmd, cold, count(*), quantile_cont(d, 0.5), qua
                 "quantile_cont(d, 0.99), max(d) FROM t GROUP BY cmd, cold")
 DUCKDB_SQL = {
     "groups": f"""
-WITH ent AS (SELECT unnest(Logs) AS l FROM read_ndjson(?, columns={{'Logs': 'STRUCT("Level" VARCHAR, "Message" JSON[], "TimestampMs" BIGINT)[]'}})),
+WITH ent AS (SELECT unnest(Logs) AS l FROM read_ndjson(?, ignore_errors=true, columns={{'Logs': 'STRUCT("Level" VARCHAR, "Message" JSON[], "TimestampMs" BIGINT)[]'}})),
 {_DUCK_TIMING}
 {_DUCK_GROUPS}""",
     "same-work": f"""
-WITH rec AS MATERIALIZED (SELECT Outcome, Logs, Exceptions FROM read_ndjson(?, columns={{
+WITH rec AS MATERIALIZED (SELECT Outcome, Logs, Exceptions FROM read_ndjson(?, ignore_errors=true, columns={{
     'Outcome': 'VARCHAR',
     'Logs': 'STRUCT("Level" VARCHAR, "Message" JSON[], "TimestampMs" BIGINT)[]',
     'Exceptions': 'STRUCT("Name" VARCHAR, "Message" VARCHAR, "TimestampMs" BIGINT)[]'}})),

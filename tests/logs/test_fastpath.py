@@ -273,19 +273,25 @@ def test_odd_line_in_a_byte_range_rereads_the_file_exactly(tmp_path: Path, monke
     assert 0 < counter.tally.fast_records < 400
 
 
-def test_odd_line_at_the_end_of_a_range_is_not_read_alone(tmp_path: Path) -> None:
-    """An array opened on a line of its own: its elements are plain lines, the closing bracket the last."""
+def test_a_value_across_a_range_end_is_read_on_past_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An array opened on a line of its own at a range's end: that range reads on to its close, and
+    the next range (which started inside it) is counted again from there."""
     lines = [js(logpush([[js(timing("/s", float(i), True))]], ts=T0 + i)) for i in range(20)]
-    data = ("\n".join(lines[:10] + ["["] + lines[10:] + ["]"]) + "\n").encode()
+    data = ("\n".join(lines[:10] + ["["] + lines[10:] + ["]"] + lines[:3]) + "\n").encode()
     path = _write(tmp_path, data)
     exact = analyze([str(path)], Options(fast=False)).tally
     cut = data.index(b"[\n") + 2  # a range ending right after the "[" line
-    with open(path, "rb", buffering=0) as handle, pytest.raises(fastpath.NotPlain):
-        fastpath.scan_file_range(Counter(Tally(), Patterns()), handle, 0, cut)
-    parts = Counter(Tally(), Patterns())
-    with open(path, "rb", buffering=0) as handle:  # the whole file: exact from the odd line on
-        fastpath.scan_file_range(parts, handle, 0, len(data), block=256)
-    assert snapshot(parts.tally) == snapshot(exact) and exact.malformed == 0 and exact.cmd_timing == 20
+    head = Counter(Tally(), Patterns())
+    with open(path, "rb", buffering=0) as handle:
+        stop = fastpath.scan_file_range(head, handle, 0, cut, block=256)
+        after = data.index(b"]\n") + 2
+        assert stop == data.index(b"\n", after) + 1  # read on past the array's close to the next value's line end
+        fastpath.scan_file_range(head, handle, stop, len(data), block=256)
+    assert snapshot(head.tally) == snapshot(exact) and exact.malformed == 0 and exact.cmd_timing == 23
+    assert head.tally.fast_records == 12  # the lines before the array and after the first one after it
+    monkeypatch.setattr(analyze_mod, "_ranges", lambda _path, size, _parts: [(0, cut), (cut, size)])
+    monkeypatch.setattr(analyze_mod, "PARALLEL_MIN_BYTES", 0)
+    assert snapshot(analyze([str(path)], Options(jobs=2)).tally) == snapshot(exact)
 
 
 def _case_variants(word: str) -> List[str]:
@@ -294,14 +300,23 @@ def _case_variants(word: str) -> List[str]:
     return ["".join(chars) for chars in itertools.product(*[(c.lower(), c.upper()) for c in word])]
 
 
+def _marked(buf: bytes) -> List[int]:
+    lines = buf.split(b"\n")[:-1]
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    return fastpath._marked(buf, starts)
+
+
 def test_markers_in_any_letter_case_send_their_line_to_full_parsing() -> None:
-    """Every spelling of "dual" and "mongo" marks its line (the one translated scan finds both), and
-    the "mongo_connect" mark key of timing.js does not."""
-    for word in _case_variants("dual") + _case_variants("mongo") + ["mongo_connection_error", "MongoNetworkError"]:
+    """Every spelling of "dual" and "mongo" marks its line (the one translated scan finds both), as
+    does a \\u escape that could spell one; the "mongo_connect" mark key of timing.js does not."""
+    words = _case_variants("dual") + _case_variants("mongo") + ["mongo_connection_error", "MongoNetworkError",
+                                                                  "\\u0064ual", "\\u004Dongo", "du\\u0061l", "\\\\u006dongo"]
+    for word in words:
         lines = [b'{"a":"x"}\n', b'{"b":"' + word.encode() + b' write failed"}\n', b'{"c":"y"}\n']
-        buf = b"".join(lines)
-        assert fastpath._marked(buf, len(buf)) == {len(lines[0])}, word
-    quiet = b'{"Message":["{\\"marks\\":{\\"mongo_connect\\":1}}"]}\n{"marks":{"mongo_connect":2}}\n'
-    assert fastpath._marked(quiet, len(quiet)) == set()
+        assert _marked(b"".join(lines)) == [1], word
+    quiet = b'{"Message":["{\\"marks\\":{\\"mongo_connect\\":1}}"]}\n{"marks":{"mongo_connect":2}}\n{"u":"\\u00e9\\\\"}\n'
+    assert _marked(quiet) == []
     both = b'{"m":"mongo_connect\\" then MongoServerSelectionError"}\n'
-    assert fastpath._marked(both, len(both)) == {0}
+    assert _marked(both) == [0]
