@@ -16,7 +16,7 @@ from array import array
 from bisect import bisect_right
 from itertools import accumulate, compress, repeat
 from operator import not_
-from typing import BinaryIO, Callable, Dict, List, Sequence, Tuple
+from typing import BinaryIO, Callable, Dict, Iterable, List, Sequence, Tuple
 
 from cutover.logs import jsonstream
 from cutover.logs.formats import count_value
@@ -178,63 +178,56 @@ def _select(code: int) -> bytes:
     return table
 
 
-def _bucket(tally: Tally, cmd: bytes, is_cold: bool, hour: int, values: array) -> None:
-    tally.group(cmd.decode("ascii"), is_cold).settled.extend(values)
-    tally.hour_bucket(hour, is_cold).extend(values)
-
-
-def _add(counter: Counter, cmd: bytes, cold: bytes, durations: Sequence[bytes], times: Sequence[bytes]) -> None:
-    """One (cmd, cold) group's durations and entry times from a block."""
-    tally = counter.tally
-    is_cold = cold == b"t"
-    if counter.since_ms is not None or counter.until_ms is not None:
-        keep = [i for i, ms in enumerate(times) if counter.in_window(int(ms))]
-        durations = [durations[i] for i in keep]
-        times = [times[i] for i in keep]
-        if not durations:
-            return
-    values = array("d", map(float, durations))
-    lo, hi = int(min(times)), int(max(times))  # 13 digits each: bytes order is number order
-    first, last = lo - lo % HOUR_MS, hi - hi % HOUR_MS
-    if first == last:  # one block of a time-ordered export mostly falls in one hour
-        _bucket(tally, cmd, is_cold, first, values)
-    elif last == first + HOUR_MS:  # or straddles one hour boundary: split it at C speed
-        boundary = b"%d" % last
-        _bucket(tally, cmd, is_cold, first, array("d", compress(values, map(boundary.__gt__, times))))
-        _bucket(tally, cmd, is_cold, last, array("d", compress(values, map(boundary.__le__, times))))
-    else:
-        group = tally.group(cmd.decode("ascii"), is_cold)
-        group.values.extend(values)
-        group.times.extend(array("q", map(int, times)))
-    tally.cmd_timing += len(values)
-    if not cold:
-        tally.cold_unknown += len(values)
-    tally.seen_time(lo)
-    tally.seen_time(hi)
+def _hour_of(ms: int) -> int:
+    return ms - ms % HOUR_MS
 
 
 def _take(counter: Counter, found: List[Found]) -> None:
-    """The events a block's regex scans found, grouped by (cmd, cold) at C speed: each group's
-    one-byte code in a string, and that string translated to a selector per group."""
+    """The events a block's regex scans found, grouped by (cmd, cold) and hour at C speed: a one-byte
+    code per event for its group, and that string translated to a selector per group."""
     if not found:
         return
+    tally = counter.tally
     _forms, cmds, durations, trues, falses, times = zip(*found)
-    colds = list(map(bytes.__add__, trues, falses))  # b"t", b"f" or b"" (unknown)
-    keys = list(zip(cmds, colds))
-    distinct = set(keys)
-    if len(distinct) == 1:
-        cmd, cold = keys[0]
-        _add(counter, cmd, cold, durations, times)
+    if counter.since_ms is not None or counter.until_ms is not None:
+        keep = [i for i, ms in enumerate(times) if counter.in_window(int(ms))]
+        if not keep:
+            return
+        if len(keep) < len(times):
+            cmds, durations, trues, falses, times = ([column[i] for i in keep] for column in (cmds, durations, trues, falses, times))
+    values = array("d", map(float, durations))
+    lo, hi = int(min(times)), int(max(times))  # 13 digits each: bytes order is number order
+    tally.seen_time(lo)
+    tally.seen_time(hi)
+    tally.cmd_timing += len(values)
+    tally.cold_unknown += len(values) - trues.count(b"t") - falses.count(b"f")
+    first, last = _hour_of(lo), _hour_of(hi)
+    if last > first + HOUR_MS:  # more than one hour boundary (an export not in time order): per event
+        keys = list(zip(cmds, trues))
+        for key in set(keys):
+            group = tally.group(key[0].decode("ascii"), key[1] == b"t")
+            group.values.extend(compress(values, map(key.__eq__, keys)))
+            group.times.extend(array("q", (int(ms) for k, ms in zip(keys, times) if k == key)))
         return
-    if len(distinct) > 255:  # more (cmd, cold) groups than one byte can name: group them one by one
-        for key in distinct:
-            _add(counter, key[0], key[1], [d for k, d in zip(keys, durations) if k == key], [t for k, t in zip(keys, times) if k == key])
+    # A block of a time-ordered export falls in one hour, or straddles one boundary: the hour is
+    # one more bit of the group code.
+    late = map((b"%d" % last).__le__, times) if last > first else repeat(False)
+    keys = list(zip(cmds, trues, late))
+    codes = {key: i for i, key in enumerate(set(keys))}
+    if len(codes) > 256:  # more groups than one byte can name: one by one
+        for key in codes:
+            _bucket(tally, key, first, compress(values, map(key.__eq__, keys)))
         return
-    codes = {key: bytes((i,)) for i, key in enumerate(distinct)}
-    coded = b"".join(map(codes.__getitem__, keys))
-    for (cmd, cold), code in codes.items():
-        pick = coded.translate(_select(code[0]))
-        _add(counter, cmd, cold, list(compress(durations, pick)), list(compress(times, pick)))
+    coded = bytes(map(codes.__getitem__, keys))
+    for key, code in codes.items():
+        _bucket(tally, key, first, compress(values, coded.translate(_select(code))))
+
+
+def _bucket(tally: Tally, key: Tuple[bytes, bytes, bool], first_hour: int, values: Iterable[float]) -> None:
+    cmd, true, late = key
+    picked = array("d", values)
+    tally.group(cmd.decode("ascii"), true == b"t").settled.extend(picked)
+    tally.hour_bucket(first_hour + HOUR_MS if late else first_hour, true == b"t").extend(picked)
 
 
 def _timings(data: bytes, a: int, b: int, starts: Sequence[int]) -> Tuple[List[Found], int]:
