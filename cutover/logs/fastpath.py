@@ -14,6 +14,7 @@ import os
 import re
 from array import array
 from bisect import bisect_right
+from collections import Counter as CountOf
 from itertools import accumulate, compress, repeat
 from operator import not_
 from typing import BinaryIO, Callable, Dict, Iterable, List, Sequence, Tuple
@@ -110,17 +111,20 @@ def exact_stream(counter: Counter, stream: BinaryIO) -> None:
 
 # -- which lines need JSON ----------------------------------------------------------------------
 
-_TAILS: Dict[bytes, bool] = {}  # a line's end from its last Outcome (digits as 1) -> a whole record, "ok"
+_TAILS: Dict[bytes, bool] = {}  # a line's last bytes (digits as 1) -> they end a whole record, "ok"
+_TAIL_BYTES = [256]  # how much of each line's end is looked at: grows for exports with longer ends
 
 
-def _tail_closes(tail: bytes) -> bool:
-    """From the line's last Outcome on, the bytes close the object that Outcome is a key of, at the
-    line's end, and the value is "ok". The line starts with "{", so with that Outcome a key of the
-    top level this is the whole record: a line cut short anywhere ends before its close."""
-    if not tail.startswith(b'"Outcome":"ok"'):
+def _tail_closes(end: bytes) -> bool:
+    """From the last Outcome in a line's end on, the bytes close the object that Outcome is a key
+    of, at the line's end, and the value is "ok". The line starts with "{" and holds one Outcome,
+    so with that Outcome a key of the top level this is the whole record: a line cut short
+    anywhere ends before its close."""
+    at = end.rfind(OUTCOME)
+    if at < 0 or not end.startswith(b'"Outcome":"ok"', at):
         return False
     try:
-        obj = json.loads(b"{" + tail)
+        obj = json.loads(b"{" + end[at:])
     except ValueError:
         return False
     return isinstance(obj, dict) and obj.get("Outcome") == "ok"
@@ -128,20 +132,26 @@ def _tail_closes(tail: bytes) -> bool:
 
 def _whole_ok(data: bytes, lines: List[bytes]) -> List[bool]:
     """Per line: one record of the common shape (starts with "{", holds one Outcome, "ok", and ends
-    with the close of the object it is a key of). A line's end differs from its neighbours' only
-    in digits (WallTimeMs, ids), so the ends are checked once each per distinct shape."""
-    at = list(map(bytes.rfind, lines, repeat(OUTCOME)))
-    # As many Outcomes in the block as lines holding one: none holds two (two values on a line).
-    twice = data.count(OUTCOME) != len(at) - at.count(-1)
-    keys = b"\n".join(map(bytes.__getitem__, lines, map(slice, at, repeat(None)))).translate(_ONES).split(b"\n")
-    fresh = set(keys).difference(_TAILS)
+    with the close of the object it is a key of). Lines' ends differ from each other mostly in
+    digits (WallTimeMs, times), so each distinct end (digits as 1) is checked once."""
+    size = _TAIL_BYTES[0]
+    keys = b"\n".join(map(bytes.__getitem__, lines, repeat(slice(-size, None)))).translate(_ONES).split(b"\n")
+    seen = CountOf(keys)
+    fresh = [key for key in seen if key not in _TAILS]
     if fresh:
         if len(_TAILS) + len(fresh) > 4096:  # bounded: an export of ever-new line ends
             _TAILS.clear()
-            fresh = set(keys)
+            fresh = list(seen)
         for key in fresh:
             _TAILS[key] = _tail_closes(key)
+        # An end longer than the bytes looked at (a long deployment message, another field order):
+        # look at more from the next block on.
+        cut = sum(n for key, n in seen.items() if len(key) == size and OUTCOME not in key)
+        if cut * 100 > len(lines) and size < (1 << 16):
+            _TAIL_BYTES[0] = size * 4
     whole = list(map(_TAILS.__getitem__, keys))
+    # As many Outcomes in the block as lines: with one in each whole line's end, none holds two.
+    twice = data.count(OUTCOME) != whole.count(True) + sum(line.count(OUTCOME) for line in compress(lines, map(not_, whole)))
     if twice or not all(map(bytes.startswith, lines, repeat(b"{"))):
         whole = [w and line.startswith(b"{") and line.count(OUTCOME) == 1 for w, line in zip(whole, lines)]
     return whole
