@@ -111,8 +111,8 @@ class Decoder:
                 buf.pos = len(buf.text) if nxt is None else nxt.end()
                 yield MALFORMED
                 continue
-            if end >= len(buf.text) and not buf.eof and buf.text[buf.pos] not in "{[\"":
-                # A bare number or literal right at the block end may continue in the next block.
+            if end > len(buf.text) - _TOKEN_REACH and not buf.eof and buf.text[buf.pos] not in "{[\"":
+                # A bare number or literal near the block end may continue in the next block ("1e" "5").
                 buf.refill()
                 continue
             buf.pos = end
