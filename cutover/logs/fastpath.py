@@ -14,9 +14,8 @@ import os
 import re
 from array import array
 from bisect import bisect_right
-from collections import Counter as CountOf
 from itertools import accumulate, compress, repeat
-from operator import not_
+from operator import itemgetter, not_
 from typing import BinaryIO, Callable, Dict, Iterable, List, Sequence, Tuple
 
 from cutover.logs import jsonstream
@@ -135,18 +134,17 @@ def _whole_ok(data: bytes, lines: List[bytes]) -> List[bool]:
     with the close of the object it is a key of). Lines' ends differ from each other mostly in
     digits (WallTimeMs, times), so each distinct end (digits as 1) is checked once."""
     size = _TAIL_BYTES[0]
-    keys = b"\n".join(map(bytes.__getitem__, lines, repeat(slice(-size, None)))).translate(_ONES).split(b"\n")
-    seen = CountOf(keys)
-    fresh = [key for key in seen if key not in _TAILS]
+    keys = list(map(bytes.translate, map(bytes.__getitem__, lines, repeat(slice(-size, None))), repeat(_ONES)))
+    fresh = set(keys).difference(_TAILS)
     if fresh:
         if len(_TAILS) + len(fresh) > 4096:  # bounded: an export of ever-new line ends
             _TAILS.clear()
-            fresh = list(seen)
+            fresh = set(keys)
         for key in fresh:
             _TAILS[key] = _tail_closes(key)
         # An end longer than the bytes looked at (a long deployment message, another field order):
         # look at more from the next block on.
-        cut = sum(n for key, n in seen.items() if len(key) == size and OUTCOME not in key)
+        cut = sum(keys.count(key) for key in fresh if len(key) == size and OUTCOME not in key)
         if cut * 100 > len(lines) and size < (1 << 16):
             _TAIL_BYTES[0] = size * 4
     whole = list(map(_TAILS.__getitem__, keys))
@@ -178,14 +176,8 @@ def _marked(data: bytes, starts: Sequence[int]) -> List[int]:
 
 # -- taking the events --------------------------------------------------------------------------
 
-_SELECT: Dict[int, bytes] = {}  # key code -> translate table: that code to 1, every other byte to 0
-
-
-def _select(code: int) -> bytes:
-    table = _SELECT.get(code)
-    if table is None:
-        table = _SELECT[code] = bytes(1 if b == code else 0 for b in range(256))
-    return table
+_CMD, _DURATION, _TRUE, _FALSE, _TIME = (itemgetter(i) for i in range(1, 6))
+_KEY = itemgetter(1, 3)  # (cmd, b"t" when cold)
 
 
 def _hour_of(ms: int) -> int:
@@ -194,26 +186,25 @@ def _hour_of(ms: int) -> int:
 
 def _take(counter: Counter, found: List[Found]) -> None:
     """The events a block's regex scans found, grouped by (cmd, cold) and hour at C speed: a one-byte
-    code per event for its group, and that string translated to a selector per group."""
+    code per event for its group, and one stable sort of the events by it."""
     if not found:
         return
     tally = counter.tally
-    _forms, cmds, durations, trues, falses, times = zip(*found)
     if counter.since_ms is not None or counter.until_ms is not None:
-        keep = [i for i, ms in enumerate(times) if counter.in_window(int(ms))]
-        if not keep:
+        found = [event for event in found if counter.in_window(int(event[5]))]
+        if not found:
             return
-        if len(keep) < len(times):
-            cmds, durations, trues, falses, times = ([column[i] for i in keep] for column in (cmds, durations, trues, falses, times))
-    values = array("d", map(float, durations))
+    values = array("d", map(float, map(_DURATION, found)))
+    times = list(map(_TIME, found))
+    trues = list(map(_TRUE, found))
     lo, hi = int(min(times)), int(max(times))  # 13 digits each: bytes order is number order
     tally.seen_time(lo)
     tally.seen_time(hi)
     tally.cmd_timing += len(values)
-    tally.cold_unknown += len(values) - trues.count(b"t") - falses.count(b"f")
+    tally.cold_unknown += len(values) - trues.count(b"t") - list(map(_FALSE, found)).count(b"f")
     first, last = _hour_of(lo), _hour_of(hi)
     if last > first + HOUR_MS:  # more than one hour boundary (an export not in time order): per event
-        keys = list(zip(cmds, trues))
+        keys = list(map(_KEY, found))
         for key in set(keys):
             group = tally.group(key[0].decode("ascii"), key[1] == b"t")
             group.values.extend(compress(values, map(key.__eq__, keys)))
@@ -222,15 +213,20 @@ def _take(counter: Counter, found: List[Found]) -> None:
     # A block of a time-ordered export falls in one hour, or straddles one boundary: the hour is
     # one more bit of the group code.
     late = map((b"%d" % last).__le__, times) if last > first else repeat(False)
-    keys = list(zip(cmds, trues, late))
+    keys = list(zip(map(_CMD, found), trues, late))
     codes = {key: i for i, key in enumerate(set(keys))}
     if len(codes) > 256:  # more groups than one byte can name: one by one
         for key in codes:
             _bucket(tally, key, first, compress(values, map(key.__eq__, keys)))
         return
     coded = bytes(map(codes.__getitem__, keys))
-    for key, code in codes.items():
-        _bucket(tally, key, first, compress(values, coded.translate(_select(code))))
+    # The events in group order (a stable sort of their codes), then each group's run of them.
+    ordered = itemgetter(*sorted(range(len(coded)), key=coded.__getitem__))(values) if len(coded) > 1 else tuple(values)
+    at = 0
+    for key, code in sorted(codes.items(), key=itemgetter(1)):
+        n = coded.count(code)
+        _bucket(tally, key, first, ordered[at : at + n])
+        at += n
 
 
 def _bucket(tally: Tally, key: Tuple[bytes, bytes, bool], first_hour: int, values: Iterable[float]) -> None:
@@ -311,7 +307,8 @@ def _region(counter: Counter, data: bytes, start: int, final: bool) -> int | Non
 
 
 def _one_line(counter: Counter, line: bytes) -> bool:
-    """A line of the common shape that still needs JSON (an outcome, a marker, an odd event)."""
+    """A line that is one JSON value (with blanks around it) on its own is read by the stream
+    decoder as just that value, whatever else the line is (an outcome, a marker, an odd event)."""
     try:
         value = json.loads(line.decode("utf-8", "replace"))
     except ValueError:
@@ -353,7 +350,7 @@ def scan_block(counter: Counter, data: bytes, final: bool = True) -> int:
             pos = stop
             if stop == nxt:
                 continue
-        if whole[pos] and _one_line(counter, lines[pos]):
+        if _one_line(counter, lines[pos]):  # one whole value alone on its line: the decoder reads it so too
             pos += 1
             continue
         stop = _region(counter, data, starts[pos], final)
