@@ -1,10 +1,14 @@
-"""Benchmark: analyze-soak vs DuckDB (read_ndjson + quantile_cont) on a generated 1M-record Logpush file.
+"""Benchmark: analyze-soak vs DuckDB (read_ndjson + quantile_cont) on generated Logpush files.
 
-DuckDB runs twice: "same-work" computes every figure analyze-soak reports (groups and counts),
-"groups" only the per-(cmd, cold) percentiles. Both are compared with our figures.
+Three files of the same records: "clean" (every cmd_timing logged as timing.js's JSON string),
+"objects" (30 % logged as objects, console.log(event)) and "damaged" (that, plus 0.2 % of lines
+cut short at a random byte). DuckDB runs twice on each: "same-work" computes every figure
+analyze-soak reports (groups and counts), "groups" only the per-(cmd, cold) percentiles. Both are
+compared with our figures, and ours with the exact path's (--exact).
 
-Run by hand: .venv/bin/python bench/soak.py [--records 1000000] [--out bench/out/soak-logpush.ndjson]
-Prints wall time and peak RSS (whole process tree) of both, and whether their figures agree.
+Run by hand: .venv/bin/python bench/soak.py [--records 400000] [--variant all] [--repeat 5]
+Prints, per file, wall time (median of alternated runs), CPU time and peak RSS (whole process
+tree, in a separate run) of each, the ratios, and whether the figures agree.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ COMMANDS = ["/start", "/help", "/balance", "/trade", "/settings", "/portfolio", 
 START_MS = 1764288000000  # 2025-11-28T00:00:00Z
 
 
-def _record(rng: random.Random, i: int, ts: int) -> str:
+def _record(rng: random.Random, i: int, ts: int, object_share: float = 0.0) -> str:
     cold = rng.random() < 0.03
     cmd = rng.choice(COMMANDS)
     base = 900.0 if cold else 120.0
@@ -39,7 +43,9 @@ def _record(rng: random.Random, i: int, ts: int) -> str:
                   "marks": {"mongo_connect": round(duration * 0.6, 3), "handler": round(duration * 0.3, 3)}}
         if rng.random() < 0.01:
             del timing["cold"]
-        logs.append({"Level": "log", "Message": [json.dumps(timing, separators=(",", ":"))], "TimestampMs": ts + int(duration)})
+        # console.log(JSON.stringify(event)) as timing.js does, or console.log(event): Logpush keeps the object
+        item = timing if object_share and rng.random() < object_share else json.dumps(timing, separators=(",", ":"))
+        logs.append({"Level": "log", "Message": [item], "TimestampMs": ts + int(duration)})
     elif roll < 0.902:
         outcome = "exceededCpu"
     elif roll < 0.903:
@@ -57,14 +63,24 @@ def _record(rng: random.Random, i: int, ts: int) -> str:
     return json.dumps(record, separators=(",", ":"))
 
 
-def generate(path: Path, records: int, seed: int = 7) -> None:
+# The messy exports: a share of cmd_timing events logged as objects, and a share of lines cut short
+# (a record cut at a random byte, as a crashed or interrupted writer leaves it; the next record
+# starts on the next line).
+VARIANTS = {"clean": (0.0, 0.0), "objects": (0.3, 0.0), "damaged": (0.3, 0.002)}
+
+
+def generate(path: Path, records: int, seed: int = 7, object_share: float = 0.0, cut_share: float = 0.0) -> None:
     rng = random.Random(seed)
+    cuts = random.Random(seed + 1)
     path.parent.mkdir(parents=True, exist_ok=True)
     span_ms = 72 * 3600 * 1000
     with open(path, "w", encoding="utf-8") as out:
         for i in range(records):
             ts = START_MS + (i * span_ms) // records + rng.randint(0, 999)
-            out.write(_record(rng, i, ts))
+            line = _record(rng, i, ts, object_share)
+            if cut_share and cuts.random() < cut_share:
+                line = line[: cuts.randrange(1, len(line) - 1)]
+            out.write(line)
             out.write("\n")
 
 
@@ -98,11 +114,11 @@ _DUCK_GROUPS = ("SELECT 'group', cmd, cold, count(*), quantile_cont(d, 0.5), qua
                 "quantile_cont(d, 0.99), max(d) FROM t GROUP BY cmd, cold")
 DUCKDB_SQL = {
     "groups": f"""
-WITH ent AS (SELECT unnest(Logs) AS l FROM read_ndjson(?, columns={{'Logs': 'STRUCT("Level" VARCHAR, "Message" JSON[], "TimestampMs" BIGINT)[]'}})),
+WITH ent AS (SELECT unnest(Logs) AS l FROM read_ndjson(?, ignore_errors=true, columns={{'Logs': 'STRUCT("Level" VARCHAR, "Message" JSON[], "TimestampMs" BIGINT)[]'}})),
 {_DUCK_TIMING}
 {_DUCK_GROUPS}""",
     "same-work": f"""
-WITH rec AS MATERIALIZED (SELECT Outcome, Logs, Exceptions FROM read_ndjson(?, columns={{
+WITH rec AS MATERIALIZED (SELECT Outcome, Logs, Exceptions FROM read_ndjson(?, ignore_errors=true, columns={{
     'Outcome': 'VARCHAR',
     'Logs': 'STRUCT("Level" VARCHAR, "Message" JSON[], "TimestampMs" BIGINT)[]',
     'Exceptions': 'STRUCT("Name" VARCHAR, "Message" VARCHAR, "TimestampMs" BIGINT)[]'}})),
@@ -113,7 +129,8 @@ exc AS (SELECT CASE WHEN coalesce(x.Name, '') <> '' THEN x.Name || ': ' || coale
                     ELSE coalesce(x.Message, '') END AS text FROM (SELECT unnest(Exceptions) AS x FROM rec)),
 {_DUCK_TIMING}
 {_DUCK_GROUPS}
-UNION ALL SELECT 'records', NULL, NULL, count(*), NULL, NULL, NULL, NULL FROM rec
+UNION ALL SELECT 'records', NULL, NULL, count(*) FILTER (WHERE Outcome IS NOT NULL), NULL, NULL, NULL, NULL FROM rec
+UNION ALL SELECT 'malformed', NULL, NULL, count(*) FILTER (WHERE Outcome IS NULL), NULL, NULL, NULL, NULL FROM rec
 UNION ALL SELECT 'outcome', Outcome, NULL, count(*), NULL, NULL, NULL, NULL FROM rec WHERE Outcome <> 'ok' GROUP BY Outcome
 UNION ALL SELECT 'dual_write_failures', NULL, NULL, (SELECT count(*) FROM flags WHERE dual)
           + (SELECT count(*) FROM exc WHERE regexp_matches(text, {_DUCK_DUAL})), NULL, NULL, NULL, NULL
@@ -205,59 +222,87 @@ def _same_counts(duck: dict, ours: dict) -> bool:
     return all(duck[name] == ours[name] for name in duck if name != "outcomes") and duck.get("outcomes", {}) == ours["outcomes"]
 
 
+def _median(values: list) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def _bench_file(path: Path, repeat: int) -> dict:
+    """Alternated timed runs of each tool, then one memory run each and one exact-path run."""
+    with open(path, "rb") as handle:  # warm the page cache once so no side pays the first read
+        while handle.read(1 << 24):
+            pass
+    ours_argv = [sys.executable, "-m", "cutover", "analyze-soak", "--input", str(path), "--json", "-", "--output", os.devnull, "-q"]
+    argvs = {
+        "analyze-soak": ours_argv,
+        "duckdb groups": [sys.executable, __file__, "--duckdb-child", "groups", str(path)],
+        "duckdb same-work": [sys.executable, __file__, "--duckdb-child", "same-work", str(path)],
+    }
+    runs: dict = {name: [] for name in argvs}
+    for _ in range(max(1, repeat)):  # alternated, so a burst of load elsewhere hits every tool
+        for name, argv in argvs.items():
+            runs[name].append(_timed(argv, sample_memory=False))
+    peaks = {name: _timed(argv, sample_memory=True)[1] for name, argv in argvs.items()}
+    exact = json.loads(_timed(ours_argv + ["--exact"], sample_memory=False)[2])
+    result = {}
+    for name, results in runs.items():
+        result[name] = {"walls": [r[0] for r in results], "wall": _median([r[0] for r in results]),
+                        "cpu": _median([r[3] for r in results]), "rss": peaks[name], "out": json.loads(results[-1][2])}
+    ours = result["analyze-soak"]["out"]
+    ours_counts = dict(ours["counts"], outcomes=ours["counts"].get("outcomes", {}))
+    result["same as duckdb"] = (_same_groups(result["duckdb same-work"]["out"]["groups"], ours["groups"])
+                                and _same_groups(result["duckdb groups"]["out"]["groups"], ours["groups"])
+                                and _same_counts(result["duckdb same-work"]["out"]["counts"], ours_counts))
+    result["same as exact"] = ours["groups"] == exact["groups"] and ours["counts"] == exact["counts"] and ours["hourly"] == exact["hourly"]
+    result["fast records"] = ours["inputs"][0]["fast_path_records"]
+    result["records"] = ours["counts"]["records"]
+    result["malformed"] = ours["counts"]["malformed"]
+    return result
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--records", type=int, default=1_000_000)
-    ap.add_argument("--out", default=str(REPO / "bench" / "out" / "soak-logpush.ndjson"))
+    ap.add_argument("--records", type=int, default=400_000)
+    ap.add_argument("--variant", choices=[*VARIANTS, "all"], default="all")
+    ap.add_argument("--out-dir", default=str(REPO / "bench" / "out"))
     ap.add_argument("--regenerate", action="store_true")
-    ap.add_argument("--repeat", type=int, default=3, help="alternate the runs N times; report best and median (shared machines are noisy)")
+    ap.add_argument("--repeat", type=int, default=5, help="alternate the runs N times; report medians (shared machines are noisy)")
     ap.add_argument("--duckdb-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.duckdb_child:
         _duckdb_child(*args.duckdb_child)
         return 0
-    path = Path(args.out)
-    if args.regenerate or not path.exists():
-        t = time.perf_counter()
-        generate(path, args.records)
-        print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s")
-    print(f"file: {path} {path.stat().st_size / 1e6:.0f} MB")
-    # Warm the page cache once so no side pays the first read.
-    with open(path, "rb") as handle:
-        while handle.read(1 << 24):
-            pass
-    ours_argv = [sys.executable, "-m", "cutover", "analyze-soak", "--input", str(path), "--json", "-", "--output", os.devnull, "-q"]
-    argvs = {
-        "duckdb same-work": [sys.executable, __file__, "--duckdb-child", "same-work", str(path)],
-        "duckdb groups": [sys.executable, __file__, "--duckdb-child", "groups", str(path)],
-        "analyze-soak": ours_argv,
-    }
-    runs: dict = {name: [] for name in argvs}
-    for _ in range(max(1, args.repeat)):  # alternated, so a burst of load elsewhere hits every tool
-        for name, argv in argvs.items():
-            runs[name].append(_timed(argv, sample_memory=False))
-    peaks = {name: _timed(argv, sample_memory=True)[1] for name, argv in argvs.items()}
-
-    figures = {}
-    for name, results in runs.items():
-        walls = sorted(r[0] for r in results)
-        figures[name] = (walls[0], walls[len(walls) // 2], peaks[name])
-        print(f"{name + ':':18s} wall best {walls[0]:6.2f}s  median {walls[len(walls) // 2]:6.2f}s  "
-              f"(runs: {', '.join(f'{r[0]:.2f}' for r in results)})  CPU best {min(r[3] for r in results):6.2f}s  "
-              f"peak RSS (process tree, own run) {peaks[name]:7.1f} MiB")
-    ours_best, ours_median, ours_rss = figures["analyze-soak"]
-    for name in ("duckdb same-work", "duckdb groups"):
-        best, median, rss = figures[name]
-        print(f"analyze-soak / {name}: wall best/best {ours_best / best:.2f}, median/median {ours_median / median:.2f} "
-              f"(target <= 0.60); RSS {ours_rss / rss:.2f} (target <= 1.00)")
-    ours = json.loads(runs["analyze-soak"][-1][2])
-    same_work = json.loads(runs["duckdb same-work"][-1][2])
-    groups_only = json.loads(runs["duckdb groups"][-1][2])
-    ours_counts = dict(ours["counts"], outcomes=ours["counts"].get("outcomes", {}))
-    same = (_same_groups(same_work["groups"], ours["groups"]) and _same_groups(groups_only["groups"], ours["groups"])
-            and _same_counts(same_work["counts"], ours_counts))
-    print(f"figures identical: {same} ({len(groups_only['groups'])} groups; counts {sorted(same_work['counts'])})")
-    return 0 if same else 1
+    names = list(VARIANTS) if args.variant == "all" else [args.variant]
+    with open("/proc/loadavg") as handle:
+        print(f"load average before: {handle.read().split()[0]} on {os.cpu_count()} CPUs")
+    rows = []
+    for name in names:
+        path = Path(args.out_dir) / f"soak-logpush-{name}-{args.records}.ndjson"
+        if args.regenerate or not path.exists():
+            t = time.perf_counter()
+            generate(path, args.records, object_share=VARIANTS[name][0], cut_share=VARIANTS[name][1])
+            print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s")
+        r = _bench_file(path, args.repeat)
+        for tool in ("analyze-soak", "duckdb groups", "duckdb same-work"):
+            print(f"{name:8s} {tool + ':':18s} wall median {r[tool]['wall']:6.2f}s (runs: {', '.join(f'{w:.2f}' for w in r[tool]['walls'])})  "
+                  f"CPU median {r[tool]['cpu']:6.2f}s  peak RSS {r[tool]['rss']:7.1f} MiB")
+        rows.append((name, path.stat().st_size / 1e6, r))
+    with open("/proc/loadavg") as handle:
+        print(f"load average after: {handle.read().split()[0]}")
+    print()
+    print("| file | analyze-soak wall / CPU / RSS | ÷ DuckDB percentiles (wall, RSS) | ÷ DuckDB same figures (wall, RSS) "
+          "| fast-path records | figures = DuckDB, = exact path |")
+    print("|---|---|---|---|---|---|")
+    ok = True
+    for name, mb, r in rows:
+        ours, groups, same = r["analyze-soak"], r["duckdb groups"], r["duckdb same-work"]
+        ok = ok and r["same as duckdb"] and r["same as exact"]
+        print(f"| {name} ({mb:.0f} MB, {r['records']:,} records, {r['malformed']} malformed) "
+              f"| {ours['wall']:.2f} s / {ours['cpu']:.2f} s / {ours['rss']:.0f} MiB "
+              f"| {ours['wall'] / groups['wall']:.2f}×, {ours['rss'] / groups['rss']:.2f}× "
+              f"| {ours['wall'] / same['wall']:.2f}×, {ours['rss'] / same['rss']:.2f}× "
+              f"| {r['fast records']:,} | {r['same as duckdb']}, {r['same as exact']} |")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

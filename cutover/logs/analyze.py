@@ -79,13 +79,15 @@ def _scan_json(counter: Counter, stream: BinaryIO) -> None:
     fastpath.exact_stream(counter, stream)
 
 
-def _scan_range(path: str, start: int, end: int, template: Counter, on_read: Callable[[int], None] | None = None) -> Tally:
-    """One byte range of a plain Logpush file (whole lines: start and end sit just after a newline)."""
+def _scan_range(path: str, start: int, end: int, template: Counter,
+                on_read: Callable[[int], None] | None = None) -> Tuple[Tally, int]:
+    """One byte range of a plain Logpush file (whole lines: start and end sit just after a newline);
+    its tally and where its counting stopped (past end when the lines of one value run on)."""
     counter = fastpath.new_tally_counter(template)
     with open(path, "rb", buffering=0) as handle:
-        fastpath.scan_file_range(counter, handle, start, end, on_read=on_read)
+        stop = fastpath.scan_file_range(counter, handle, start, end, on_read=on_read)
     counter.tally.settle()
-    return counter.tally
+    return counter.tally, stop
 
 
 def _ranges(path: str, size: int, parts: int) -> List[Tuple[int, int]]:
@@ -125,18 +127,22 @@ def _scan_parallel(path: str, size: int, counter: Counter, jobs: int, on_read: C
         # Progress: the parent's own range stands for all of them (they run at the same pace).
         share = len(ranges)
         scaled = (lambda n: on_read(n * share)) if on_read is not None else None
-        try:
-            counter.tally.merge(_scan_range(path, ranges[0][0], ranges[0][1], counter, scaled))
-            for future in futures:
-                counter.tally.merge(future.result())
-        except fastpath.NotPlain:
-            # A line that is not one object alone: where values begin after it is known only to
-            # the stream decoder, so the whole file is read again by the exact path.
-            for future in futures:
-                future.cancel()
-            counter.tally = Tally()
+        results = [_scan_range(path, ranges[0][0], ranges[0][1], counter, scaled)]
+        results += [future.result() for future in futures]
+    # A range's last lines may be one value (or a cut-short line) that runs on into the next
+    # range: the next range's count then started mid-value and is redone from where this one
+    # stopped (the stream decoder alone knows where values begin there).
+    pos = 0
+    for (start, end), (tally, stop) in zip(ranges, results):
+        if pos == start:
+            counter.tally.merge(tally)
+            pos = stop
+        elif pos < end:
+            redo = fastpath.new_tally_counter(counter)
             with open(path, "rb", buffering=0) as handle:
-                fastpath.exact_stream(counter, handle)
+                pos = fastpath.scan_file_range(redo, handle, pos, end)
+            redo.tally.settle()
+            counter.tally.merge(redo.tally)
 
 
 def scan_source(source: Source, counter: Counter, options: Options, on_read: Callable[[int], None] | None = None) -> str:

@@ -1,8 +1,11 @@
 """Fast path for Logpush NDJSON: our timing.js events taken by regex straight from large blocks.
 
-Every check runs once over a whole block at C speed (bytes.count/find, one regex scan each); a
-line goes through full JSON parsing only when a check points at it. Both paths produce the same
-tally (tests/logs/test_fastpath.py)."""
+Every check runs over a whole block at C speed (one split into lines and a few mapped calls, one
+translated copy and one regex scan for failure markers, one regex scan for the events, in both
+message forms); a line goes through JSON parsing only when a check points at it. A line that is
+not one whole record (cut short, pretty-printed, blank) goes to the stream decoder for the lines
+it spans and the scan goes on after them. Both paths produce the same tally
+(tests/logs/test_fastpath.py)."""
 from __future__ import annotations
 
 import io
@@ -10,8 +13,10 @@ import json
 import os
 import re
 from array import array
-from itertools import compress
-from typing import BinaryIO, Callable, Dict, List, Set, Tuple
+from bisect import bisect_right
+from itertools import accumulate, compress, repeat
+from operator import itemgetter, not_
+from typing import BinaryIO, Callable, Dict, Iterable, List, Sequence, Tuple
 
 from cutover.logs import jsonstream
 from cutover.logs.formats import count_value
@@ -19,62 +24,62 @@ from cutover.logs.model import HOUR_MS, Tally
 from cutover.logs.rules import Counter
 
 BLOCK = 4 << 20  # big enough that per-block Python work is noise, small enough to stay bounded
+MAX_REGION = 64 << 20  # lines the stream decoder needs at once beyond this: the exact path from there
 
 # JSON numbers we do not read are checked to be valid JSON; durations are narrower (no sign, no
 # exponent), so float(bytes) is what json.loads + float() gives and never inf or -0.0. In a bytes
 # pattern \d is [0-9] (a faster opcode).
 # Optional parts are written "(?:X|)", not "X?" or "(?:X)?": the same matches, and Python's re
-# runs a branch faster than a repeat (~20 % of this scan, the costliest of the fast path).
+# runs a branch faster than a repeat.
 _JNUM = rb"(?:-|)(?:[1-9]\d*|0)(?:\.\d+|)(?:[eE][-+]?\d+|)"
 _DUR = rb"(?:[1-9]\d{0,15}|0)(?:\.\d{1,17}|)"
 _TXT = rb"[ !#-\[\]-~]*"  # printable ASCII without quote and backslash: the bytes are the string
 # Entry times of exactly 13 digits (2001-09-09 .. 2286-11-20): compared as bytes they sort as numbers.
 _MS = rb"[1-9]\d{12}"
 # timing.js logs JSON.stringify(event) as the only argument of console.log; inside Logpush's
-# Message array it is an escaped string. The match starts at `cmd_timing` (a rarer first byte
-# than a backslash, which makes the scan several times faster) and looks behind for the rest of
-# the prefix: the event is the first key of the only message. An occurrence that is not our
-# exact shape still matches, through the empty branch, with empty groups: FAILED.
-_S_MARK = rb'\\"' + _TXT + rb'\\":' + _JNUM
-_S_EXTRA = rb'(?:,\\"ok\\":(?:true|false)|,\\"error\\":\\"' + _TXT + rb'\\")'  # timing.js extras after marks
+# Message array it is an escaped string. console.log(event) instead leaves the object there. One
+# pattern takes both: group 1 is the backslash before the quote after "cmd_timing" (the string
+# form), and every later quote of the event is escaped exactly when it is set. The match starts
+# at "_timing" (a rarer first byte than "c" or a backslash, which makes the scan faster) and looks
+# behind for the rest of the prefix: the event is the first key of the only message. An
+# occurrence that is not our exact shape still matches, through the empty branch, with empty
+# groups: FAILED.
+_Q = rb'(?(1)\\)"'
+_MARK = _Q + _TXT + _Q + rb":" + _JNUM
 TIMING = re.compile(
-    rb'cmd_timing(?:(?<="Message":\["\{\\"event\\":\\"cmd_timing)\\",\\"cmd\\":\\"(' + _TXT
-    + rb')\\",\\"durationMs\\":(' + _DUR + rb')(?:,\\"cold\\":(?:(t)rue|(f)alse)|)(?:,\\"isolateAgeMs\\":' + _JNUM
-    + rb'|),\\"marks\\":\{(?:' + _S_MARK + rb'(?:,' + _S_MARK + rb'(?:,' + _S_MARK + rb')*|)|)\}'  # two marks unrolled
-    + rb'(?:' + _S_EXTRA + rb'+|)'
-    + rb'\}"\],"TimestampMs":(' + _MS + rb')\}|)'
+    rb'_timing(?:(?:(\\)(?<="Message":\["\{\\"event\\":\\"cmd_timing\\)|(?<="Message":\[\{"event":"cmd_timing))'
+    rb'",' + _Q + rb"cmd" + _Q + rb":" + _Q + rb"(" + _TXT + rb")" + _Q + rb"," + _Q + rb"durationMs" + _Q + rb":(" + _DUR + rb")"
+    + rb"(?:," + _Q + rb"cold" + _Q + rb":(?:(t)rue|(f)alse)|)"
+    + rb"(?:," + _Q + rb"isolateAgeMs" + _Q + rb":" + _JNUM + rb"|)"
+    + rb"," + _Q + rb"marks" + _Q + rb":\{(?:" + _MARK + rb"(?:," + _MARK + rb"(?:," + _MARK + rb")*|)|)\}"  # two marks unrolled
+    + rb"(?:," + _Q + rb"ok" + _Q + rb":(?:true|false)|," + _Q + rb"error" + _Q + rb":" + _Q + _TXT + _Q + rb")*"  # timing.js extras
+    + rb'\}(?(1)")\],"TimestampMs":(' + _MS + rb")\}|)"
 )
-# console.log(event) instead: Logpush keeps the object (taken line by line, it is rare).
-_O_MARK = rb'"' + _TXT + rb'":' + _JNUM
-TIMING_OBJECT = re.compile(
-    rb'cmd_timing(?:(?<="Message":\[\{"event":"cmd_timing)","cmd":"(' + _TXT + rb')","durationMs":(' + _DUR
-    + rb')(?:,"cold":(?:(t)rue|(f)alse)|)(?:,"isolateAgeMs":' + _JNUM + rb'|),"marks":\{(?:' + _O_MARK + rb'(?:,' + _O_MARK
-    + rb')*|)\}(?:,"ok":(?:true|false)|,"error":"' + _TXT + rb'")*\}\],"TimestampMs":(' + _MS + rb')\}|)'
-)
-FAILED = (b"", b"", b"", b"", b"")  # cmd, duration, t, f, ms: one-byte groups cost no allocation
-# From a line's first Outcome to its end, when it ends with "}" and the next line starts with "{";
-# group 1 is set when that Outcome is "ok".
-ANY_LINE = re.compile(rb'Outcome(?<="Outcome)":"(?:(ok")|)[^\n]*\}\n(?=\{|\Z)')
+Found = Tuple[bytes, bytes, bytes, bytes, bytes, bytes]  # string form, cmd, duration, t, f, ms
+FAILED: Found = (b"", b"", b"", b"", b"", b"")  # one-byte and empty groups cost no allocation
 OUTCOME = b'"Outcome":"'
-NOT_OK = re.compile(rb'Outcome(?<="Outcome)":"(?!ok")')
-# Bytes a line must contain for the text rules or the failure events to count it: "mongo" in any
-# letter case (the driver's error names "Mongo…Error" and the mongo_connection_error event), and
-# "dual" in any letter case (the dual-write rule and event). Both are found in one scan of a copy
-# of the block translated 1:1 (same offsets): letters to lower case, then u/o -> 1, a/n -> 2 and
-# l/g -> 3, so that "dual" and "mongo" share the literal "\1\2\3" (raw control bytes cannot
-# appear in JSON text, and few words hold it). The "mongo_connect" key of timing.js's marks is
-# skipped by a look-ahead: neither rule can start there. No non-ASCII character case-folds to one
-# of these letters. A line of a false hit only takes the slow path.
+
+# Bytes a line must contain for the text rules or the failure events to count it: "dual" in any
+# letter case (the dual-write rule and event), "Mongo" (the driver's error names) and
+# "mongo_connection_error", and a \u escape of an ASCII letter (which could spell either). All are
+# found in one scan of a copy of the block translated 1:1 (same offsets): d/m and the backslash
+# to 4, u/o to 1, a/n to 2, l/g to 3 (either case), so that "dual", "mong" and "\u00" share the
+# literal "\4\1" (raw control bytes cannot appear in JSON text, and few words hold it). The
+# "mongo_connect" key of timing.js's marks is skipped by a look-ahead: no rule can start there.
+# No non-ASCII character case-folds to one of these letters. A false hit only costs its line the
+# slow path.
 def _fold_table() -> bytes:
-    table = bytearray(bytes(range(256)).lower())
-    for letters, code in ((b"uo", 1), (b"an", 2), (b"lg", 3)):
+    table = bytearray(range(256))
+    for letters, code in ((b"dm\\", 4), (b"uo", 1), (b"an", 2), (b"lg", 3)):
         for letter in letters:
-            table[letter] = table[letter - 32] = code
+            table[letter] = code
+            table[bytes([letter]).upper()[0]] = code
     return bytes(table)
 
 
 FOLD = _fold_table()
-MARKER = re.compile(rb'\x01\x02\x03(?:(?<=d\x01\x02\x03)|(?<=m\x01\x02\x03)(?!\x01_c\x01\x02\x02ect[\\"]))')
+MARKER = re.compile(rb'\x04\x01(?:\x02\x03(?!\x01_c\x01\x02\x02ect[\x04"])|00[4-7])')
+_ONES = bytes(range(256)).translate(bytes.maketrans(b"0123456789", b"1111111111"))
 
 
 def fast_path_usable(counter: Counter) -> bool:
@@ -94,18 +99,6 @@ def looks_like_logpush_lines(head: bytes) -> bool:
     return isinstance(obj, dict) and "Outcome" in obj and ("Logs" in obj or "EventTimestampMs" in obj)
 
 
-_BLANK = b" \t\r\n"  # what the stream decoder skips between values (bytes.strip() would take more)
-
-
-class NotPlain(Exception):
-    """A line that is not one whole object on its own line (blank lines aside): from here on only
-    the stream decoder (the exact path) knows where values begin. Raised before anything is counted."""
-
-    def __init__(self, offset: int) -> None:
-        super().__init__(offset)
-        self.offset = offset  # of the block holding the line, relative to the data scanned
-
-
 def exact_stream(counter: Counter, stream: BinaryIO) -> None:
     """The exact path: every value through the stream decoder and the generic rules."""
     for value in jsonstream.values(stream):
@@ -115,177 +108,297 @@ def exact_stream(counter: Counter, stream: BinaryIO) -> None:
             count_value(counter, value)
 
 
-def slow_line(counter: Counter, line: bytes) -> None:
-    """One line as the stream decoder reads it (bad UTF-8 replaced, values after a value kept)."""
-    if line.strip(_BLANK):
-        exact_stream(counter, io.BytesIO(line))
+# -- which lines need JSON ----------------------------------------------------------------------
+
+_TAILS: Dict[bytes, bool] = {}  # a line's last bytes (digits as 1) -> they end a whole record, "ok"
+_TAIL_BYTES = [256]  # how much of each line's end is looked at: grows for exports with longer ends
 
 
-def _plain(buf: bytes, start: int, stop: int) -> bool:
-    """The line is one "{...}" on its own, or blank: the stream decoder reads it on its own too."""
-    return (buf.startswith(b"{", start, stop) and buf.endswith(b"}\n", start, stop)) or not buf[start:stop].strip(_BLANK)
+def _tail_closes(end: bytes) -> bool:
+    """From the last Outcome in a line's end on, the bytes close the object that Outcome is a key
+    of, at the line's end, and the value is "ok". The line starts with "{" and holds one Outcome,
+    so with that Outcome a key of the top level this is the whole record: a line cut short
+    anywhere ends before its close."""
+    at = end.rfind(OUTCOME)
+    if at < 0 or not end.startswith(b'"Outcome":"ok"', at):
+        return False
+    try:
+        obj = json.loads(b"{" + end[at:])
+    except ValueError:
+        return False
+    return isinstance(obj, dict) and obj.get("Outcome") == "ok"
 
 
-def _line_start(buf: bytes, pos: int) -> int:
-    return buf.rfind(b"\n", 0, pos) + 1
+def _whole_ok(data: bytes, lines: List[bytes]) -> List[bool]:
+    """Per line: one record of the common shape (starts with "{", holds one Outcome, "ok", and ends
+    with the close of the object it is a key of). Lines' ends differ from each other mostly in
+    digits (WallTimeMs, times), so each distinct end (digits as 1) is checked once."""
+    size = _TAIL_BYTES[0]
+    keys = list(map(bytes.translate, map(bytes.__getitem__, lines, repeat(slice(-size, None))), repeat(_ONES)))
+    fresh = set(keys).difference(_TAILS)
+    if fresh:
+        if len(_TAILS) + len(fresh) > 4096:  # bounded: an export of ever-new line ends
+            _TAILS.clear()
+            fresh = set(keys)
+        for key in fresh:
+            _TAILS[key] = _tail_closes(key)
+        # An end longer than the bytes looked at (a long deployment message, another field order):
+        # look at more from the next block on.
+        cut = sum(keys.count(key) for key in fresh if len(key) == size and OUTCOME not in key)
+        if cut * 100 > len(lines) and size < (1 << 16):
+            _TAIL_BYTES[0] = size * 4
+    whole = list(map(_TAILS.__getitem__, keys))
+    # As many Outcomes in the block as lines: with one in each whole line's end, none holds two.
+    twice = data.count(OUTCOME) != whole.count(True) + sum(line.count(OUTCOME) for line in compress(lines, map(not_, whole)))
+    if twice or not all(map(bytes.startswith, lines, repeat(b"{"))):
+        whole = [w and line.startswith(b"{") and line.count(OUTCOME) == 1 for w, line in zip(whole, lines)]
+    return whole
 
 
-def _line_end(buf: bytes, start: int, end: int) -> int:
-    stop = buf.find(b"\n", start, end)
-    return end if stop < 0 else stop + 1
+def _line_of(starts: Sequence[int], pos: int) -> int:
+    return bisect_right(starts, pos) - 1
 
 
-def _lines_of(buf: bytes, end: int) -> List[Tuple[int, int]]:
-    spans = []
-    pos = 0
-    while pos < end:
-        stop = _line_end(buf, pos, end)
-        spans.append((pos, stop))
-        pos = stop
-    return spans
-
-
-def _shaped(buf: bytes, start: int, end: int) -> bool:
-    """One line on its own: starts with "{", holds exactly one Outcome, ends with "}"."""
-    return (buf.startswith(b"{", start, end) and buf.count(OUTCOME, start, end) == 1
-            and len(ANY_LINE.findall(buf, start, end)) == 1)
-
-
-def _marked(buf: bytes, end: int) -> Set[int]:
-    """Starts of the lines in buf[:end] holding a failure marker or bytes that are not UTF-8."""
-    hard = {_line_start(buf, m.start()) for m in MARKER.finditer(buf.translate(FOLD), 0, end)}
-    if not buf.isascii():
+def _marked(data: bytes, starts: Sequence[int]) -> List[int]:
+    """Indexes of the lines holding a failure marker or bytes that are not UTF-8."""
+    hard = {_line_of(starts, m.start()) for m in MARKER.finditer(data.translate(FOLD))}
+    if not data.isascii():
         try:
-            buf[:end].decode("utf-8")
-        except UnicodeDecodeError:  # json.loads rejects the line: the slow path counts it malformed
-            for start, stop in _lines_of(buf, end):
+            data.decode("utf-8")
+        except UnicodeDecodeError:  # the decoder replaces them: those lines go through it
+            for i, (a, b) in enumerate(zip(starts, starts[1:])):
                 try:
-                    buf[start:stop].decode("utf-8")
+                    data[a:b].decode("utf-8")
                 except UnicodeDecodeError:
-                    hard.add(start)
-    return hard
-
-
-def hard_lines(buf: bytes, lines: int, end: int) -> List[int]:
-    """Starts of the lines of buf[:end] (whole lines, newline-terminated) that need full JSON parsing.
-
-    A line is taken fast when it starts with "{", ends with "}", holds exactly one Outcome (one
-    Logpush record: two values on a line hold two), "ok", and no failure marker or bytes that are
-    not UTF-8. One scan per marker, one count and one scan for the shape of the whole block."""
-    hard = _marked(buf, end)
-    # Per line from its first Outcome: 1 when "ok", else where that Outcome is (a position, never 1).
-    firsts = [m.lastindex or m.start() for m in ANY_LINE.finditer(buf, 0, end)]
-    # One match per line <=> every line holds an Outcome and the "}\n{" shape (a match runs to the
-    # end of its line); as many Outcomes as lines then means exactly one on each.
-    if buf.startswith(b"{") and len(firsts) == lines and buf.count(OUTCOME, 0, end) == lines:
-        hard.update(_line_start(buf, at) for at in filter((1).__ne__, firsts))
-    else:  # an odd shape somewhere: every line on its own, and an Outcome not "ok" anywhere counts
-        hard.update(_line_start(buf, m.start()) for m in NOT_OK.finditer(buf, 0, end))
-        hard.update(start for start, stop in _lines_of(buf, end) if not _shaped(buf, start, stop))
+                    hard.add(i)
     return sorted(hard)
 
 
-def _bucket(tally: Tally, cmd: bytes, is_cold: bool, hour: int, values: array) -> None:
-    tally.group(cmd.decode("ascii"), is_cold).settled.extend(values)
-    tally.hour_bucket(hour, is_cold).extend(values)
+# -- taking the events --------------------------------------------------------------------------
+
+_CMD, _DURATION, _TRUE, _FALSE, _TIME = (itemgetter(i) for i in range(1, 6))
+_KEY = itemgetter(1, 3)  # (cmd, b"t" when cold)
 
 
-def _take(counter: Counter, found: List[Tuple[bytes, bytes, bytes, bytes, bytes]]) -> None:
-    tally = counter.tally
-    windowed = counter.since_ms is not None or counter.until_ms is not None
-    lists: Dict[Tuple[bytes, bytes, bytes], Tuple[List[bytes], List[bytes]]] = {}
-    for cmd, duration, cold, warm, ms in found:
-        pair = lists.get((cmd, cold, warm))
-        if pair is None:
-            pair = lists[cmd, cold, warm] = ([], [])
-        pair[0].append(duration)
-        pair[1].append(ms)
-    for (cmd, cold, warm), (durations, times) in lists.items():
-        is_cold = cold == b"t"
-        if windowed:
-            keep = [i for i, ms in enumerate(times) if counter.in_window(int(ms))]
-            durations = [durations[i] for i in keep]
-            times = [times[i] for i in keep]
-            if not durations:
-                continue
-        values = array("d", map(float, durations))
-        lo, hi = int(min(times)), int(max(times))  # 13 digits each: bytes order is number order
-        first, last = lo - lo % HOUR_MS, hi - hi % HOUR_MS
-        if first == last:  # one block of a time-ordered export mostly falls in one hour
-            _bucket(tally, cmd, is_cold, first, values)
-        elif last == first + HOUR_MS:  # or straddles one hour boundary: split it at C speed
-            boundary = b"%d" % last
-            _bucket(tally, cmd, is_cold, first, array("d", compress(values, map(boundary.__gt__, times))))
-            _bucket(tally, cmd, is_cold, last, array("d", compress(values, map(boundary.__le__, times))))
-        else:
-            group = tally.group(cmd.decode("ascii"), is_cold)
-            group.values.extend(values)
-            group.times.extend(array("q", map(int, times)))
-        tally.cmd_timing += len(values)
-        if not cold and not warm:
-            tally.cold_unknown += len(values)
-        tally.seen_time(lo)
-        tally.seen_time(hi)
+def _hour_of(ms: int) -> int:
+    return ms - ms % HOUR_MS
 
 
-def _segment_lines(counter: Counter, buf: bytes, start: int, end: int) -> int:
-    """Some cmd_timing in buf[start:end] is not the string shape: decide line by line; returns the
-    number of lines taken on the fast path (the caller counts them as records)."""
-    fast = 0
-    pos = start
-    while pos < end:
-        nxt = _line_end(buf, pos, end)
-        got: List[Tuple[bytes, bytes, bytes, bytes, bytes]] = []
-        if buf.find(b"cmd_timing", pos, nxt) >= 0:
-            got = TIMING.findall(buf, pos, nxt)
-            if FAILED in got:
-                got = TIMING_OBJECT.findall(buf, pos, nxt)
-                if FAILED in got:
-                    slow_line(counter, buf[pos:nxt])
-                    pos = nxt
-                    continue
-        fast += 1
-        if got:
-            _take(counter, got)
-        pos = nxt
-    return fast
-
-
-def scan_block(counter: Counter, buf: bytes | bytearray, end: int | None = None, final: bool = True) -> None:
-    """Count buf[:end], which holds whole lines (the last one may lack its newline). Raises NotPlain,
-    having counted nothing, when a line (other than the input's last) is not one object alone."""
-    data = buf if isinstance(buf, bytes) else bytes(buf)
-    end = len(data) if end is None else end
-    if not end:
+def _take(counter: Counter, found: List[Found]) -> None:
+    """The events a block's regex scans found, grouped by (cmd, cold) and hour at C speed: a one-byte
+    code per event for its group, and one stable sort of the events by it."""
+    if not found:
         return
-    if data[end - 1] != 10:  # the file's last line without its newline
-        data = data[:end] + b"\n"
-        end += 1
-    lines = data.count(b"\n", 0, end)
-    hard = hard_lines(data, lines, end)
-    for line_start in hard:
-        stop = _line_end(data, line_start, end)
-        if not (_plain(data, line_start, stop) or (final and stop == end)):
-            raise NotPlain(0)
-    fast = lines - len(hard)
-    found: List[Tuple[bytes, bytes, bytes, bytes, bytes]] = []
-    pos = 0
-    for line_start in hard + [end]:
-        if line_start > pos:
-            got = TIMING.findall(data, pos, line_start)
-            if FAILED in got:
-                fast += _segment_lines(counter, data, pos, line_start) - data.count(b"\n", pos, line_start)
+    tally = counter.tally
+    if counter.since_ms is not None or counter.until_ms is not None:
+        found = [event for event in found if counter.in_window(int(event[5]))]
+        if not found:
+            return
+    values = array("d", map(float, map(_DURATION, found)))
+    times = list(map(_TIME, found))
+    trues = list(map(_TRUE, found))
+    lo, hi = int(min(times)), int(max(times))  # 13 digits each: bytes order is number order
+    tally.seen_time(lo)
+    tally.seen_time(hi)
+    tally.cmd_timing += len(values)
+    tally.cold_unknown += len(values) - trues.count(b"t") - list(map(_FALSE, found)).count(b"f")
+    first, last = _hour_of(lo), _hour_of(hi)
+    if last > first + HOUR_MS:  # more than one hour boundary (an export not in time order): per event
+        keys = list(map(_KEY, found))
+        for key in set(keys):
+            group = tally.group(key[0].decode("ascii"), key[1] == b"t")
+            group.values.extend(compress(values, map(key.__eq__, keys)))
+            group.times.extend(array("q", (int(ms) for k, ms in zip(keys, times) if k == key)))
+        return
+    # A block of a time-ordered export falls in one hour, or straddles one boundary: the hour is
+    # one more bit of the group code.
+    late = map((b"%d" % last).__le__, times) if last > first else repeat(False)
+    keys = list(zip(map(_CMD, found), trues, late))
+    codes = {key: i for i, key in enumerate(set(keys))}
+    if len(codes) > 256:  # more groups than one byte can name: one by one
+        for key in codes:
+            _bucket(tally, key, first, compress(values, map(key.__eq__, keys)))
+        return
+    coded = bytes(map(codes.__getitem__, keys))
+    # The events in group order (a stable sort of their codes), then each group's run of them.
+    ordered = itemgetter(*sorted(range(len(coded)), key=coded.__getitem__))(values) if len(coded) > 1 else tuple(values)
+    at = 0
+    for key, code in sorted(codes.items(), key=itemgetter(1)):
+        n = coded.count(code)
+        _bucket(tally, key, first, ordered[at : at + n])
+        at += n
+
+
+def _bucket(tally: Tally, key: Tuple[bytes, bytes, bool], first_hour: int, values: Iterable[float]) -> None:
+    cmd, true, late = key
+    picked = array("d", values)
+    tally.group(cmd.decode("ascii"), true == b"t").settled.extend(picked)
+    tally.hour_bucket(first_hour + HOUR_MS if late else first_hour, true == b"t").extend(picked)
+
+
+def _timings(data: bytes, a: int, b: int, starts: Sequence[int]) -> Tuple[List[Found], int]:
+    """The events of whole record lines from a on, up to b or to the first line holding a cmd_timing
+    that is not our exact shape (it needs JSON); returns them and where they end."""
+    got = TIMING.findall(data, starts[a], starts[b])
+    if FAILED not in got:
+        return got, b
+    odd = next(m.start() for m in TIMING.finditer(data, starts[a], starts[b]) if m.lastindex is None)
+    stop = _line_of(starts, odd)
+    return TIMING.findall(data, starts[a], starts[stop]), stop
+
+
+# -- lines that are not one whole record --------------------------------------------------------
+
+class _NeedMore(Exception):
+    """The stream decoder reached the end of the bytes in hand, and they do not end the input."""
+
+
+class _Bytes(io.RawIOBase):
+    """Bytes in memory as a stream; at their end the input ends (final) or more is needed."""
+
+    def __init__(self, view: memoryview, final: bool) -> None:
+        self.view = view
+        self.final = final
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        n = min(len(buffer), len(self.view))
+        if not n:
+            if self.final:
+                return 0
+            raise _NeedMore
+        buffer[:n] = self.view[:n]
+        self.view = self.view[n:]
+        return n
+
+
+def _after_lines(data: bytes, start: int, lines: int) -> int:
+    pos = start
+    for _ in range(lines):
+        pos = data.index(b"\n", pos) + 1
+    return pos
+
+
+def _region(counter: Counter, data: bytes, start: int, final: bool) -> int | None:
+    """The stream decoder from the line at `start` until it is back at a line start between values
+    (a cut-short line: that line, malformed; a pretty-printed value: its lines). Returns where it
+    stopped, having counted what it read; None, having counted nothing, when it needs bytes beyond
+    `data` (which do not end the input)."""
+    scratch = new_tally_counter(counter)
+    line_len = data.find(b"\n", start) - start
+    decoder = jsonstream.Decoder(_Bytes(memoryview(data)[start:], final), block=max(1 << 14, 2 * line_len))
+    stop = len(data)
+    try:
+        for value in decoder:
+            if value is jsonstream.MALFORMED:
+                scratch.tally.malformed += 1
             else:
-                found += got
-        if line_start < end:
-            pos = _line_end(data, line_start, end)
-            slow_line(counter, data[line_start:pos])
+                count_value(scratch, value)
+            lines = decoder.resume_lines()
+            if lines is not None:
+                stop = _after_lines(data, start, lines)
+                break
+    except _NeedMore:
+        return None
+    counter.tally.merge(scratch.tally)
+    return stop
+
+
+def _one_line(counter: Counter, line: bytes) -> bool:
+    """A line that is one JSON value (with blanks around it) on its own is read by the stream
+    decoder as just that value, whatever else the line is (an outcome, a marker, an odd event)."""
+    try:
+        value = json.loads(line.decode("utf-8", "replace"))
+    except ValueError:
+        return False
+    count_value(counter, value)
+    return True
+
+
+# -- blocks -------------------------------------------------------------------------------------
+
+def scan_block(counter: Counter, data: bytes, final: bool = True) -> int:
+    """Count the lines of data (whole lines; the input's last line may lack its newline when final).
+    Returns how far it got: len(data), or the start of a line from which the stream decoder needs
+    bytes beyond data (nothing from there on is counted)."""
+    if not data:
+        return 0
+    lines = data.split(b"\n")
+    if not lines[-1]:
+        lines.pop()
+    n = len(lines)
+    whole = _whole_ok(data, lines)
+    starts = list(accumulate(map((1).__add__, map(len, lines)), initial=0))
+    starts[-1] = min(starts[-1], len(data))  # the input's last line without its newline
+    hard = set(compress(range(n), map(not_, whole))) if not all(whole) else set()
+    hard.update(_marked(data, starts))
+    fast = 0
+    found: List[Found] = []
+    pos = 0  # the next line not yet counted
+    todo = sorted(hard) + [n]
+    k = 0
+    while pos < n:
+        while todo[k] < pos:
+            k += 1
+        nxt = todo[k]
+        if nxt > pos:  # lines [pos, nxt) are taken fast, up to a line with an odd event
+            got, stop = _timings(data, pos, nxt, starts)
+            found += got
+            fast += stop - pos
+            pos = stop
+            if stop == nxt:
+                continue
+        if _one_line(counter, lines[pos]):  # one whole value alone on its line: the decoder reads it so too
+            pos += 1
+            continue
+        stop = _region(counter, data, starts[pos], final)
+        if stop is None:
+            _close(counter, fast, found)
+            return starts[pos]
+        pos = _line_of(starts, stop) if stop < len(data) else n
+    _close(counter, fast, found)
+    return len(data)
+
+
+def _close(counter: Counter, fast: int, found: List[Found]) -> None:
     tally = counter.tally
     tally.records += fast
     tally.fast_records += fast
     tally.formats["logpush"] += fast
-    if found:
-        _take(counter, found)
+    _take(counter, found)
+
+
+def scan_stream(counter: Counter, readinto: Callable[[memoryview], int], block: int = BLOCK) -> None:
+    """A stream (stdin, .gz) in blocks ending at a newline, read into one reused buffer."""
+    buf = bytearray(block)
+    view = memoryview(buf)
+    filled = 0
+    while True:
+        room = block - filled
+        got = (readinto(view[filled : filled + room]) or 0) if room > 0 else 0
+        filled += got
+        if got == 0 and filled < block:  # the end of the input
+            if filled:
+                scan_block(counter, bytes(view[:filled]), final=True)
+            return
+        cut = buf.rfind(b"\n", 0, filled) + 1
+        done = scan_block(counter, bytes(view[:cut]), final=False) if cut else 0
+        if done == 0 and filled == block:  # one line, or one region of lines, longer than the block
+            if block >= MAX_REGION:  # the exact path for the rest
+                head = bytes(view[:filled])
+                view.release()
+                exact_stream(counter, io.BufferedReader(_Chain(head, readinto), buffer_size=BLOCK))
+                return
+            view.release()
+            buf.extend(bytes(block))
+            block *= 2
+            view = memoryview(buf)
+            continue
+        if done:
+            buf[: filled - done] = view[done:filled].tobytes()
+            filled -= done
 
 
 class _Chain(io.RawIOBase):
@@ -307,76 +420,57 @@ class _Chain(io.RawIOBase):
         return self.rest(memoryview(buffer).cast("B")) or 0
 
 
-def scan_stream(counter: Counter, readinto: Callable[[memoryview], int], block: int = BLOCK) -> None:
-    """A stream (stdin, .gz) in blocks ending at a newline, read into one reused buffer."""
-    buf = bytearray(block)
-    view = memoryview(buf)
-    filled = 0
-    while True:
-        room = block - filled
-        got = readinto(view[filled : filled + room]) if room > 0 else 0
-        got = got or 0
-        filled += got
-        if got == 0:
-            if filled:
-                try:
-                    scan_block(counter, bytes(view[:filled]))
-                except NotPlain:
-                    exact_stream(counter, io.BytesIO(bytes(view[:filled])))
-            return
-        cut = buf.rfind(b"\n", 0, filled) + 1
-        if cut == 0:
-            if filled == block:  # one line longer than the block: grow
-                view.release()
-                buf.extend(bytes(block))
-                block *= 2
-                view = memoryview(buf)
-            continue
-        try:
-            scan_block(counter, buf, cut, final=False)
-        except NotPlain:  # the exact path from this block on: it starts at a line after whole values
-            head = bytes(view[:filled])
-            view.release()
-            exact_stream(counter, io.BufferedReader(_Chain(head, readinto), buffer_size=BLOCK))
-            return
-        rest = filled - cut
-        buf[:rest] = view[cut:filled].tobytes()
-        filled = rest
-
-
 def scan_file_range(counter: Counter, handle: BinaryIO, start: int, end: int, block: int = BLOCK,
-                    on_read: Callable[[int], None] | None = None) -> None:
-    """Bytes [start, end) of a plain file (whole lines) in blocks cut at a newline, read by offset.
-    NotPlain carries the file offset of the block; a range that reaches the end of the file
-    (end is its size) goes on with the exact path from there itself."""
+                    on_read: Callable[[int], None] | None = None) -> int:
+    """Bytes [start, end) of a plain file (start and end right after a newline) in blocks cut at a
+    newline, read by offset. Returns where the counting stopped: end, or further when the lines of
+    a value (or a cut-short line) that starts before end run on past it."""
+    size_of_file = _size(handle)
     pos = start
     size = block
-    at_eof = end >= _size(handle)  # only the input's last line may be cut short or odd
-    whole = start == 0 and at_eof
     while pos < end:
-        size = min(size, end - pos)
-        handle.seek(pos)
-        data = handle.read(size) or b""
+        data = _pread(handle, pos, min(size, end - pos))
         if not data:
-            return
+            return pos
         cut = len(data)
-        if pos + len(data) < end:
+        if pos + cut < end:
             cut = data.rfind(b"\n") + 1
             if cut == 0:  # one line longer than the block: grow
                 size *= 2
                 continue
+            data = data[:cut]
         if on_read is not None:
             on_read(cut)
-        try:
-            scan_block(counter, data, cut, final=at_eof and pos + cut >= end)
-        except NotPlain:
-            if not whole:
-                raise NotPlain(pos) from None
+        done = scan_block(counter, data, final=pos + cut >= size_of_file)
+        pos += done
+        size = block
+        if done < cut:  # the decoder needs what follows: the lines from there in a bigger block
+            pos = _region_from(counter, handle, pos, block, size_of_file)
+    return pos
+
+
+def _region_from(counter: Counter, handle: BinaryIO, pos: int, block: int, size_of_file: int) -> int:
+    """The stream decoder from the line at pos, over as many bytes as it needs (up to MAX_REGION,
+    then the exact path to the end of the file); returns where it stopped."""
+    size = 2 * block
+    while True:
+        data = _pread(handle, pos, size)
+        final = pos + len(data) >= size_of_file
+        if not final:
+            data = data[: data.rfind(b"\n") + 1]
+        stop = _region(counter, data, 0, final) if data else None
+        if stop is not None:
+            return pos + stop
+        if size >= MAX_REGION:
             handle.seek(pos)
             exact_stream(counter, handle)
-            return
-        pos += cut
-        size = block
+            return size_of_file
+        size *= 2
+
+
+def _pread(handle: BinaryIO, pos: int, size: int) -> bytes:
+    handle.seek(pos)
+    return handle.read(size) or b""
 
 
 def _size(handle: BinaryIO) -> int:

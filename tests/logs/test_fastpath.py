@@ -273,19 +273,25 @@ def test_odd_line_in_a_byte_range_rereads_the_file_exactly(tmp_path: Path, monke
     assert 0 < counter.tally.fast_records < 400
 
 
-def test_odd_line_at_the_end_of_a_range_is_not_read_alone(tmp_path: Path) -> None:
-    """An array opened on a line of its own: its elements are plain lines, the closing bracket the last."""
+def test_a_value_across_a_range_end_is_read_on_past_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An array opened on a line of its own at a range's end: that range reads on to its close, and
+    the next range (which started inside it) is counted again from there."""
     lines = [js(logpush([[js(timing("/s", float(i), True))]], ts=T0 + i)) for i in range(20)]
-    data = ("\n".join(lines[:10] + ["["] + lines[10:] + ["]"]) + "\n").encode()
+    data = ("\n".join(lines[:10] + ["["] + lines[10:] + ["]"] + lines[:3]) + "\n").encode()
     path = _write(tmp_path, data)
     exact = analyze([str(path)], Options(fast=False)).tally
     cut = data.index(b"[\n") + 2  # a range ending right after the "[" line
-    with open(path, "rb", buffering=0) as handle, pytest.raises(fastpath.NotPlain):
-        fastpath.scan_file_range(Counter(Tally(), Patterns()), handle, 0, cut)
-    parts = Counter(Tally(), Patterns())
-    with open(path, "rb", buffering=0) as handle:  # the whole file: exact from the odd line on
-        fastpath.scan_file_range(parts, handle, 0, len(data), block=256)
-    assert snapshot(parts.tally) == snapshot(exact) and exact.malformed == 0 and exact.cmd_timing == 20
+    head = Counter(Tally(), Patterns())
+    with open(path, "rb", buffering=0) as handle:
+        stop = fastpath.scan_file_range(head, handle, 0, cut, block=256)
+        after = data.index(b"]\n") + 2
+        assert stop == data.index(b"\n", after) + 1  # read on past the array's close to the next value's line end
+        fastpath.scan_file_range(head, handle, stop, len(data), block=256)
+    assert snapshot(head.tally) == snapshot(exact) and exact.malformed == 0 and exact.cmd_timing == 23
+    assert head.tally.fast_records == 12  # the lines before the array and after the first one after it
+    monkeypatch.setattr(analyze_mod, "_ranges", lambda _path, size, _parts: [(0, cut), (cut, size)])
+    monkeypatch.setattr(analyze_mod, "PARALLEL_MIN_BYTES", 0)
+    assert snapshot(analyze([str(path)], Options(jobs=2)).tally) == snapshot(exact)
 
 
 def _case_variants(word: str) -> List[str]:
@@ -294,14 +300,122 @@ def _case_variants(word: str) -> List[str]:
     return ["".join(chars) for chars in itertools.product(*[(c.lower(), c.upper()) for c in word])]
 
 
+def _marked(buf: bytes) -> List[int]:
+    lines = buf.split(b"\n")[:-1]
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    return fastpath._marked(buf, starts)
+
+
 def test_markers_in_any_letter_case_send_their_line_to_full_parsing() -> None:
-    """Every spelling of "dual" and "mongo" marks its line (the one translated scan finds both), and
-    the "mongo_connect" mark key of timing.js does not."""
-    for word in _case_variants("dual") + _case_variants("mongo") + ["mongo_connection_error", "MongoNetworkError"]:
+    """Every spelling of "dual" and "mongo" marks its line (the one translated scan finds both), as
+    does a \\u escape that could spell one; the "mongo_connect" mark key of timing.js does not."""
+    words = _case_variants("dual") + _case_variants("mongo") + ["mongo_connection_error", "MongoNetworkError",
+                                                                  "\\u0064ual", "\\u004Dongo", "du\\u0061l", "\\\\u006dongo"]
+    for word in words:
         lines = [b'{"a":"x"}\n', b'{"b":"' + word.encode() + b' write failed"}\n', b'{"c":"y"}\n']
-        buf = b"".join(lines)
-        assert fastpath._marked(buf, len(buf)) == {len(lines[0])}, word
-    quiet = b'{"Message":["{\\"marks\\":{\\"mongo_connect\\":1}}"]}\n{"marks":{"mongo_connect":2}}\n'
-    assert fastpath._marked(quiet, len(quiet)) == set()
+        assert _marked(b"".join(lines)) == [1], word
+    quiet = b'{"Message":["{\\"marks\\":{\\"mongo_connect\\":1}}"]}\n{"marks":{"mongo_connect":2}}\n{"u":"\\u00e9\\\\"}\n'
+    assert _marked(quiet) == []
     both = b'{"m":"mongo_connect\\" then MongoServerSelectionError"}\n'
-    assert fastpath._marked(both, len(both)) == {0}
+    assert _marked(both) == [0]
+
+
+# -- messy exports: both message forms in any mix, lines cut short anywhere ---------------------
+
+@st.composite
+def common_line(draw: Any) -> bytes:
+    """A record of the common shape, its cmd_timing event logged as a string or as an object."""
+    ev = timing(draw(st.sampled_from(["/start", "/help", "callback_query"])), draw(durations),
+                draw(st.sampled_from([True, False, None])), draw(st.integers(0, 10**7)))
+    item = ev if draw(st.booleans()) else js(ev)
+    outcome = draw(st.sampled_from(["ok"] * 8 + ["exceededCpu"]))
+    record = logpush([[js({"event": "request", "cold": True})], [item]], outcome=outcome, ts=T0 + draw(st.integers(0, 3 * 3_600_000)))
+    record["ScriptVersion"] = {"Id": "v1", "Message": draw(st.sampled_from(["soak build", "fix {x}", "a}}"])), "Tag": "t"}
+    return js(record).encode()
+
+
+def _ranged(path: Path, cuts: List[int], block: int) -> Tally:
+    """The file counted as byte ranges [0, c1), [c1, c2), ... stitched as analyze does."""
+    size = path.stat().st_size
+    counter = Counter(Tally(), Patterns())
+    pos = 0
+    with open(path, "rb", buffering=0) as handle:
+        for start, end in zip([0] + cuts, cuts + [size]):
+            part = Counter(Tally(), Patterns())
+            stop = fastpath.scan_file_range(part, handle, start, end, block=block)
+            if pos == start:
+                counter.tally.merge(part.tally)
+                pos = stop
+            elif pos < end:
+                redo = Counter(Tally(), Patterns())
+                pos = fastpath.scan_file_range(redo, handle, pos, end, block=block)
+                counter.tally.merge(redo.tally)
+    return counter.tally
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(common_line(), min_size=1, max_size=25), st.data(), st.sampled_from([64, 700, 4096, 1 << 20]))
+def test_mixed_forms_and_cut_lines_fast_equals_exact(tmp_path: Path, lines: List[bytes], data: Any, block: int) -> None:
+    """Lines cut short at any byte (also right after a "}" and at block and range ends) are counted
+    malformed where they stand, and every other line is still taken fast, in either message form."""
+    cut = sorted(data.draw(st.sets(st.integers(0, len(lines) - 1), max_size=4)))
+    for i in cut:
+        lines[i] = lines[i][: data.draw(st.integers(1, len(lines[i]) - 1))]
+    first = js(logpush([[js(timing("/first", 1.5, True))]], ts=T0)).encode()
+    text = b"\n".join([first] + lines) + b"\n"
+    path = _write(tmp_path, text)
+    exact = analyze([str(path)], Options(fast=False)).tally
+    assert exact.malformed == len(cut) and exact.records == len(lines) + 1 - len(cut)
+    plain = [i + 1 for i, line in enumerate(lines) if i not in cut and b'"Outcome":"ok"' in line]
+    for tally in (analyze([str(path)], Options(jobs=1)).tally,
+                  _ranged(path, sorted({text.index(b"\n", at) + 1 for at in data.draw(st.lists(st.integers(0, len(text) - 1), max_size=3))} - {len(text)}), block)):
+        assert snapshot(tally) == snapshot(exact)
+        assert tally.fast_records == len(plain) + 1  # not one whole line more went through JSON
+    import io
+
+    streamed = Counter(Tally(), Patterns())
+    fastpath.scan_stream(streamed, io.BytesIO(text).readinto, block=block)
+    assert snapshot(streamed.tally) == snapshot(exact)
+
+
+def test_a_line_cut_right_after_a_close_brace_is_malformed(tmp_path: Path) -> None:
+    """Cut after the ScriptVersion object that follows the Outcome: the line still starts with "{",
+    ends with "}" and holds one Outcome "ok", but it is not a whole record."""
+    lines = [js(logpush([[js(timing("/s", float(i), True))]], ts=T0 + i)) for i in range(10)]
+    lines[4] = lines[4][: lines[4].index('},"WallTimeMs"') + 1]
+    assert lines[4].endswith('{"Id":"v1"}')
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    fast = analyze([str(path)], Options(jobs=1)).tally
+    exact = analyze([str(path)], Options(fast=False)).tally
+    assert snapshot(fast) == snapshot(exact) and exact.malformed == 1 and exact.records == 9
+    assert fast.fast_records == 9
+
+
+def test_two_records_on_one_line_are_both_counted(tmp_path: Path) -> None:
+    lines = [js(logpush([[js(timing("/s", float(i), True))]], ts=T0 + i)) for i in range(6)]
+    lines[2] = lines[2] + lines[3]
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    fast = analyze([str(path)], Options(jobs=1)).tally
+    exact = analyze([str(path)], Options(fast=False)).tally
+    assert snapshot(fast) == snapshot(exact) and exact.records == 7 and exact.cmd_timing == 7
+    assert fast.fast_records == 5
+
+
+def test_a_pretty_printed_value_goes_to_the_decoder_for_its_lines_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [js(logpush([[js(timing("/s", float(i), i % 2 == 0))] if i % 3 else [timing("/o", float(i), True)]], ts=T0 + i * 1000))
+             for i in range(300)]
+    lines[100] = json.dumps(logpush([[js(timing("/pretty", 7.0, True))]], ts=T0), indent=2)
+    lines[200] = lines[200][:150]  # and one cut short
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    exact = analyze([str(path)], Options(fast=False)).tally
+    assert exact.records == 299 and exact.malformed == 1 and exact.cmd_timing == 299
+    for block in (4096, 1 << 20):
+        with open(path, "rb", buffering=0) as handle:
+            counter = Counter(Tally(), Patterns())
+            fastpath.scan_file_range(counter, handle, 0, path.stat().st_size, block=block)
+        assert snapshot(counter.tally) == snapshot(exact)
+        assert counter.tally.fast_records == 298  # all but the pretty-printed and the cut line
+    monkeypatch.setattr(analyze_mod, "PARALLEL_MIN_BYTES", 0)
+    assert snapshot(analyze([str(path)], Options(jobs=3)).tally) == snapshot(exact)
