@@ -86,7 +86,7 @@ def generate(path: Path, records: int, seed: int = 7, object_share: float = 0.0,
 
 # What analyze-soak reports, in DuckDB: per (cmd, cold) count/p50/p95/p99/max ("groups only", the
 # least DuckDB can be asked for) and, for the same work, also the counts the report gives: records,
-# non-ok outcomes, dual-write failures and Mongo connection errors by the contract's rules (once per
+# non-ok outcomes, dual-write failures and Mongo connection errors by the documented counting rules (once per
 # log entry: a structured event, or message text matching the pattern; exceptions as "Name: Message")
 # and cmd_timing without `cold`.
 _DUCK_EV = "(CASE WHEN json_type(m) = 'VARCHAR' THEN TRY_CAST(m->>'$' AS JSON) ELSE m END)"
