@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from cutover.commands._args import non_negative_int, positive_float
+
 EXAMPLES = """\
   cutover analyze-soak --input cf-logs.ndjson.gz --baseline-cold-ping-ms 420 --output soak-decision.md --json -
   cutover analyze-soak --input logpush/day1.log.gz --input logpush/day2.log.gz --chart soak.svg
@@ -17,24 +19,6 @@ EXAMPLES = """\
 """
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,11 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="spreadsheet CSV dates like 03/11/2025: dmy = day first, mdy = month first "
                           "(default: learned from the file; asked for only when no value shows it)")
     gate = parser.add_argument_group("gate")
-    gate.add_argument("--baseline-cold-ping-ms", type=_positive_float, metavar="MS",
+    gate.add_argument("--baseline-cold-ping-ms", type=positive_float, metavar="MS",
                       help="cold /ping P95 of the old stack (default $BASELINE_COLD_PING_MS; none = REPORT-ONLY)")
-    gate.add_argument("--factor", type=_positive_float, default=2.5, help="PROCEED when cold P95 <= factor x baseline (default 2.5)")
+    gate.add_argument("--factor", type=positive_float, default=2.5, help="PROCEED when cold P95 <= factor x baseline (default 2.5)")
     gate.add_argument("--gate-cmd", metavar="CMD", help="gate on this command's cold samples only (e.g. /start); default all commands")
-    gate.add_argument("--min-cold-samples", type=_non_negative_int, default=20, metavar="N",
+    gate.add_argument("--min-cold-samples", type=non_negative_int, default=20, metavar="N",
                       help="fewer cold samples than this -> INCONCLUSIVE, exit 5 (default 20)")
     out = parser.add_argument_group("output")
     out.add_argument("--output", "-o", default="soak-decision.md", metavar="FILE|-", help="markdown report (default soak-decision.md; '-' = stdout)")
@@ -63,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="log text / exception counted as a Mongo connection error (default: Mongo(Network|NetworkTimeout|ServerSelection|TopologyClosed|PoolClosed)Error)")
     rules.add_argument("--cpu-outcome", metavar="OUTCOME", help="invocation outcome counted as CPU limit exceeded (default exceededCpu)")
     perf = parser.add_argument_group("performance")
-    perf.add_argument("--jobs", "-j", type=_non_negative_int, default=0, metavar="N", help="processes for big plain files (default: one per CPU)")
+    perf.add_argument("--jobs", "-j", type=non_negative_int, default=0, metavar="N", help="processes for big plain files (default: one per CPU)")
     perf.add_argument("--exact", action="store_true", help="parse every record as JSON (no regex fast path); same figures, slower")
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 
+from cutover.commands._args import non_negative_int, positive_float
+
 EXAMPLES = """\
   # live from the Worker's tail; stops (exit 4) when cold P95 stays above 2.5 x 420 ms for 3 hours
   wrangler tail bot --format json | cutover soak-watch --input - --baseline-cold-ping-ms 420 \\
@@ -36,24 +38,6 @@ EXAMPLES = """\
 """
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
-    return value
 
 
 def _pct_or_off(text: str) -> float | None:
@@ -105,12 +89,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="figures and position, saved after each pull (--from-api default soak-watch.state.json; "
                             "with --input - a restarted pipe goes on from it)")
     gate = parser.add_argument_group("gate and stop-conditions")
-    gate.add_argument("--baseline-cold-ping-ms", type=_positive_float, metavar="MS",
+    gate.add_argument("--baseline-cold-ping-ms", type=positive_float, metavar="MS",
                       help="cold /ping P95 of the old stack (default $BASELINE_COLD_PING_MS; none = REPORT-ONLY, no latency stop)")
-    gate.add_argument("--factor", type=_positive_float, default=2.5, help="threshold = factor x baseline (default 2.5)")
-    gate.add_argument("--min-cold-samples", type=_count, default=20, metavar="N",
+    gate.add_argument("--factor", type=positive_float, default=2.5, help="threshold = factor x baseline (default 2.5)")
+    gate.add_argument("--min-cold-samples", type=non_negative_int, default=20, metavar="N",
                       help="cold samples an hour needs to count towards a stop, and the run to decide (default 20)")
-    gate.add_argument("--stop-hours", type=_count, default=3, metavar="N",
+    gate.add_argument("--stop-hours", type=non_negative_int, default=3, metavar="N",
                       help="consecutive event-hours with cold P95 above the threshold that stop the soak (default 3)")
     gate.add_argument("--max-mongo-error-pct", type=_pct_or_off, default=2.0, metavar="PCT|off",
                       help="stop when an hour's Mongo connection errors exceed PCT %% of its cmd_timing events (default 2)")
@@ -118,12 +102,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="stop when an hour's dual-write failures exceed PCT %% (default 1)")
     gate.add_argument("--max-cpu-exceeded-pct", type=_pct_or_off, default=1.0, metavar="PCT|off",
                       help="stop when an hour's exceededCpu invocations exceed PCT %% (default 1)")
-    gate.add_argument("--min-failures", type=_count, default=5, metavar="N",
+    gate.add_argument("--min-failures", type=non_negative_int, default=5, metavar="N",
                       help="a failure rate stops the soak only with at least N failures in the hour (default 5)")
     atlas = parser.add_argument_group("Atlas connection cap (ATLAS_* credentials in the environment)")
     atlas.add_argument("--atlas-group", metavar="ID", help="Atlas project (group) id, 24 hex digits")
     atlas.add_argument("--atlas-process", metavar="HOST:PORT", help="the mongod process to watch (the primary)")
-    atlas.add_argument("--atlas-cap", type=_positive_float, default=500.0, help="connection limit of the cluster tier (default 500)")
+    atlas.add_argument("--atlas-cap", type=positive_float, default=500.0, help="connection limit of the cluster tier (default 500)")
     atlas.add_argument("--atlas-max-pct", type=_pct_or_off, default=60.0, metavar="PCT",
                        help="stop when connections peak above PCT %% of the cap (default 60)")
     out = parser.add_argument_group("output")
