@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cutover.sinks.d1plan import D1Planner, PlanOptions, paused_gc, write_file  # noqa: E402
-from cutover.sinks.d1schema import parse_schema  # noqa: E402
-from cutover.sources.values import DateTime, Decimal128, Int64, ObjectId  # noqa: E402
+from cutover.d1.plan import D1Planner, PlanOptions, paused_gc, write_file  # noqa: E402
+from cutover.d1.schema import parse_schema  # noqa: E402
+from cutover.mongo.values import DateTime, Decimal128, Int64, ObjectId  # noqa: E402
 
 SCHEMA = """CREATE TABLE trading_trades (
   id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, chat_id INTEGER, symbol TEXT, side TEXT, qty REAL,

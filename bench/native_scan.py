@@ -16,9 +16,9 @@ from bson.datetime_ms import DatetimeMS  # noqa: E402
 from bson.int64 import Int64  # noqa: E402
 from bson.objectid import ObjectId  # noqa: E402
 
-from cutover.sources.base import ScanOptions  # noqa: E402
-from cutover.sources.native import bson as native_bson  # noqa: E402
-from cutover.sources.native.source import NativeSource  # noqa: E402
+from cutover.mongo.base import ScanOptions  # noqa: E402
+from cutover.mongo.native import bson as native_bson  # noqa: E402
+from cutover.mongo.native.source import NativeSource  # noqa: E402
 from tests.support.mongo_server import MongoTestServer, ScramUser, make_certificate  # noqa: E402
 
 

@@ -103,7 +103,7 @@ def _read_plain_batches(path: str) -> int:
 
 
 def _read_documents(path: str) -> int:
-    from cutover.sources.export import ExportSource
+    from cutover.mongo.export import ExportSource
 
     # skip_bad_lines: one read, no checking read first (the work a backfill pass does)
     source = ExportSource(path, skip_bad_lines=True)
@@ -114,7 +114,7 @@ def _read_documents(path: str) -> int:
 
 
 def _read_checked(path: str) -> int:
-    from cutover.sources.export import ExportSource
+    from cutover.mongo.export import ExportSource
 
     # the default: the whole file is checked once before the first document is handed out
     source = ExportSource(path)
@@ -125,16 +125,16 @@ def _read_checked(path: str) -> int:
 
 
 def _read_batches(path: str) -> int:
-    from cutover.sources.base import ScanOptions
-    from cutover.sources.export import ExportSource
+    from cutover.mongo.base import ScanOptions
+    from cutover.mongo.export import ExportSource
 
     source = ExportSource(path, skip_bad_lines=True)
     return sum(len(batch) for batch in source.scan(source.collections()[0], ScanOptions(batch_size=1000)))
 
 
 def _read_backfill(path: str) -> int:
-    from cutover.sources.base import ScanOptions
-    from cutover.sources.export import ExportSource
+    from cutover.mongo.base import ScanOptions
+    from cutover.mongo.export import ExportSource
 
     # what backfill-kv pays: count() for the progress bar (the checking read), then scan() batches
     source = ExportSource(path)
@@ -149,8 +149,8 @@ def _read_backfill(path: str) -> int:
 def _scan_with_consumer(path: str, gc_off: bool) -> int:
     import gc
 
-    from cutover.sources.base import ScanOptions
-    from cutover.sources.export import ExportSource
+    from cutover.mongo.base import ScanOptions
+    from cutover.mongo.export import ExportSource
 
     # a checked scan whose consumer allocates per document, as a sink does: the cyclic GC then
     # runs while a batch is held (the batch readers above allocate nothing, so it never does)
@@ -183,7 +183,7 @@ READERS = {
 def child(reader: str, path: str) -> None:
     import resource
 
-    import cutover.sources.export  # noqa: F401 - imported before the clock starts
+    import cutover.mongo.export  # noqa: F401 - imported before the clock starts
 
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()

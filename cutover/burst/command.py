@@ -57,7 +57,7 @@ def _secret(args: argparse.Namespace) -> str | None:
 def _guard(args: argparse.Namespace, dry_run: bool) -> Any:
     from cutover.atlas.auth import auth_from_env
     from cutover.atlas.client import AtlasClient
-    from cutover.burst.guard import ConnectionGuard
+    from cutover.burst.connections import ConnectionGuard
     from cutover.core.config import atlas_api_base
     from cutover.core.http import HttpClient
 

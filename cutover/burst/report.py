@@ -5,7 +5,7 @@ from collections import Counter
 from typing import Any, Sequence
 
 from cutover.burst.wire import Outcome, WaveResult
-from cutover.logs.stats import percentile_sorted
+from cutover.core.stats import percentile_sorted
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

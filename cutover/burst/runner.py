@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from cutover.burst.guard import ConnectionGuard, DuringWave
+from cutover.burst.connections import ConnectionGuard, DuringWave
 from cutover.burst.report import summarize, wave_json
 from cutover.burst.target import Target
 from cutover.burst.updates import UpdateFactory

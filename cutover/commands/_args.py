@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any, Tuple
 
 
 def positive_float(text: str) -> float:
@@ -22,3 +23,99 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
     return value
+
+
+def positive_int(text: str) -> int:
+    value = non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def headroom(text: str) -> float:
+    """Share of the API budget left unused: `10%` or `0.1` (the same), in [0, 1)."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share like 10% or 0.1, not {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be at least 0% and below 100%: {text!r}")
+    return value
+
+
+def api_limit(text: str) -> Tuple[int, float]:
+    """`REQUESTS/SECONDS`, e.g. 1200/300."""
+    from cutover.core.ratelimit import parse_api_limit
+    from cutover.errors import UsageError
+
+    try:
+        return parse_api_limit(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+# -- shared argument groups -------------------------------------------------------------------
+# One spelling, one meaning, one help text per flag across commands. An old spelling stays a
+# hidden alias (help=SUPPRESS, default=SUPPRESS so it never overrides the canonical default).
+
+
+def hidden_alias(group: Any, flag: str, dest: str, **kwargs: Any) -> None:
+    group.add_argument(flag, dest=dest, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **kwargs)
+
+
+def add_config(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument("--config", metavar="FILE", required=required,
+                        help="backfill config (JSON; flags override it; see `cutover docs config`)")
+
+
+def add_mongo_source(
+    parser: argparse.ArgumentParser, *, database_alias: bool = False, page_size: bool = True
+) -> Any:
+    """--source, --mongo-database, --page-size, --skip-bad-lines. `database_alias`: the command
+    used to spell --mongo-database as --database (kept hidden)."""
+    group = parser.add_argument_group("Mongo source")
+    group.add_argument("--source", metavar="SPEC",
+                       help="Mongo source (overrides mongo.source): export:DIR_OR_FILE, dataapi:URL, mongodb+srv://")
+    group.add_argument("--mongo-database", metavar="NAME", help="Mongo database (overrides mongo.database)")
+    if database_alias:
+        hidden_alias(group, "--database", "mongo_database", metavar="NAME")
+    if page_size:
+        group.add_argument("--page-size", type=positive_int, default=None, metavar="N",
+                           help="dataapi: documents per page (default 1000, at most 50000)")
+    group.add_argument("--skip-bad-lines", action="store_true",
+                       help="export: skip and count damaged lines instead of stopping")
+    return group
+
+
+def add_cloudflare(
+    parser: argparse.ArgumentParser, *, headroom_alias: bool = False, limit: bool = True, account: bool = True
+) -> Any:
+    """--account-id, --budget-headroom, --api-limit. `headroom_alias`: keep the old `--headroom`."""
+    group = parser.add_argument_group("Cloudflare API")
+    if account:
+        group.add_argument("--account-id", metavar="ID",
+                           help="Cloudflare account (overrides CLOUDFLARE_ACCOUNT_ID and cloudflare.account_id)")
+    group.add_argument("--budget-headroom", type=headroom, default=0.1, metavar="PCT",
+                       help="share of the token's request budget left unused, e.g. 10%% or 0.1 (default 10%%)")
+    if headroom_alias:
+        hidden_alias(group, "--headroom", "budget_headroom", type=headroom, metavar="FRACTION")
+    if limit:
+        group.add_argument("--api-limit", type=api_limit, default=None, metavar="N/SECONDS",
+                           help="the token's request budget (default 1200/300: 1,200 per 5 minutes), shared with "
+                                "the other cutover runs on this machine that use the same token")
+    return group
+
+
+def add_time_window(parser: argparse.ArgumentParser, what: str, *, until: bool = True) -> Any:
+    """--since / --until in the one time grammar (core.timespec)."""
+    group = parser.add_argument_group("time window")
+    group.add_argument("--since", metavar="WHEN",
+                       help=f"only {what} at or after WHEN: 24h, 7d, 2026-12-03, 2026-12-03T18:00:00Z or epoch ms")
+    if until:
+        group.add_argument("--until", metavar="WHEN", help=f"only {what} before WHEN (same forms; default now)")
+    return group
+
+
+def add_json(parser: Any, what: str = "the summary") -> None:
+    parser.add_argument("--json", metavar="FILE|-", help=f"write {what} as JSON to FILE (- for stdout)")

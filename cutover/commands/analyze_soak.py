@@ -74,7 +74,7 @@ def _patterns(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     import re
 
     from cutover.errors import UsageError
-    from cutover.logs.model import Patterns
+    from cutover.soak.model import Patterns
 
     base = Patterns()
     chosen = Patterns(
@@ -156,8 +156,8 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from cutover.errors import UsageError
-    from cutover.logs import report, svg
-    from cutover.logs.analyze import Options, analyze
+    from cutover.soak import report, svg
+    from cutover.soak.analyze import Options, analyze
 
     if args.input.count("-") > 1:
         raise UsageError("--input - (stdin) can be given only once")

@@ -70,6 +70,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cutover.commands._backfill_d1_run import run_backfill_d1
+    from cutover.d1.backfill import run_backfill_d1
 
     return run_backfill_d1(args)

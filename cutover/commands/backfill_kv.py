@@ -45,6 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cutover.sinks.kv_backfill import run_backfill
+    from cutover.kv.backfill import run_backfill
 
     return run_backfill(args)

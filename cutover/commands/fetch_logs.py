@@ -50,6 +50,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cutover.telemetry.fetch import run_fetch
+    from cutover.logfetch.fetch import run_fetch
 
     return run_fetch(args)

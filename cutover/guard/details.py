@@ -121,7 +121,7 @@ def _select(client: Any, url: str, sql: str) -> List[dict]:
 
 def _d1_row_counts(client: Any, url: str) -> tuple[List[str], Dict[str, int] | None]:
     """Rows per user table, via two SELECTs; skipped when there are too many tables to count."""
-    from cutover.sinks.sql import quote_identifier, text_literal
+    from cutover.d1.sql import quote_identifier, text_literal
 
     tables = [str(r.get("name")) for r in _select(
         client, url,

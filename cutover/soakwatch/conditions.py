@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Mapping, Sequence, Tuple
 
-from cutover.logs.model import HOUR_MS
-from cutover.logs.stats import percentile_sorted
+from cutover.core.stats import percentile_sorted
+from cutover.soak.model import HOUR_MS
 
 COLD_P95 = "cold_p95_sustained"
 MONGO = "mongo_connection_errors"

@@ -6,9 +6,9 @@ import json
 from typing import Any, Dict, List
 
 from cutover.core.timespec import iso_ms
-from cutover.logs import report, svg
-from cutover.logs.analyze import SoakResult
-from cutover.logs.gate import PIVOT
+from cutover.soak import report, svg
+from cutover.soak.analyze import SoakResult
+from cutover.soak.gate import PIVOT
 from cutover.soakwatch.conditions import Limits, Stop, hour_label
 
 

@@ -18,8 +18,8 @@ from cutover.core.fsutil import write_output
 from cutover.core.progress import format_duration
 from cutover.core.timespec import iso_ms, parse_time_ms
 from cutover.errors import EXIT_GATE_FAILED, ConfigError, CutoverError, UsageError
-from cutover.logs import analyze
-from cutover.logs.model import HOUR_MS, Patterns
+from cutover.soak import analyze
+from cutover.soak.model import HOUR_MS, Patterns
 from cutover.soakwatch import report
 from cutover.soakwatch.conditions import Limits, Stop, atlas_over
 from cutover.soakwatch.watch import Watch, hour_of
@@ -253,7 +253,7 @@ def _time_arg(text: str, now_ms: int, flag: str) -> int:
 # -- the Observability API --------------------------------------------------------------------
 
 def _api_filters(options: Options) -> List[Any]:
-    from cutover.telemetry.query import script_filter, soak_filter
+    from cutover.logfetch.query import script_filter, soak_filter
 
     filters = [script_filter(options.script or "")]
     if options.patterns.is_default:
@@ -265,8 +265,8 @@ def _run_api(options: Options, rt: Runtime) -> int:
     from cutover.core.config import cloudflare_account_id, cloudflare_api_base, read_secret
     from cutover.core.http import HttpClient, RetryEvent
     from cutover.core.ratelimit import RateLimiter, cloudflare_budget
-    from cutover.telemetry.client import TelemetryClient
-    from cutover.telemetry.frames import BoundaryDedup, FrameWalker
+    from cutover.logfetch.client import TelemetryClient
+    from cutover.logfetch.frames import BoundaryDedup, FrameWalker
 
     if not options.script:
         raise UsageError("--from-api needs --script NAME (the Worker whose logs to watch)")
@@ -451,9 +451,9 @@ class _End(Exception):
 
 
 def _run_stream(options: Options, rt: Runtime) -> int:
-    from cutover.logs import jsonstream
-    from cutover.logs.formats import csvrows
-    from cutover.logs.inputs import container_of, open_input
+    from cutover.soak import jsonstream
+    from cutover.soak.formats import csvrows
+    from cutover.soak.inputs import container_of, open_input
 
     name = options.input or "-"
     checkpoint = None

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from cutover.logs.formats import expand, record_of
-from cutover.logs.jsonstream import MALFORMED
-from cutover.logs.model import HOUR_MS, Patterns, Record, Tally
-from cutover.logs.persist import tally_from_json, tally_to_json
-from cutover.logs.rules import Counter
+from cutover.soak.formats import expand, record_of
+from cutover.soak.jsonstream import MALFORMED
+from cutover.soak.model import HOUR_MS, Patterns, Record, Tally
+from cutover.soak.persist import tally_from_json, tally_to_json
+from cutover.soak.rules import Counter
 from cutover.soakwatch.conditions import HourCounts, Limits, Stop, empty_hour, failure_rates, sustained_cold
 
 

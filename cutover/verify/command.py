@@ -136,8 +136,8 @@ def _verify_module(spec: Any, source: Any, targets: Targets, args: argparse.Name
 
 
 def _verify_d1(cfg: Config, source: Any, targets: Targets) -> tuple:  # type: ignore[type-arg]
-    from cutover.sinks.d1ids import MAP_TABLE
-    from cutover.sources.base import SourceIncomplete
+    from cutover.d1.ids import MAP_TABLE
+    from cutover.mongo.base import SourceIncomplete
     from cutover.verify.d1_expected import expected_rows
     from cutover.verify.d1_match import compare_d1
 
@@ -161,8 +161,8 @@ def _verify_d1(cfg: Config, source: Any, targets: Targets) -> tuple:  # type: ig
 def run_verify(args: argparse.Namespace) -> int:
     """Each target is checked and reported on its own: one that cannot be read is one line with
     the fix and exit 1 (unless a difference elsewhere makes it 4); the others still count."""
-    from cutover.sinks.kv_backfill import module_specs
-    from cutover.sources import open_source
+    from cutover.kv.backfill import module_specs
+    from cutover.mongo import open_source
 
     cfg = Config.load(args.config)
     cfg.set("mongo.source", args.source)

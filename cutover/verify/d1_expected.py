@@ -15,7 +15,7 @@ from typing import Any, Dict
 
 from cutover.core.config import Config
 from cutover.errors import CutoverError
-from cutover.sources.base import MongoSource
+from cutover.mongo.base import MongoSource
 from cutover.verify.compare import Row
 
 
@@ -28,7 +28,7 @@ class ExpectedD1:
 
 
 def _create_table_sql(table: Any) -> str:
-    from cutover.sinks.sql import quote_identifier
+    from cutover.d1.sql import quote_identifier
 
     cols = []
     for col in table.columns:
@@ -40,11 +40,11 @@ def _create_table_sql(table: Any) -> str:
 
 
 def expected_rows(cfg: Config, source: MongoSource) -> ExpectedD1:
-    from cutover.commands import _backfill_d1_run as d1run
     from cutover.commands import backfill_d1
-    from cutover.sinks import d1ids
-    from cutover.sinks.d1plan import legacy_id_value, render_file
-    from cutover.sources.base import ScanOptions
+    from cutover.d1 import backfill as d1run
+    from cutover.d1 import ids as d1ids
+    from cutover.d1.plan import legacy_id_value, render_file
+    from cutover.mongo.base import ScanOptions
 
     parser = argparse.ArgumentParser(add_help=False)
     backfill_d1.add_arguments(parser)

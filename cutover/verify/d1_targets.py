@@ -47,7 +47,7 @@ class D1Target(abc.ABC):
 
     def id_map(self, table: str) -> Dict[str, int] | None:
         """backfill-d1's id map for `table` (Mongo `_id` key -> row id); None when D1 has none."""
-        from cutover.sinks import d1ids
+        from cutover.d1 import ids as d1ids
 
         found = self.query(d1ids.MAP_EXISTS_SQL)
         if not found or not found[0].get("n"):

@@ -7,9 +7,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable
 
-from cutover.sinks import jsvalue, kvrecord
-from cutover.sources import values as v
-from cutover.sources.base import SourceIncomplete
+from cutover.kv import record as kvrecord
+from cutover.mongo import jsvalue
+from cutover.mongo import values as v
+from cutover.mongo.base import SourceIncomplete
 from cutover.verify.compare import NOT_JSON, KVEntry
 
 _JS_DATE_LIMIT_MS = 8_640_000_000_000_000
@@ -38,7 +39,7 @@ def plain_value(raw: Any) -> Any:
         return raw.iso() if abs(raw.millis) <= _JS_DATE_LIMIT_MS else None
     if isinstance(raw, v.Decimal128):
         return raw.value
-    # BSON types with no JSON of their own take the documented forms of cutover.sinks.jsvalue
+    # BSON types with no JSON of their own take the documented forms of cutover.mongo.jsvalue
     return jsvalue.to_plain(raw)
 
 

@@ -14,7 +14,7 @@ from typing import List
 import pytest
 
 from cutover.cli import main
-from tests.logs.builders import T0, js, logpush, ndjson, timing
+from tests.support.soak_records import T0, js, logpush, ndjson, timing
 
 
 def soak_file(tmp_path: Path, cold_ms: List[float], warm_ms: List[float] = (100.0,)) -> Path:  # type: ignore[assignment]
@@ -213,7 +213,7 @@ def test_output_to_a_fifo_is_written_in_place_not_replaced(tmp_path: Path) -> No
 
 def test_pretty_tail_saved_as_txt_is_judged_not_report_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`wrangler tail bot > soak.txt` (pretty, the default): read by its content, gated like JSON."""
-    from tests.logs.test_inputs import pretty_tail, tail_events
+    from tests.soak.test_inputs import pretty_tail, tail_events
 
     path = tmp_path / "soak.txt"
     path.write_text(pretty_tail(tail_events()))

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from cutover.cli import main
-from cutover.sources import ejson
-from cutover.sources.values import DateTime, ObjectId
+from cutover.mongo import ejson
+from cutover.mongo.values import DateTime, ObjectId
 from tests.support import cf_d1
 from tests.support import sqlite as sqlite_support
 from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare

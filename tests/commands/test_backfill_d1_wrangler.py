@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cutover.cli import main
-from cutover.sources import ejson
-from cutover.sources.values import Binary, DateTime, Decimal128, Int64, ObjectId
+from cutover.mongo import ejson
+from cutover.mongo.values import Binary, DateTime, Decimal128, Int64, ObjectId
 from tests.support import sqlite as sqlite_support
 from tests.support.tools import run_wrangler, wrangler_bin, wrangler_env
 

@@ -167,7 +167,7 @@ def test_resume_keeps_the_first_runs_since_instant(cf: FakeCloudflare, env: Dict
     """`--since 24h` resolved again on --resume would move the window and skip documents."""
     from cutover.cli import build_parser
     from cutover.core.checkpoint import Checkpoint
-    from cutover.sinks.kv_backfill import Backfill, Console, settings_from_args
+    from cutover.kv.backfill import Backfill, Console, settings_from_args
 
     _, cfg = setup_data(tmp_path, 60, with_invalid=False)
     job_path = tmp_path / "backfill-kv.checkpoint.json"

@@ -13,7 +13,7 @@ from tests.support import cf_telemetry
 from tests.support.cf_telemetry import make_row
 from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare
 from tests.support.httpserver import Fault
-from tests.telemetry.logpush_files import trace_event, write_batch
+from tests.support.logpush_files import trace_event, write_batch
 
 T0 = 1_795_802_400_000  # 2026-11-27T18:00:00Z
 SINCE, UNTIL = "2026-11-27T18:00:00Z", "2026-11-27T20:00:00Z"

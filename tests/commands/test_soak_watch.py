@@ -18,13 +18,13 @@ import pytest
 
 from cutover.cli import build_parser, main
 from cutover.commands.soak_watch import options_from
-from cutover.logs.model import HOUR_MS
+from cutover.soak.model import HOUR_MS
 from cutover.soakwatch.run import Runtime, run
-from tests.logs.builders import tail, timing
 from tests.support import cf_telemetry
 from tests.support.atlas_server import FakeAtlas
 from tests.support.cf_telemetry import make_row
 from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare
+from tests.support.soak_records import tail, timing
 from tests.support.tools import REPO
 
 T0 = 1_795_802_400_000  # 2026-11-27T18:00:00Z

@@ -5,7 +5,7 @@ from array import array
 
 import pytest
 
-from cutover.logs.model import HOUR_MS
+from cutover.soak.model import HOUR_MS
 from cutover.soakwatch.conditions import (
     ATLAS,
     COLD_P95,

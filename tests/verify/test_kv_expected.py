@@ -7,8 +7,8 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cutover.sinks import kvrecord
-from cutover.sources import values as v
+from cutover.kv import record as kvrecord
+from cutover.mongo import values as v
 from cutover.verify.compare import KVEntry, compare_kv
 from cutover.verify.kv_expected import expected_kv
 
