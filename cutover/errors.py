@@ -56,7 +56,7 @@ class InconclusiveError(CutoverError):
 
 
 class NotBuiltError(CutoverError):
-    """A command registered in cli.COMMANDS but not implemented yet."""
+    """A command registered in commands.COMMANDS but not implemented yet."""
 
     exit_code = EXIT_ERROR
 

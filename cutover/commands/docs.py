@@ -12,7 +12,7 @@ EXAMPLES = """\
   cutover docs backfill-kv             # one command's page (its flags, what it does, exit codes)
 """
 
-# topic -> (file under docs/, one line on what it is). Commands are added from cli.COMMANDS.
+# topic -> (file under docs/, one line on what it is). Commands are added from cutover.commands.COMMANDS.
 TOPICS: dict[str, tuple[str, str]] = {
     "rollback": ("runbook-rollback.md", "runbook: put Mongo's writes back into KV and D1, prove it, delete safely"),
     "soak": ("runbook-soak.md", "runbook: timing module, burst, soak-watch, fetch-logs, the PROCEED/PIVOT decision"),
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def topics() -> dict[str, tuple[str, str]]:
     """Every topic `cutover docs` serves: the fixed ones, then one page per command."""
-    from cutover.cli import COMMANDS
+    from cutover.commands import COMMANDS
 
     table = dict(TOPICS)
     for command in COMMANDS:
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         lines = [f"{name:<{width}}  {summary}" for name, (_, summary) in table.items()]
         write_stdout_bytes(("\n".join(lines) + "\n").encode("utf-8"))
         return 0
-    from cutover.cli import COMMANDS
+    from cutover.commands import COMMANDS
 
     topic = next((c.name for c in COMMANDS if args.topic in c.aliases), args.topic)
     if topic not in table:

@@ -121,6 +121,10 @@ class Checkpoint:
             f"or delete {shown} to start over{start_over_note}"
         )
 
+    def start_note(self) -> str:
+        """The one line every command says when --resume finds no checkpoint and starts over."""
+        return f"no checkpoint at {os.path.abspath(self.path)}: starting from the beginning"
+
     def save(self) -> None:
         atomic_write_json(self.path, {"format": FORMAT, "job": self.job, "state": self.state})
         self.on_disk = True
