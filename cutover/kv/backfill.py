@@ -80,7 +80,7 @@ class Backfill:
         if cp.open(self.s.resume):
             resume.check_same_source(cp, sources, self.s.modules, self.console)
         elif self.s.resume:
-            self.console.warn(f"no checkpoint at {cp.path}; starting from the beginning")
+            self.console.info(cp.start_note())  # every write is an idempotent upsert: start over
         cp.state.setdefault("modules", {})
         if cp.state.get("since_ms") is not None:
             self.s.since_ms = int(cp.state["since_ms"])
