@@ -447,3 +447,18 @@ def test_unwritable_output_paths_stop_before_the_first_write(cf: FakeCloudflare,
     assert len(err) == 1 and err[0].startswith(f"cutover backfill-kv: {flag}: cannot write ") and "unexpected" not in err[0], err
     assert cf.log == []  # nothing sent
     assert not (tmp_path / "backfill-kv.checkpoint.json").exists()
+
+
+def test_old_flag_spellings_still_mean_the_same() -> None:
+    """--database is the hidden old spelling of --mongo-database; --budget-headroom takes 25% or 0.25."""
+    from cutover.cli import build_parser
+
+    parser = build_parser()
+    old = parser.parse_args(["backfill-kv", "--config", "c.json", "--database", "app", "--budget-headroom", "25%"])
+    new = parser.parse_args(["backfill-kv", "--config", "c.json", "--mongo-database", "app", "--budget-headroom", "0.25"])
+    assert (old.mongo_database, old.budget_headroom) == (new.mongo_database, new.budget_headroom) == ("app", 0.25)
+    plain = parser.parse_args(["backfill-kv", "--config", "c.json"])
+    assert (plain.mongo_database, plain.budget_headroom, plain.api_limit, plain.page_size) == (None, 0.1, None, None)
+    sub = next(a for a in parser._actions if a.dest == "command").choices["backfill-kv"]  # type: ignore[attr-defined]
+    shown = sub.format_help()
+    assert "--mongo-database" in shown and "--database" not in shown.replace("--mongo-database", "")
