@@ -165,22 +165,21 @@ def test_since_takes_every_form_of_the_one_time_grammar(cf: FakeCloudflare, env:
 
 def test_resume_keeps_the_first_runs_since_instant(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path) -> None:
     """`--since 24h` resolved again on --resume would move the window and skip documents."""
-    from cutover.cli import build_parser
     from cutover.core.checkpoint import Checkpoint
-    from cutover.kv.backfill import Backfill, Console, settings_from_args
+    from cutover.core.console import Console
+    from cutover.kv.backfill import Backfill
+    from cutover.kv.options import BackfillKVOptions, resolve
 
     _, cfg = setup_data(tmp_path, 60, with_invalid=False)
     job_path = tmp_path / "backfill-kv.checkpoint.json"
     first = int(time.time() * 1000) - 48 * 3_600_000
     # The checkpoint an interrupted `--since 48h` run left an hour ago, before any batch.
 
-    args = build_parser().parse_args(["backfill-kv", "--config", str(cfg), "--since", "48h"])
-    settings = settings_from_args(args)
+    settings = resolve(BackfillKVOptions(config=str(cfg), since="48h"))
     cp = Checkpoint(str(job_path), Backfill(settings, Console(True, False))._job())
     cp.state = {"modules": {}, "since_ms": first - 3_600_000}
     cp.save()
-    args = build_parser().parse_args(["backfill-kv", "--config", str(cfg), "--since", "48h", "--resume"])
-    settings = settings_from_args(args)
+    settings = resolve(BackfillKVOptions(config=str(cfg), since="48h", resume=True))
     backfill = Backfill(settings, Console(True, False))
     backfill._open_checkpoint({})
     assert settings.since_ms == first - 3_600_000
@@ -190,7 +189,9 @@ def test_usage_and_target_errors(cf: FakeCloudflare, env: Dict[str, str], tmp_pa
     _, cfg = setup_data(tmp_path, 10)
     assert run("--config", str(cfg), "--module", "nope") == 2
     assert run("--config", str(cfg), "--emit", "x.json", "--mode", "put") == 2
-    assert run("--config", str(cfg), "--budget-headroom", "120%") == 2
+    with pytest.raises(SystemExit) as usage:  # argparse's own exit 2 (the flag's type checks it now)
+        run("--config", str(cfg), "--budget-headroom", "120%")
+    assert usage.value.code == 2
     os.environ["CLOUDFLARE_API_TOKEN"] = "not-the-right-token-123"
     assert run("--config", str(cfg)) == 1
     err = capsys.readouterr().err
@@ -446,3 +447,18 @@ def test_unwritable_output_paths_stop_before_the_first_write(cf: FakeCloudflare,
     assert len(err) == 1 and err[0].startswith(f"cutover backfill-kv: {flag}: cannot write ") and "unexpected" not in err[0], err
     assert cf.log == []  # nothing sent
     assert not (tmp_path / "backfill-kv.checkpoint.json").exists()
+
+
+def test_old_flag_spellings_still_mean_the_same() -> None:
+    """--database is the hidden old spelling of --mongo-database; --budget-headroom takes 25% or 0.25."""
+    from cutover.cli import build_parser
+
+    parser = build_parser()
+    old = parser.parse_args(["backfill-kv", "--config", "c.json", "--database", "app", "--budget-headroom", "25%"])
+    new = parser.parse_args(["backfill-kv", "--config", "c.json", "--mongo-database", "app", "--budget-headroom", "0.25"])
+    assert (old.mongo_database, old.budget_headroom) == (new.mongo_database, new.budget_headroom) == ("app", 0.25)
+    plain = parser.parse_args(["backfill-kv", "--config", "c.json"])
+    assert (plain.mongo_database, plain.budget_headroom, plain.api_limit, plain.page_size) == (None, 0.1, None, None)
+    sub = next(a for a in parser._actions if a.dest == "command").choices["backfill-kv"]  # type: ignore[attr-defined]
+    shown = sub.format_help()
+    assert "--mongo-database" in shown and "--database" not in shown.replace("--mongo-database", "")

@@ -193,6 +193,26 @@ def test_a_run_refused_on_its_first_request_leaves_no_checkpoint(cf: FakeCloudfl
     assert_kv_matches(cf.kv, expected, time.time())  # type: ignore[attr-defined]
 
 
+def test_resume_without_a_checkpoint_says_the_one_line_and_starts_from_the_beginning(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The policy of every resumable command: Checkpoint.start_note() as an info line, then the
+    whole job (the writes are idempotent); -q drops the note, not the run."""
+    from cutover.core.checkpoint import Checkpoint
+
+    expected, cfg = kv_setup(tmp_path, 40, with_invalid=False)
+    note = Checkpoint(CHECKPOINT, {}).start_note()
+    assert str(tmp_path / CHECKPOINT) in note  # the absolute path, wherever the operator stands
+    assert cli.main(["backfill-kv", "--config", str(cfg), "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert note in err.splitlines(), err
+    assert "warning: no checkpoint" not in err, err
+    assert_kv_matches(cf.kv, expected, time.time())  # type: ignore[attr-defined]
+    assert not (tmp_path / CHECKPOINT).exists()  # finished: nothing left to resume
+    cf.kv.namespaces[NAMESPACE].clear()  # type: ignore[attr-defined]  # the -q run must write it all again
+    assert cli.main(["backfill-kv", "--config", str(cfg), "--resume", "-q"]) == 0
+    assert "no checkpoint" not in capsys.readouterr().err
+    assert_kv_matches(cf.kv, expected, time.time())  # type: ignore[attr-defined]
+
+
 def _leave_a_checkpoint(cf: FakeCloudflare, cfg: Path, expected: dict) -> None:
     cf.kv.unsuccessful_always.add(sorted(expected)[-1])  # type: ignore[attr-defined]
     assert cli.main(["backfill-kv", "--config", str(cfg), "--batch-size", "10"]) == 1
