@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"cutover {__version__}")
+    # A command that runs other commands by their command lines (the drill) gets this entry point
+    # from here, so nothing below the CLI imports it.
+    parser.set_defaults(_run_cutover=main)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     parent = _common_parent()
     for command in COMMANDS:

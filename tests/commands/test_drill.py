@@ -91,7 +91,7 @@ def test_pyz_drill_as_nobody_with_unwritable_home():
 
 
 def test_failed_step_says_fail_and_the_verdict_too(tmp_path, capsys):
-    from cutover.drill.command import table, verdict_line
+    from cutover.drill.run import table, verdict_line
     from cutover.drill.steps import Step
 
     lines = table([Step("apply KV", True, "10 keys"), Step("verify after repair", False, "exit 4")]).splitlines()
