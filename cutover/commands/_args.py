@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, Tuple
+from typing import Any, Callable, Tuple
 
 
 def positive_float(text: str) -> float:
@@ -121,12 +121,16 @@ def add_json(parser: Any, what: str = "the summary") -> None:
     parser.add_argument("--json", metavar="FILE|-", help=f"write {what} as JSON to FILE (- for stdout)")
 
 
+def _converted(text: str, convert: Callable[[str], Any], what: str) -> Any:
+    try:
+        return convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+
+
 def seconds(text: str) -> float:
     """A number of seconds from 0 to a day."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    value = float(_converted(text, float, "a number of seconds"))
     if not 0 <= value <= 86400:
         raise argparse.ArgumentTypeError("must be between 0 and 86400 seconds")
     return value
@@ -134,14 +138,10 @@ def seconds(text: str) -> float:
 
 def percent(text: str) -> float:
     """A percentage above 0 and at most 100."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    value = float(_converted(text, float, "a number"))
     if not 0 < value <= 100:
         raise argparse.ArgumentTypeError("must be a percentage above 0 and at most 100")
     return value
-
 
 def add_atlas(parser: argparse.ArgumentParser, *, poll_interval: bool = True) -> Any:
     """--atlas-group, --atlas-process, --atlas-cap, --atlas-max-pct (and --atlas-poll-interval):
