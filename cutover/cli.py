@@ -9,7 +9,7 @@ from typing import Sequence
 
 from cutover import __version__
 from cutover.commands import COMMANDS, Command
-from cutover.errors import EXIT_ERROR, EXIT_INTERRUPTED, CutoverError
+from cutover.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, CutoverError
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"cutover {__version__}")
+    # A command that runs other commands by their command lines (the drill) gets this entry point
+    # from here, so nothing below the CLI imports it.
+    parser.set_defaults(_run_cutover=main)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     parent = _common_parent()
     for command in COMMANDS:
@@ -90,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: Command | None = getattr(args, "_command", None)
     if command is None:
         parser.print_help(sys.stderr)
-        return 2
+        return EXIT_USAGE
     from cutover.core import waits
 
     waits.configure(quiet=bool(getattr(args, "quiet", False)), verbose=bool(getattr(args, "verbose", False)))

@@ -1,4 +1,8 @@
-"""The one exception family; `cli.main` turns it into one line on stderr and an exit code."""
+"""The one exception family; `cli.main` turns it into one line on stderr and an exit code.
+
+One way to end with a non-zero exit: a run that finishes with a verdict (a gate, a comparison,
+a drill) RETURNS one of the EXIT_* constants after its report; a failure that stops the run
+RAISES a CutoverError (subclass), whose exit_code cli.main returns."""
 from __future__ import annotations
 
 EXIT_OK = 0
@@ -47,18 +51,6 @@ class GateFailedError(CutoverError):
     """A gate or check found a problem (PIVOT, connection cap, verify differences)."""
 
     exit_code = EXIT_GATE_FAILED
-
-
-class InconclusiveError(CutoverError):
-    """Too little data to decide (analyze-soak with too few cold samples)."""
-
-    exit_code = EXIT_INCONCLUSIVE
-
-
-class NotBuiltError(CutoverError):
-    """A command registered in commands.COMMANDS but not implemented yet."""
-
-    exit_code = EXIT_ERROR
 
 
 class InterruptedRun(CutoverError):

@@ -133,76 +133,45 @@ def _connection(
     return http.client.HTTPConnection(target.host, target.port, timeout=timeout)
 
 
-def fire_wave(
-    target: Target,
-    requests: Sequence[PreparedRequest],
-    headers: Mapping[str, str],
-    timeout: float,
-    ssl_context: ssl.SSLContext | None = None,
-    clock: Callable[[], float] = time.perf_counter,
-) -> WaveResult:
-    """Connect all, release all at once, collect every outcome within `timeout` seconds."""
-    start = clock()
-    start_wall = time.time()
-    deadline = start + timeout
-    slots = [_Slot(p) for p in requests]
-    proxy = https_proxy(target)
-    if ssl_context is None and target.scheme == "https":
-        # One context for all threads: loading the CA store N times would only slow the connects.
-        ssl_context = ssl.create_default_context()
-    tripped: list[tuple[float, float]] = []  # (clock, wall) of the barrier trip
+class _Wave:
+    """What every request thread of one wave shares: target, headers, deadline and the barrier."""
 
-    def trip() -> None:
-        tripped.append((clock(), time.time()))
+    def __init__(self, target: Target, headers: Mapping[str, str], timeout: float, n: int,
+                 ssl_context: ssl.SSLContext | None, clock: Callable[[], float]) -> None:
+        self.target = target
+        self.headers = headers
+        self.clock = clock
+        self.start = clock()
+        self.start_wall = time.time()
+        self.deadline = self.start + timeout
+        self.proxy = https_proxy(target)
+        if ssl_context is None and target.scheme == "https":
+            # One context for all threads: loading the CA store N times would only slow the connects.
+            ssl_context = ssl.create_default_context()
+        self.ssl_context = ssl_context
+        self.tripped: list[tuple[float, float]] = []  # (clock, wall) of the barrier trip
+        self.barrier = threading.Barrier(n, action=self._trip)
 
-    barrier = threading.Barrier(len(slots), action=trip)
+    def _trip(self) -> None:
+        self.tripped.append((self.clock(), time.time()))
 
-    def remaining() -> float:
-        return max(0.001, deadline - clock())
+    def remaining(self) -> float:
+        return max(0.001, self.deadline - self.clock())
 
-    def worker(slot: _Slot) -> None:
-        out = slot.outcome
-        connected = False
+    def worker(self, slot: _Slot) -> None:
         try:
-            conn = _connection(target, remaining(), ssl_context, proxy)
-            slot.conn = conn
-            t0 = clock()
-            try:
-                conn.connect()
-                out.connected_at = clock()
-                out.connect_ms = (out.connected_at - t0) * 1000.0
-                conn.putrequest("POST", target.path_with_token(slot.prepared.cache_token), skip_accept_encoding=True)
-                for name, value in headers.items():
-                    conn.putheader(name, value)
-                conn.putheader("Content-Length", str(len(slot.prepared.body)))
-                connected = True
-            except Exception as exc:  # noqa: BLE001 - recorded, the wave goes on
-                out.error, out.error_detail = classify(exc, slot.timed_out)
+            connected = self._connect(slot)
             # Everyone waits at the barrier, connected or not, so one refused
             # connection cannot hold the others back until the deadline.
             try:
-                barrier.wait(timeout=remaining())
+                self.barrier.wait(timeout=self.remaining())
             except threading.BrokenBarrierError:
                 if connected:
-                    out.error, out.error_detail = "timeout", "not released: the wave deadline passed while connecting"
+                    slot.outcome.error = "timeout"
+                    slot.outcome.error_detail = "not released: the wave deadline passed while connecting"
                 return
-            if not connected:
-                return
-            out.sent_at = clock()
-            try:
-                if conn.sock is not None:
-                    conn.sock.settimeout(remaining())
-                conn.endheaders(slot.prepared.body)
-                response = conn.getresponse()
-                out.ttfb_ms = (clock() - out.sent_at) * 1000.0
-                if conn.sock is not None:
-                    conn.sock.settimeout(remaining())
-                body = response.read()
-                out.latency_ms = (clock() - out.sent_at) * 1000.0
-                out.status = response.status
-                out.response_bytes = len(body)
-            except Exception as exc:  # noqa: BLE001 - recorded, the wave goes on
-                out.error, out.error_detail = classify(exc, slot.timed_out)
+            if connected:
+                self._send(slot)
         finally:
             try:
                 if slot.conn is not None:
@@ -211,9 +180,48 @@ def fire_wave(
                 pass
             slot.done.set()
 
-    threads = [threading.Thread(target=worker, args=(s,), name=f"burst-{s.prepared.seq}", daemon=True) for s in slots]
-    for thread in threads:
-        thread.start()
+    def _connect(self, slot: _Slot) -> bool:
+        """Open the connection and buffer the request line and headers; False when that failed."""
+        out = slot.outcome
+        conn = _connection(self.target, self.remaining(), self.ssl_context, self.proxy)
+        slot.conn = conn
+        t0 = self.clock()
+        try:
+            conn.connect()
+            out.connected_at = self.clock()
+            out.connect_ms = (out.connected_at - t0) * 1000.0
+            conn.putrequest("POST", self.target.path_with_token(slot.prepared.cache_token), skip_accept_encoding=True)
+            for name, value in self.headers.items():
+                conn.putheader(name, value)
+            conn.putheader("Content-Length", str(len(slot.prepared.body)))
+            return True
+        except Exception as exc:  # noqa: BLE001 - recorded, the wave goes on
+            out.error, out.error_detail = classify(exc, slot.timed_out)
+            return False
+
+    def _send(self, slot: _Slot) -> None:
+        """Flush the buffered request with its body and read the whole response."""
+        out, conn = slot.outcome, slot.conn
+        assert conn is not None
+        out.sent_at = self.clock()
+        try:
+            if conn.sock is not None:
+                conn.sock.settimeout(self.remaining())
+            conn.endheaders(slot.prepared.body)
+            response = conn.getresponse()
+            out.ttfb_ms = (self.clock() - out.sent_at) * 1000.0
+            if conn.sock is not None:
+                conn.sock.settimeout(self.remaining())
+            body = response.read()
+            out.latency_ms = (self.clock() - out.sent_at) * 1000.0
+            out.status = response.status
+            out.response_bytes = len(body)
+        except Exception as exc:  # noqa: BLE001 - recorded, the wave goes on
+            out.error, out.error_detail = classify(exc, slot.timed_out)
+
+
+def _reap_late(slots: Sequence[_Slot], deadline: float, timeout: float, clock: Callable[[], float]) -> None:
+    """Wait for every slot until the deadline; then cut the late ones off and record them as timeouts."""
     for slot in slots:
         slot.done.wait(max(0.0, deadline - clock()))
     late = [s for s in slots if not s.done.is_set()]
@@ -232,15 +240,33 @@ def fire_wave(
         if slot.outcome.status is None and slot.outcome.error in (None, "connection closed", "network error"):
             slot.outcome.error = "timeout"
             slot.outcome.error_detail = f"no complete response within --timeout {timeout:g}s"
+
+
+def fire_wave(
+    target: Target,
+    requests: Sequence[PreparedRequest],
+    headers: Mapping[str, str],
+    timeout: float,
+    ssl_context: ssl.SSLContext | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> WaveResult:
+    """Connect all, release all at once, collect every outcome within `timeout` seconds."""
+    slots = [_Slot(p) for p in requests]
+    wave = _Wave(target, headers, timeout, len(slots), ssl_context, clock)
+    threads = [threading.Thread(target=wave.worker, args=(s,), name=f"burst-{s.prepared.seq}", daemon=True)
+               for s in slots]
+    for thread in threads:
+        thread.start()
+    _reap_late(slots, wave.deadline, timeout, clock)
     end = clock()
     sent = [s.outcome.sent_at for s in slots if s.outcome.sent_at is not None]
     connects = [s.outcome.connect_ms for s in slots if s.outcome.connect_ms is not None]
-    release_clock, release_wall = tripped[0] if tripped else (start, start_wall)
+    release_clock, release_wall = wave.tripped[0] if wave.tripped else (wave.start, wave.start_wall)
     return WaveResult(
         outcomes=[s.outcome for s in slots],
         release_skew_ms=(max(sent) - min(sent)) * 1000.0 if sent else None,
-        release_lag_ms=(max(sent) - release_clock) * 1000.0 if sent and tripped else None,
+        release_lag_ms=(max(sent) - release_clock) * 1000.0 if sent and wave.tripped else None,
         started_wall=release_wall,
-        duration_ms=(end - start) * 1000.0,
+        duration_ms=(end - wave.start) * 1000.0,
         connect_ms_max=max(connects) if connects else None,
     )

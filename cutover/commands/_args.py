@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, Tuple
+from typing import Any, Callable, Tuple
 
 
 def positive_float(text: str) -> float:
@@ -119,3 +119,40 @@ def add_time_window(parser: argparse.ArgumentParser, what: str, *, until: bool =
 
 def add_json(parser: Any, what: str = "the summary") -> None:
     parser.add_argument("--json", metavar="FILE|-", help=f"write {what} as JSON to FILE (- for stdout)")
+
+
+def _converted(text: str, convert: Callable[[str], Any], what: str) -> Any:
+    try:
+        return convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+
+
+def seconds(text: str) -> float:
+    """A number of seconds from 0 to a day."""
+    value = float(_converted(text, float, "a number of seconds"))
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError("must be between 0 and 86400 seconds")
+    return value
+
+
+def percent(text: str) -> float:
+    """A percentage above 0 and at most 100."""
+    value = float(_converted(text, float, "a number"))
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError("must be a percentage above 0 and at most 100")
+    return value
+
+def add_atlas(parser: argparse.ArgumentParser, *, poll_interval: bool = True) -> Any:
+    """--atlas-group, --atlas-process, --atlas-cap, --atlas-max-pct (and --atlas-poll-interval):
+    the Atlas connection cap watched through the Atlas Admin API."""
+    group = parser.add_argument_group("Atlas connection cap (needs ATLAS_* credentials in the environment)")
+    group.add_argument("--atlas-group", metavar="ID", help="Atlas project (group) id, 24 hex digits")
+    group.add_argument("--atlas-process", metavar="HOST:PORT", help="the mongod process to watch (the primary)")
+    group.add_argument("--atlas-cap", type=positive_int, default=500, help="connection limit of the cluster tier (default 500)")
+    group.add_argument("--atlas-max-pct", type=percent, default=60.0, metavar="PCT",
+                       help="abort when connections peak above PCT %% of the cap (default 60)")
+    if poll_interval:
+        group.add_argument("--atlas-poll-interval", type=seconds, default=10.0, metavar="SECONDS",
+                           help="seconds between Atlas readings (default 10, Atlas's PT10S granularity)")
+    return group

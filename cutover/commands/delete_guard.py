@@ -45,20 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-    import sys
+    from cutover.guard.session import GuardOptions
+    from cutover.guard.session import run as guard
 
-    from cutover.errors import RefusedError
-    from cutover.guard import isatty
-
-    # First, before any other check or output: a guard that can be confirmed by a pipe or a CI
-    # job is no guard at all.
-    if os.environ.get("CI"):
-        raise RefusedError("refused: CI is set; delete-guard never runs in CI (nothing deleted)")
-    stdin = sys.stdin
-    if stdin is None or not isatty(stdin):
-        raise RefusedError("refused: stdin is not a terminal; run it interactively (nothing deleted)")
-
-    from cutover.guard.session import run_guard
-
-    return run_guard(args)
+    return guard(GuardOptions(
+        resource=args.resource, name=args.name, namespace_id=args.namespace_id, binding=args.binding,
+        preview=args.preview, wrangler=args.wrangler, require_backup=args.require_backup,
+        max_backup_age=args.max_backup_age, audit_log=args.audit_log, quiet=args.quiet, verbose=args.verbose,
+    ))

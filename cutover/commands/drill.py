@@ -26,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cutover.drill.command import run_drill
+    from cutover.drill.run import DrillOptions
+    from cutover.drill.run import run as drill
 
-    return run_drill(args)
+    # The drill runs the real commands by their command lines: cli.main hands itself down.
+    return drill(DrillOptions(
+        run_cutover=args._run_cutover, workdir=args.workdir, keep=args.keep, json=args.json, wrangler=args.wrangler,
+        no_wrangler=args.no_wrangler, quiet=args.quiet, verbose=args.verbose,
+    ))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from cutover.worker import ACTIONS
+
 EXAMPLES = """\
   cutover worker-src list                      # what is shipped
   cutover worker-src show timing.js            # print one file to stdout
   cutover worker-src export ./src/cutover      # write all files (refuses to overwrite)
   cutover worker-src export ./src/cutover --force
 """
-
-ACTIONS = ("list", "show", "export")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,22 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cutover.core.fsutil import write_stdout_bytes
-    from cutover.errors import UsageError
-    from cutover.worker.shipped import export_files, list_text, read_shipped
+    from cutover.worker.run import WorkerSrcOptions
+    from cutover.worker.run import run as worker_src
 
-    if args.action == "list":
-        if args.target:
-            raise UsageError("worker-src list takes no argument")
-        write_stdout_bytes(list_text().encode("utf-8"))
-        return 0
-    if not args.target:
-        what = "NAME (see: cutover worker-src list)" if args.action == "show" else "DIR"
-        raise UsageError(f"worker-src {args.action} needs {what}")
-    if args.action == "show":
-        write_stdout_bytes(read_shipped(args.target))
-        return 0
-    for line in export_files(args.target, force=args.force):
-        print(line, flush=True)
-    return 0
-
+    return worker_src(WorkerSrcOptions(action=args.action, target=args.target, force=args.force,
+                                       quiet=args.quiet, verbose=args.verbose))

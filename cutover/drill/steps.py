@@ -28,6 +28,7 @@ class Step:
 class Context:
     ws: Workspace
     wrangler: List[str] | None  # None: apply to a local SQLite file and KV store file instead
+    run_cutover: Callable[[Sequence[str]], int]  # the CLI's entry point: `cutover ARGV` in this process
     steps: List[Step] = field(default_factory=list)
 
     @property
@@ -45,12 +46,10 @@ class Context:
 
 def cutover(ctx: Context, log_name: str, argv: Sequence[str]) -> int:
     """Run `cutover ARGV` in this process; stdout and stderr go to reports/LOG_NAME.log."""
-    from cutover.cli import main
-
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         try:
-            code = main(list(argv))
+            code = ctx.run_cutover(list(argv))
         except SystemExit as exc:  # argparse usage errors
             code = int(exc.code or 0)
     with open(ctx.ws.path("reports", f"{log_name}.log"), "w", encoding="utf-8") as handle:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Set
 from urllib.parse import quote
 
+from cutover.core.http import HttpClient
 from cutover.errors import CutoverError
 from cutover.guard.target import Target
 
@@ -45,12 +46,9 @@ def _call(client: Any, method: str, path: str, not_found: str, **kwargs: Any) ->
     return response.json()
 
 
-def lookup(target: Target, account_id: str, token: str, api_base: str, for_backup: bool = False) -> Facts:
-    """Facts about `target`. Raises NotFound when Cloudflare does not know it, else any error on failure."""
-    from cutover.core.http import HttpClient
-
-    client = HttpClient(api_base, headers={"Authorization": f"Bearer {token}"}, timeout=10.0, retries=1,
-                        backoff_base=0.2, backoff_max=1.0, max_retry_after=5.0)
+def lookup(target: Target, account_id: str, client: HttpClient, for_backup: bool = False) -> Facts:
+    """Facts about `target` through the credentialed `client`. Raises NotFound when Cloudflare
+    does not know it, else any error on failure."""
     account = quote(account_id, safe="")
     if target.kind == "kv-namespace" and target.namespace_id:
         pages = KEY_PAGES_FOR_BACKUP if for_backup else KEY_PAGES_SHOWN

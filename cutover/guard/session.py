@@ -1,15 +1,15 @@
 """One interactive delete-guard run: checks, summary, typed confirmation, wrangler, audit."""
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from typing import List
 
-from cutover.errors import EXIT_INTERRUPTED, CutoverError, UsageError
+from cutover.errors import CutoverError, InterruptedRun, RefusedError, UsageError
 from cutover.guard import isatty
 from cutover.guard.audit import AuditLog
 from cutover.guard.backup import (
@@ -24,18 +24,35 @@ from cutover.guard.details import Facts, NotFound, lookup
 from cutover.guard.target import Target, d1_target, kv_namespace_target, typed_matches, wrangler_argv
 
 
-def build_target(args: argparse.Namespace) -> Target:
-    if args.resource == "d1":
-        if not args.name:
+@dataclass(frozen=True)
+class GuardOptions:
+    """delete-guard's settings; the defaults are the command line's."""
+
+    resource: str  # "kv-namespace" or "d1"
+    name: str | None = None
+    namespace_id: str | None = None
+    binding: str | None = None
+    preview: bool = False
+    wrangler: str = "wrangler"
+    require_backup: str | None = None
+    max_backup_age: str = "24h"
+    audit_log: str | None = None
+    quiet: bool = False
+    verbose: bool = False
+
+
+def build_target(options: GuardOptions) -> Target:
+    if options.resource == "d1":
+        if not options.name:
             raise UsageError("d1 needs the database NAME: cutover delete-guard d1 NAME")
-        if args.namespace_id or args.binding or args.preview:
+        if options.namespace_id or options.binding or options.preview:
             raise UsageError("--namespace-id/--binding/--preview are for kv-namespace, not d1")
-        return d1_target(args.name)
-    if args.name:
+        return d1_target(options.name)
+    if options.name:
         raise UsageError("kv-namespace takes --namespace-id ID or --binding NAME, not a positional NAME")
-    if bool(args.namespace_id) == bool(args.binding):
+    if bool(options.namespace_id) == bool(options.binding):
         raise UsageError("kv-namespace needs exactly one of --namespace-id ID or --binding NAME")
-    return kv_namespace_target(args.namespace_id, args.binding, args.preview)
+    return kv_namespace_target(options.namespace_id, options.binding, options.preview)
 
 
 def resolve_wrangler(command: str) -> List[str]:
@@ -57,19 +74,22 @@ def _say(line: str = "") -> None:
 
 def _facts(target: Target, account: str | None, for_backup: bool) -> Facts:
     """What the API says about the target; NotFound (a wrong name or id) stops the run."""
-    from cutover.core.config import cloudflare_api_base, read_secret
+    from cutover.core import cloudflare
 
     if target.kind == "kv-namespace" and not target.namespace_id:
         return Facts(["details:   not looked up (a binding is resolved by wrangler from the wrangler config)"])
-    token = read_secret("CLOUDFLARE_API_TOKEN")
+    token = cloudflare.api_token(required=False)
     if not account or not token:
         missing = "CLOUDFLARE_ACCOUNT_ID" if not account else "CLOUDFLARE_API_TOKEN"
         return Facts([f"details:   not looked up ({missing} not set)"])
-    api_base = cloudflare_api_base()  # an unsafe base URL stops the run: the token must not go there
+    # Built before the try: an unsafe base URL stops the run (the token must not go there).
+    # Not paced: a handful of interactive look-ups must not wait minutes for the shared budget.
+    client = cloudflare.client(token, paced=False, timeout=10.0, retries=1, backoff_base=0.2, backoff_max=1.0,
+                               max_retry_after=5.0)
     from cutover.core.redact import scrub
 
     try:
-        return lookup(target, account, token, api_base, for_backup=for_backup)
+        return lookup(target, account, client, for_backup=for_backup)
     except NotFound:
         raise
     except Exception as exc:  # noqa: BLE001 - details are best effort; say why and go on
@@ -120,17 +140,29 @@ def run_wrangler(argv: List[str]) -> int:
     return code if code >= 0 else 128 - code
 
 
-def run_guard(args: argparse.Namespace) -> int:
-    target = build_target(args)
-    max_age = parse_age(args.max_backup_age)
-    wrangler = resolve_wrangler(args.wrangler)
-    backup_line = check_backup(args.require_backup, max_age) if args.require_backup else None
-    audit = AuditLog(args.audit_log)
+def refuse_unattended() -> None:
+    """RefusedError in CI or without a terminal on stdin: a guard that a pipe or a CI job can
+    confirm is no guard at all. Checked first, before any other check or output."""
+    if os.environ.get("CI"):
+        raise RefusedError("refused: CI is set; delete-guard never runs in CI (nothing deleted)")
+    stdin = sys.stdin
+    if stdin is None or not isatty(stdin):
+        raise RefusedError("refused: stdin is not a terminal; run it interactively (nothing deleted)")
+
+
+def run(options: GuardOptions) -> int:
+    """The whole guarded delete; returns wrangler's own exit status once it ran."""
+    refuse_unattended()
+    target = build_target(options)
+    max_age = parse_age(options.max_backup_age)
+    wrangler = resolve_wrangler(options.wrangler)
+    backup_line = check_backup(options.require_backup, max_age) if options.require_backup else None
+    audit = AuditLog(options.audit_log)
     account = os.environ.get("CLOUDFLARE_ACCOUNT_ID") or None
     try:
-        facts = _facts(target, account, for_backup=bool(args.require_backup))
-        if args.require_backup:
-            backup_line = f"{backup_line}: {_judge_backup(target, args.require_backup, facts)}"
+        facts = _facts(target, account, for_backup=bool(options.require_backup))
+        if options.require_backup:
+            backup_line = f"{backup_line}: {_judge_backup(target, options.require_backup, facts)}"
         return _confirm_and_delete(target, wrangler, account, backup_line, audit, facts)
     finally:
         audit.close()
@@ -165,8 +197,7 @@ def _confirm_and_delete(
     except KeyboardInterrupt:
         sys.stderr.write("\n")
         audit.write(target.audit_resource(), account, "cancelled: interrupted")
-        print("cutover delete-guard: interrupted; nothing deleted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        raise InterruptedRun("interrupted; nothing deleted") from None
     if answer is None or not answer.endswith("\n"):
         # EOF anywhere means no: Ctrl-D after typing the name hands it over without Enter.
         sys.stderr.write("\n")

@@ -8,3 +8,6 @@ MANIFEST: tuple[str, ...] = (
     "fetch-entry.example.js",
     "bot-middleware.example.js",
 )
+
+# What `cutover worker-src` does with them.
+ACTIONS: tuple[str, ...] = ("list", "show", "export")

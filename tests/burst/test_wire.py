@@ -113,3 +113,21 @@ def test_https_with_pre_opened_tls_connections(tmp_path) -> None:
         untrusted = fire_wave(parse_target(server.url), prepare_wave(factory, 1, 2), request_headers(SECRET), 20.0)
     assert [o.error for o in untrusted.outcomes] == ["tls error", "tls error"]
     assert "CERTIFICATE_VERIFY_FAILED" in (untrusted.outcomes[0].error_detail or "")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="relies on Linux dropping SYNs to a full accept queue")
+def test_a_wave_not_released_by_the_deadline_sends_nothing() -> None:
+    """A listener that never accepts, with a full accept queue: the first connections complete,
+    the rest hang in connect. At the deadline the barrier breaks: nothing is sent, the connected
+    ones say they were not released, every request is a timeout."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        wave = _wave(f"http://127.0.0.1:{port}/webhook", 6, timeout=1.5)
+    assert [o.error for o in wave.outcomes] == ["timeout"] * 6
+    assert all(o.status is None and o.sent_at is None for o in wave.outcomes)
+    connected = [o for o in wave.outcomes if o.connect_ms is not None]
+    assert 0 < len(connected) < 6
+    assert all(o.error_detail == "not released: the wave deadline passed while connecting" for o in connected)
+    assert wave.release_skew_ms is None and wave.release_lag_ms is None

@@ -91,7 +91,7 @@ def test_pyz_drill_as_nobody_with_unwritable_home():
 
 
 def test_failed_step_says_fail_and_the_verdict_too(tmp_path, capsys):
-    from cutover.drill.command import table, verdict_line
+    from cutover.drill.run import table, verdict_line
     from cutover.drill.steps import Step
 
     lines = table([Step("apply KV", True, "10 keys"), Step("verify after repair", False, "exit 4")]).splitlines()
@@ -117,3 +117,27 @@ def test_verify_detail_counts_expiring_keys(tmp_path):
     modules["sessions"]["equal"] = 5
     report.write_text(json.dumps({"modules": modules}))
     assert _verify_counts(str(report)) == "KV 10 keys: 10 equal, 0 differing"
+
+
+def test_the_steps_run_commands_through_the_entry_point_they_are_given(tmp_path, capsys):
+    """The drill rehearses real command lines through DrillOptions.run_cutover (the CLI passes
+    cli.main): a runner that refuses everything fails every step that needs a command."""
+    from cutover.drill.run import DrillOptions
+    from cutover.drill.run import run as drill
+    from cutover.errors import EXIT_ERROR
+
+    seen = []
+
+    def refusing(argv):
+        seen.append(list(argv))
+        print("refused by the test")
+        return 1
+
+    assert drill(DrillOptions(run_cutover=refusing, workdir=str(tmp_path / "d"), no_wrangler=True, json="-")) == EXIT_ERROR
+    result = json.loads(capsys.readouterr().out)
+    assert [argv[0] for argv in seen] == ["backfill-kv", "backfill-d1", "verify", "verify", "verify", "analyze-soak"]
+    assert result["ok"] is False and result["kept"] is True
+    failed = {s["name"] for s in result["steps"] if not s["ok"]}
+    assert {"backfill-kv --emit", "backfill-d1 --output", "analyze-soak (sample soak log)"} <= failed
+    log = (tmp_path / "d" / "reports" / "backfill-kv.log").read_text()
+    assert log.startswith("$ cutover backfill-kv ") and "refused by the test" in log and log.endswith("[exit 1]\n")

@@ -266,3 +266,33 @@ def test_ctrl_c_mid_wave_reports_and_exits_130(tmp_path: Path) -> None:
     assert "cutover synthetic-burst: interrupted" in err and "Traceback" not in err
     doc = json.loads(out_json.read_text())
     assert doc["decision"] == "INTERRUPTED" and doc["interrupted_in_wave"] == 1
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--atlas-max-pct", "0"], "above 0 and at most 100"),
+        (["--atlas-max-pct", "100.5"], "above 0 and at most 100"),
+        (["--atlas-max-pct", "lots"], "not a number"),
+        (["--atlas-poll-interval", "86401"], "between 0 and 86400"),
+        (["--wave-interval", "-1"], "between 0 and 86400"),
+        (["--timeout", "soon"], "not a number of seconds"),
+        (["--atlas-cap", "0"], "must be > 0"),
+        (["-n", "1.5"], "not a whole number"),
+    ],
+)
+def test_flag_types_are_argparse_errors(flags: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["synthetic-burst", "--url", "https://x.example/w", *flags])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_atlas_flags_are_one_group_in_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["synthetic-burst", "--help"])
+    text = capsys.readouterr().out
+    section = text[text.index("Atlas connection cap"):].split("\n\n", 1)[0]
+    listed = [line.split()[0] for line in section.splitlines()[1:] if line.startswith("  --")]
+    assert listed == ["--atlas-group", "--atlas-process", "--atlas-cap", "--atlas-max-pct", "--atlas-poll-interval",
+                      "--atlas-settle"]

@@ -16,7 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     what = args.what
     if what == "ok":
-        return 0
+        return errors.EXIT_OK
+    if what == "inconclusive":  # a verdict is returned, not raised
+        return errors.EXIT_INCONCLUSIVE
     if what == "interrupt":
         raise KeyboardInterrupt
     if what == "crash":
@@ -26,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
         "config": errors.ConfigError,
         "refused": errors.RefusedError,
         "gate": errors.GateFailedError,
-        "inconclusive": errors.InconclusiveError,
+        "usage": errors.UsageError,
+        "interrupted": errors.InterruptedRun,
     }[what]
     raise cls(f"{what} happened")

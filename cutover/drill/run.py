@@ -1,7 +1,6 @@
 """drill's work: make the work dir, pick wrangler or the python-only path, run, report."""
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -11,19 +10,36 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Iterator, List
+from dataclasses import dataclass
+from typing import Callable, Iterator, List, Sequence
 
 from cutover.core.fsutil import write_output
 from cutover.drill.steps import Context, Step, run_steps
 from cutover.drill.workspace import materialize
-from cutover.errors import CutoverError
+from cutover.errors import EXIT_ERROR, EXIT_OK, CutoverError
 
 
-def find_wrangler(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
+@dataclass(frozen=True)
+class DrillOptions:
+    """drill's settings; the defaults are the command line's. `run_cutover` runs one cutover
+    command line in this process and returns its exit code: the drill rehearses the real
+    commands, and the CLI hands its own entry point down (nothing here imports upward)."""
+
+    run_cutover: Callable[[Sequence[str]], int]
+    workdir: str | None = None
+    keep: bool = False
+    json: str | None = None
+    wrangler: str | None = None
+    no_wrangler: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+
+def find_wrangler(options: DrillOptions) -> tuple:  # type: ignore[type-arg]
     """(argv or None, why): the wrangler to use, checked by running `--version`."""
-    if args.no_wrangler:
+    if options.no_wrangler:
         return None, "--no-wrangler: SQLite file + KV store file"
-    argv = shlex.split(args.wrangler) if args.wrangler else ([shutil.which("wrangler")] if shutil.which("wrangler") else [])
+    argv = shlex.split(options.wrangler) if options.wrangler else ([shutil.which("wrangler")] if shutil.which("wrangler") else [])
     if not argv:
         return None, "wrangler not on PATH: SQLite file + KV store file"
     env = dict(os.environ, WRANGLER_SEND_METRICS="false")
@@ -31,12 +47,12 @@ def find_wrangler(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
         done = subprocess.run([*argv, "--version"], capture_output=True, text=True, timeout=120, env=env,
                               stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        if args.wrangler:
-            raise CutoverError(f"--wrangler {args.wrangler!r} does not run: {exc}") from None
+        if options.wrangler:
+            raise CutoverError(f"--wrangler {options.wrangler!r} does not run: {exc}") from None
         return None, f"wrangler found but does not run ({exc}): SQLite file + KV store file"
     if done.returncode != 0:
-        if args.wrangler:
-            raise CutoverError(f"--wrangler {args.wrangler!r}: `--version` exited {done.returncode}")
+        if options.wrangler:
+            raise CutoverError(f"--wrangler {options.wrangler!r}: `--version` exited {done.returncode}")
         return None, "wrangler found but `wrangler --version` failed: SQLite file + KV store file"
     version = (done.stdout.strip().splitlines() or ["?"])[-1]
     return argv, f"wrangler {version} --local"
@@ -70,11 +86,11 @@ def verdict_line(ok: bool) -> str:
     return "ok: every step of the rollback works" if ok else "FAIL: see the steps above; each step's log is in the work dir's reports/"
 
 
-def run_drill(args: argparse.Namespace) -> int:
-    out = sys.stderr if args.json == "-" else sys.stdout
-    created = not args.workdir
-    root = os.path.abspath(args.workdir) if args.workdir else tempfile.mkdtemp(prefix="cutover-drill-")
-    if args.workdir:
+def run(options: DrillOptions) -> int:
+    out = sys.stderr if options.json == "-" else sys.stdout
+    created = not options.workdir
+    root = os.path.abspath(options.workdir) if options.workdir else tempfile.mkdtemp(prefix="cutover-drill-")
+    if options.workdir:
         os.makedirs(root, exist_ok=True)
         if os.listdir(root) and not os.path.exists(os.path.join(root, "rollback.json")):
             raise CutoverError(f"--workdir {root} is not empty and not an earlier drill's; pick an empty directory")
@@ -83,22 +99,20 @@ def run_drill(args: argparse.Namespace) -> int:
     ws = materialize(root, started)
     print(f"cutover drill: rehearsing the rollback in {root}", file=out)
     with private_wrangler_home(ws.path("state", "home")):
-        wrangler, how = find_wrangler(args)
+        wrangler, how = find_wrangler(options)
         print(f"  targets: {how}", file=out)
-        ctx = Context(ws, wrangler)
+        ctx = Context(ws, wrangler, options.run_cutover)
         steps = run_steps(ctx, lambda step: None)
     ok = all(s.ok for s in steps)
     print(table(steps), file=out)
-    kept = not created or args.keep or not ok
+    kept = not created or options.keep or not ok
     verdict = verdict_line(ok)
     where = f"artifacts in {root}" if kept else "temp work dir removed (use --keep or --workdir to keep it)"
     print(f"{verdict} ({time.time() - started:.1f}s); {where}", file=out)
     # The --json shape (docs/reference.md) types "workdir" as a string: always the path; "kept" says whether it is still there.
     result = {"ok": ok, "workdir": root, "kept": kept, "steps": [s.__dict__ for s in steps], "targets": how}
-    if args.json:
-        write_output(args.json, json.dumps(result, indent=2) + "\n")
+    if options.json:
+        write_output(options.json, json.dumps(result, indent=2) + "\n")
     if not kept:
         shutil.rmtree(root, ignore_errors=True)
-    return 0 if ok else 1
-
-
+    return EXIT_OK if ok else EXIT_ERROR
