@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 
+from cutover.commands import _args
 from cutover.commands._args import non_negative_int, positive_float
 
 EXAMPLES = """\
@@ -36,8 +37,6 @@ EXAMPLES = """\
   cutover soak-watch --from-api --script bot --atlas-group 5f1a2b3c4d5e6f7a8b9c0d1e \\
       --atlas-process cluster0-shard-00-01.ab1cd.mongodb.net:27017 --atlas-cap 1500
 """
-
-
 
 
 def _pct_or_off(text: str) -> float | None:
@@ -73,18 +72,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="a log export, or '-' to follow stdin until EOF (wrangler tail --format json | ...)")
     one.add_argument("--from-api", action="store_true", help="pull the Workers Observability API every --interval")
     src.add_argument("--script", metavar="NAME", help="Worker script name (with --from-api)")
-    src.add_argument("--account-id", metavar="ID", help="Cloudflare account id (default: $CLOUDFLARE_ACCOUNT_ID)")
-    src.add_argument("--since", metavar="ISO|DURATION",
-                     help="start of the soak (default: now for --from-api, the first event for --input)")
     src.add_argument("--api-delay", type=_duration_ms, default=120_000, metavar="DURATION",
                      help="pull only logs older than this; Workers Logs arrive with a lag (default 2m)")
-    src.add_argument("--headroom", type=float, default=0.1, metavar="FRACTION",
-                     help="share of Cloudflare's 1,200 requests / 5 min left unused (default 0.1)")
+    _args.add_time_window(parser, "events", until=False)
+    _args.add_cloudflare(parser, headroom_alias=True, limit=False)
     sched = parser.add_argument_group("schedule and state")
     sched.add_argument("--interval", type=_duration_ms, default=300_000, metavar="DURATION",
                        help="time between pulls / status lines (default 5m)")
     sched.add_argument("--duration", type=_duration_ms, default=72 * 3_600_000, metavar="DURATION",
-                       help="length of the soak in event time from --since (default 72h)")
+                       help="length of the soak in event time from --since (default 72h; --since defaults to now "
+                            "with --from-api, to the first event with --input)")
     sched.add_argument("--state", metavar="FILE",
                        help="figures and position, saved after each pull (--from-api default soak-watch.state.json; "
                             "with --input - a restarted pipe goes on from it)")
@@ -125,37 +122,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def options_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The typed, frozen Options of the feature from the parsed flags."""
-    from cutover.commands.analyze_soak import _baseline, _patterns
-    from cutover.errors import UsageError
-    from cutover.soakwatch.run import Options
+    """The feature's Options from the parsed flags (no check here: `soakwatch.options.resolved`)."""
+    from cutover.soakwatch.options import Options
 
-    if bool(args.atlas_group) != bool(args.atlas_process):
-        raise UsageError("--atlas-group and --atlas-process go together (the project id and the HOST:PORT to watch)")
-    if args.atlas_group:
-        from cutover.atlas.client import validate_group_id, validate_process_id
-
-        validate_group_id(args.atlas_group)
-        validate_process_id(args.atlas_process)
-        if args.atlas_max_pct is None:
-            raise UsageError("--atlas-max-pct off: leave out --atlas-group/--atlas-process instead")
-    if args.stop_hours < 1:
-        raise UsageError("--stop-hours must be at least 1")
-    if not 0.0 <= args.headroom < 1.0:
-        raise UsageError("--headroom must be at least 0 and less than 1")
-    stdout = [flag for flag, p in (("--output", args.output), ("--json", args.json), ("--chart", args.chart)) if p == "-"]
-    if len(stdout) > 1:
-        raise UsageError(f"{' and '.join(o + ' -' for o in stdout)} cannot share stdout: send all but one to a file")
     return Options(
         input=args.input, from_api=args.from_api, script=args.script, account_id=args.account_id, since=args.since,
-        duration_ms=args.duration, interval_s=args.interval / 1000.0, api_delay_ms=args.api_delay, headroom=args.headroom,
-        baseline_cold_ping_ms=_baseline(args), factor=args.factor, min_cold_samples=args.min_cold_samples,
-        stop_hours=args.stop_hours, max_mongo_error_pct=args.max_mongo_error_pct, max_dual_write_pct=args.max_dual_write_pct,
-        max_cpu_exceeded_pct=args.max_cpu_exceeded_pct, min_failures=args.min_failures,
-        atlas_group=args.atlas_group, atlas_process=args.atlas_process, atlas_cap=args.atlas_cap,
-        atlas_max_pct=args.atlas_max_pct if args.atlas_max_pct is not None else 60.0,
-        patterns=_patterns(args), state=args.state, output=args.output, json=args.json, chart=args.chart,
-        on_stop=args.on_stop, quiet=args.quiet, verbose=args.verbose,
+        duration_ms=args.duration, interval_s=args.interval / 1000.0, api_delay_ms=args.api_delay,
+        budget_headroom=args.budget_headroom, baseline_cold_ping_ms=args.baseline_cold_ping_ms, factor=args.factor,
+        min_cold_samples=args.min_cold_samples, stop_hours=args.stop_hours, max_mongo_error_pct=args.max_mongo_error_pct,
+        max_dual_write_pct=args.max_dual_write_pct, max_cpu_exceeded_pct=args.max_cpu_exceeded_pct,
+        min_failures=args.min_failures, atlas_group=args.atlas_group, atlas_process=args.atlas_process,
+        atlas_cap=args.atlas_cap, atlas_max_pct=args.atlas_max_pct, dual_write_pattern=args.dual_write_pattern,
+        mongo_error_pattern=args.mongo_error_pattern, cpu_outcome=args.cpu_outcome, state=args.state,
+        output=args.output, json=args.json, chart=args.chart, on_stop=args.on_stop, quiet=args.quiet,
+        verbose=args.verbose,
     )
 
 

@@ -1,10 +1,14 @@
 """The end-of-run summary: rows, time covered, gaps (lost coverage) and quiet stretches (no rows)."""
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, List, Tuple
 
+from cutover.core.console import Console
+from cutover.core.fsutil import write_output
 from cutover.core.progress import format_duration
 from cutover.core.timespec import iso_ms
+from cutover.errors import EXIT_OK, CutoverError
 
 
 class QuietTracker:
@@ -82,3 +86,16 @@ def format_summary(s: Dict[str, Any]) -> List[str]:
         minutes = format_duration(q["minutes"] * 60)
         lines.append(f"  quiet {q['from']} .. {q['to']} ({minutes} without a row: idle Worker, or logging off?)")
     return lines
+
+
+def finish(summary: Dict[str, Any], json_path: str | None, console: Console) -> int:
+    """The summary said and written (--json); a gap in the coverage is an error naming what was saved."""
+    for line in format_summary(summary):
+        console.info(line)
+    if json_path:
+        write_output(json_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    if summary["gaps"]:
+        raise CutoverError(
+            f"coverage incomplete: {len(summary['gaps'])} gap(s) (see the summary); {summary['output']} holds the rows that were fetched"
+        )
+    return EXIT_OK

@@ -178,8 +178,47 @@ def test_refusals(tmp_path: Path, store: cf_telemetry.TelemetryStore, monkeypatc
     assert main(["fetch-logs", "--since", "1h", "--output", str(tmp_path / "x")]) == 2  # no --script
     assert main(["fetch-logs", "--script", "bot", "--since", "2h", "--until", "3h", "--output", str(tmp_path / "x")]) == 2
     assert main(["fetch-logs", "--from-dir", str(tmp_path), "--soak-only", "--output", str(tmp_path / "x")]) == 2
+    capsys.readouterr()
     assert main(["fetch-logs", "--script", "bot", "--output", str(tmp_path / "y"), "--resume"]) == 1
-    assert "nothing to resume" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "nothing to resume" in err and "--since" in err and len(err.strip().splitlines()) == 1
+
+
+def test_resume_without_a_checkpoint_starts_from_since(
+    tmp_path: Path, store: cf_telemetry.TelemetryStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store.add(soak_rows(50))
+    assert fetch(tmp_path, "--resume") == 0
+    err = capsys.readouterr().err
+    checkpoint = tmp_path / "cf-logs.ndjson.gz.checkpoint.json"
+    assert f"no checkpoint at {checkpoint}: starting from the beginning" in err
+    assert len(read_ndjson(tmp_path / "cf-logs.ndjson.gz")) == 100
+    s = summary(tmp_path)
+    assert s["resumed"] is False and s["rows"] == 100 and s["complete"]
+    # the finished output is not replaced by a second --resume without --force
+    before = (tmp_path / "cf-logs.ndjson.gz").read_bytes()
+    assert fetch(tmp_path, "--resume") == 1
+    assert "already exists; add --force" in capsys.readouterr().err
+    assert (tmp_path / "cf-logs.ndjson.gz").read_bytes() == before
+    assert fetch(tmp_path, "--resume", "--force") == 0
+
+
+def test_budget_headroom_takes_a_share_and_the_old_spelling_stays() -> None:
+    from cutover.cli import build_parser
+
+    def parsed(*extra: str) -> Any:
+        return build_parser().parse_args(["fetch-logs", "--output", "o.ndjson", *extra])
+
+    assert parsed().budget_headroom == 0.1 and parsed().api_limit is None
+    assert parsed("--budget-headroom", "25%").budget_headroom == 0.25
+    assert parsed("--budget-headroom", "0.3").budget_headroom == 0.3
+    assert parsed("--headroom", "0.2").budget_headroom == 0.2
+    assert parsed("--api-limit", "600/300").api_limit == (600, 300.0)
+    assert "--headroom" not in build_parser()._subparsers._group_actions[0].choices["fetch-logs"].format_help()
+    for bad in ("100%", "1.5", "-1", "lots"):
+        with pytest.raises(SystemExit) as info:
+            parsed("--budget-headroom", bad)
+        assert info.value.code == 2
 
 
 def test_dry_run_sends_nothing(tmp_path: Path, cf: FakeCloudflare, store: cf_telemetry.TelemetryStore,

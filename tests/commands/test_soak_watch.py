@@ -369,3 +369,15 @@ def test_a_file_that_is_no_log_export_is_an_error(tmp_path: Path, capsys: pytest
     (tmp_path / "page.html").write_text("<html>\n<body>502 Bad Gateway</body>\n</html>\n")
     assert main(["soak-watch", "--input", str(tmp_path / "page.html"), "--output", str(tmp_path / "w.md")]) == 1
     assert "not a log export" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_budget_headroom_takes_a_share_and_the_old_spelling_stays() -> None:
+    def options(*extra: str) -> Any:
+        return options_from(build_parser().parse_args(["soak-watch", "--from-api", "--script", "bot", *extra]))
+
+    assert options().budget_headroom == 0.1
+    assert options("--budget-headroom", "20%").budget_headroom == 0.2
+    assert options("--headroom", "0.3").budget_headroom == 0.3
+    with pytest.raises(SystemExit) as info:
+        options("--budget-headroom", "100%")
+    assert info.value.code == 2
