@@ -143,15 +143,31 @@ def percent(text: str) -> float:
         raise argparse.ArgumentTypeError("must be a percentage above 0 and at most 100")
     return value
 
-def add_atlas(parser: argparse.ArgumentParser, *, poll_interval: bool = True) -> Any:
+def percent_or_off(text: str) -> float | None:
+    """A percentage 0..100, or `off` (None): a stop-condition switched off."""
+    if text.strip().lower() in ("off", "none", "no"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a percentage or 'off': {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100: {text!r}")
+    return value
+
+
+def add_atlas(parser: argparse.ArgumentParser, *, poll_interval: bool = True, stop: str = "abort",
+              can_be_off: bool = False) -> Any:
     """--atlas-group, --atlas-process, --atlas-cap, --atlas-max-pct (and --atlas-poll-interval):
-    the Atlas connection cap watched through the Atlas Admin API."""
+    the Atlas connection cap watched through the Atlas Admin API. `stop`: what happens over the
+    cap ("abort" the burst, "stop" the soak); `can_be_off`: --atlas-max-pct accepts `off`."""
     group = parser.add_argument_group("Atlas connection cap (needs ATLAS_* credentials in the environment)")
     group.add_argument("--atlas-group", metavar="ID", help="Atlas project (group) id, 24 hex digits")
     group.add_argument("--atlas-process", metavar="HOST:PORT", help="the mongod process to watch (the primary)")
     group.add_argument("--atlas-cap", type=positive_int, default=500, help="connection limit of the cluster tier (default 500)")
-    group.add_argument("--atlas-max-pct", type=percent, default=60.0, metavar="PCT",
-                       help="abort when connections peak above PCT %% of the cap (default 60)")
+    group.add_argument("--atlas-max-pct", type=percent_or_off if can_be_off else percent, default=60.0,
+                       metavar="PCT|off" if can_be_off else "PCT",
+                       help=f"{stop} when connections peak above PCT %% of the cap (default 60)")
     if poll_interval:
         group.add_argument("--atlas-poll-interval", type=seconds, default=10.0, metavar="SECONDS",
                            help="seconds between Atlas readings (default 10, Atlas's PT10S granularity)")

@@ -39,18 +39,6 @@ EXAMPLES = """\
 """
 
 
-def _pct_or_off(text: str) -> float | None:
-    if text.strip().lower() in ("off", "none", "no"):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a percentage or 'off': {text!r}") from None
-    if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 100: {text!r}")
-    return value
-
-
 def _duration_ms(text: str) -> int:
     """'5m', '72h', '90s', '1d', or a plain number of seconds."""
     import re
@@ -93,20 +81,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="cold samples an hour needs to count towards a stop, and the run to decide (default 20)")
     gate.add_argument("--stop-hours", type=non_negative_int, default=3, metavar="N",
                       help="consecutive event-hours with cold P95 above the threshold that stop the soak (default 3)")
-    gate.add_argument("--max-mongo-error-pct", type=_pct_or_off, default=2.0, metavar="PCT|off",
+    gate.add_argument("--max-mongo-error-pct", type=_args.percent_or_off, default=2.0, metavar="PCT|off",
                       help="stop when an hour's Mongo connection errors exceed PCT %% of its cmd_timing events (default 2)")
-    gate.add_argument("--max-dual-write-pct", type=_pct_or_off, default=1.0, metavar="PCT|off",
+    gate.add_argument("--max-dual-write-pct", type=_args.percent_or_off, default=1.0, metavar="PCT|off",
                       help="stop when an hour's dual-write failures exceed PCT %% (default 1)")
-    gate.add_argument("--max-cpu-exceeded-pct", type=_pct_or_off, default=1.0, metavar="PCT|off",
+    gate.add_argument("--max-cpu-exceeded-pct", type=_args.percent_or_off, default=1.0, metavar="PCT|off",
                       help="stop when an hour's exceededCpu invocations exceed PCT %% (default 1)")
     gate.add_argument("--min-failures", type=non_negative_int, default=5, metavar="N",
                       help="a failure rate stops the soak only with at least N failures in the hour (default 5)")
-    atlas = parser.add_argument_group("Atlas connection cap (ATLAS_* credentials in the environment)")
-    atlas.add_argument("--atlas-group", metavar="ID", help="Atlas project (group) id, 24 hex digits")
-    atlas.add_argument("--atlas-process", metavar="HOST:PORT", help="the mongod process to watch (the primary)")
-    atlas.add_argument("--atlas-cap", type=positive_float, default=500.0, help="connection limit of the cluster tier (default 500)")
-    atlas.add_argument("--atlas-max-pct", type=_pct_or_off, default=60.0, metavar="PCT",
-                       help="stop when connections peak above PCT %% of the cap (default 60)")
+    _args.add_atlas(parser, poll_interval=False, stop="stop the soak", can_be_off=True)
     out = parser.add_argument_group("output")
     out.add_argument("--output", "-o", default="soak-decision.md", metavar="FILE.md",
                      help="markdown report, rewritten after each pull (default soak-decision.md; '-' = stdout at the end)")

@@ -11,7 +11,8 @@ from cutover.core.progress import Progress
 
 class Console:
     """`info` (none with -q), `debug` (only with -v), `item` (a warning about one record: -q drops
-    it, the summary still counts it), `warn` (always shown; `once` key shows it once)."""
+    it, the summary still counts it), `warn` (always shown; `once` key shows it once), `always`
+    (a verdict line: shown even with -q)."""
 
     def __init__(self, quiet: bool = False, verbose: bool = False, stream: IO[str] | None = None) -> None:
         self.quiet = quiet
@@ -38,6 +39,10 @@ class Console:
     def item(self, text: str) -> None:
         if not self.quiet:
             self._emit(f"warning: {text}")
+
+    def always(self, text: str) -> None:
+        """A line that ends a run or must reach the operator: shown even with -q, no prefix."""
+        self._emit(text)
 
     def warn(self, text: str, once: str | None = None) -> None:
         if once is not None:

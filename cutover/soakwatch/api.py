@@ -8,7 +8,6 @@ from cutover.core.checkpoint import Checkpoint
 from cutover.core.config import cloudflare_account_id
 from cutover.core.http import RetryEvent
 from cutover.core.progress import format_duration
-from cutover.core.ratelimit import RateLimiter, cloudflare_budget
 from cutover.core.timespec import iso_ms, parse_time_ms
 from cutover.errors import ConfigError, CutoverError, UsageError
 from cutover.logfetch.client import TelemetryClient
@@ -84,10 +83,10 @@ class ApiWatch:
         def retried(event: RetryEvent) -> None:
             session.say(f"soak-watch: {event.reason}, retry {event.attempt} in {event.delay:.1f}s")
 
-        # This run's own window on the watch's clock (a test's clock moves 72 h in seconds).
-        limiter = RateLimiter(window_limit=cloudflare_budget(options.budget_headroom), clock=self.rt.clock,
-                              sleep=self.rt.sleep)
-        http = cloudflare.client(pace=limiter, on_retry=retried, sleep=self.rt.sleep)
+        token = cloudflare.api_token() or ""
+        make_budget = self.rt.budget or (lambda tok, headroom: cloudflare.budget(tok, headroom=headroom))
+        http = cloudflare.client(token, pace=make_budget(token, options.budget_headroom), on_retry=retried,
+                                 sleep=self.rt.sleep)
         self.client = TelemetryClient(http, account_id, self.filters, options.limit)
         self.walker = FrameWalker(self.client.query, options.limit, API_FRAME_MS)
         self.dedup = BoundaryDedup(ids=self.ids)

@@ -31,6 +31,9 @@ class Runtime:
     sleep: Callable[[float], None] = time.sleep
     stdin: BinaryIO | None = None
     stderr: TextIO | None = None
+    # (token, headroom) -> the pace before each API request; None: the token's shared budget
+    # (core.cloudflare.budget). A test on a fake clock brings a limiter on that clock.
+    budget: Callable[[str, float], Callable[[], None]] | None = None
 
 
 class Session:
@@ -157,8 +160,9 @@ class Session:
         self.say(self.status(result))
         shown = report.with_stop(result, self.stop)
         if self.stop is not None:
-            self.warn(f"soak-watch: STOP ({self.stop.condition}): {self.stop.detail}. Exit {EXIT_GATE_FAILED} (PIVOT): "
-                      "follow the rollback in the runbook; the report is in " + (self.options.output or "--json"), always=True)
+            self.console.always(redact.scrub(
+                f"soak-watch: STOP ({self.stop.condition}): {self.stop.detail}. Exit {EXIT_GATE_FAILED} (PIVOT): "
+                "follow the rollback in the runbook; the report is in " + (self.options.output or "--json")))
             code = EXIT_GATE_FAILED
         else:
             self.say(f"soak-watch: {shown.decision}: {shown.gate.reason}")

@@ -18,6 +18,7 @@ import pytest
 
 from cutover.cli import build_parser, main
 from cutover.commands.soak_watch import options_from
+from cutover.core.ratelimit import RateLimiter, cloudflare_budget
 from cutover.soak.model import HOUR_MS
 from cutover.soakwatch.run import Runtime, run
 from tests.support import cf_telemetry
@@ -91,6 +92,9 @@ def watch(argv: List[str], clock: FakeClock | None = None, stdin: bytes | None =
     runtime = Runtime(stderr=io.StringIO())
     if clock is not None:
         runtime.clock, runtime.sleep = clock.time, clock.sleep
+        # the watch's own window on the fake clock (the shared ledger runs on wall time)
+        runtime.budget = lambda token, headroom: RateLimiter(
+            window_limit=cloudflare_budget(headroom), clock=clock.time, sleep=clock.sleep)
     if stdin is not None:
         runtime.stdin = io.BytesIO(stdin)
     return run(options_from(args), runtime)
@@ -381,3 +385,22 @@ def test_budget_headroom_takes_a_share_and_the_old_spelling_stays() -> None:
     with pytest.raises(SystemExit) as info:
         options("--budget-headroom", "100%")
     assert info.value.code == 2
+
+
+def test_the_api_pulls_count_against_the_tokens_shared_budget(tmp_path: Path, cf: FakeCloudflare,
+                                                             store: cf_telemetry.TelemetryStore) -> None:
+    """Without a test clock the watch paces through the token's one budget, shared with the other
+    cutover processes on this machine: its requests are in the token's ledger."""
+    import time
+
+    from cutover.core.ratelimit import ledger_path
+
+    start = (int(time.time() * 1000) // HOUR_MS - 10) * HOUR_MS  # a 2 h soak that ended hours ago
+    store.add(soak_rows(start, 2, slow={}))
+    ledger = Path(ledger_path(TOKEN, cf.api_base))
+    before = ledger.read_text().count("\n") if ledger.exists() else 0
+    code = watch(["--from-api", "--script", "bot", "--since", str(start), "--duration", "2h", "--interval", "1s",
+                  "--api-delay", "1s", "--baseline-cold-ping-ms", BASELINE, "--state", str(tmp_path / "s.json"),
+                  "--output", str(tmp_path / "w.md")])
+    assert code in (0, 5)
+    assert ledger.exists() and ledger.read_text().count("\n") > before
