@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from cutover.commands import _args
+
 EXAMPLES = """\
   # see what would be written: counts, id ranges, mapping warnings, first row statement
   cutover backfill-d1 --config rollback.json --schema schema.sql --dry-run
@@ -28,14 +30,13 @@ EXAMPLES = """\
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    src = parser.add_argument_group("source")
-    src.add_argument("--config", metavar="FILE", help="backfill config (JSON); flags override it")
-    src.add_argument("--source", metavar="SPEC", help="Mongo source: export:DIR_OR_FILE | dataapi:URL | mongodb+srv://")
-    src.add_argument("--mongo-database", metavar="NAME", help="Mongo database (config mongo.database)")
+    _args.add_config(parser)
+    src = _args.add_mongo_source(parser)
     src.add_argument("--collection", metavar="NAME", help="collection to read (config d1.collection, default trading_trades)")
-    src.add_argument("--page-size", type=int, metavar="N", help="dataapi: documents per page (default 1000, max 50000)")
-    src.add_argument("--since", metavar="WHEN", help="only rows for documents changed since WHEN: 24h, 7d, 2026-12-03, an ISO date-time or epoch ms (ids stay as D1 gave them)")
-    src.add_argument("--since-field", metavar="FIELD", help="date field for --since (config d1.since_field, default updatedAt)")
+    window = _args.add_time_window(parser, "documents changed", until=False)
+    window.add_argument("--since-field", metavar="FIELD",
+                        help="date field for --since (config d1.since_field, default updatedAt); the rows written "
+                             "keep the ids D1 gave them")
 
     tgt = parser.add_argument_group("target table")
     tgt.add_argument("--schema", metavar="FILE", help="CREATE TABLE text (wrangler d1 export --no-data); config d1.schema")
@@ -54,22 +55,57 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output and execution")
     out.add_argument("--dry-run", action="store_true", help="read and plan, write nothing; print counts, ids, warnings, first statement")
     out.add_argument("--output", "-o", metavar="FILE.sql", default="backfill-d1.sql", help="SQL file (default backfill-d1.sql; - = stdout)")
-    out.add_argument("--json", metavar="FILE|-", help="write a JSON summary")
+    _args.add_json(out)
     out.add_argument("--mode", choices=("file", "api"), default="file",
                      help="file: write SQL (run it with --execute); api: also send it through the D1 REST API")
     out.add_argument("--execute", action="store_true", help="run: wrangler d1 execute DB --remote --file FILE -y")
     out.add_argument("--wrangler", metavar="CMD", default="wrangler", help="wrangler command for --execute (default wrangler; e.g. 'npx wrangler')")
-    out.add_argument("--database", metavar="NAME", help="D1 database name for wrangler (config d1.database)")
+    out.add_argument("--d1-database", metavar="NAME", help="D1 database name for wrangler (config d1.database)")
+    _args.hidden_alias(out, "--database", "d1_database", metavar="NAME")
     out.add_argument("--database-id", metavar="UUID", help="D1 database id for --mode api (config d1.database_id)")
-    out.add_argument("--account-id", metavar="ID", help="Cloudflare account (config cloudflare.account_id, env CLOUDFLARE_ACCOUNT_ID)")
-    out.add_argument("--checkpoint", metavar="FILE", help="--mode api progress file (default OUTPUT.checkpoint.json)")
-    out.add_argument("--resume", action="store_true", help="--mode api: continue from the checkpoint")
-    out.add_argument("--rate", type=float, default=4.0, metavar="N", help="--mode api requests per second (default 4), within the 5-minute budget")
-    out.add_argument("--headroom", type=float, default=0.1, metavar="FRACTION", help="share of Cloudflare's 1,200/5 min budget left unused (default 0.1)")
     out.add_argument("--max-statement-bytes", type=int, default=100_000, metavar="N", help=argparse.SUPPRESS)
+
+    api = _args.add_cloudflare(parser, headroom_alias=True)
+    api.add_argument("--checkpoint", metavar="FILE", help="--mode api progress file (default OUTPUT.checkpoint.json)")
+    api.add_argument("--resume", action="store_true", help="--mode api: continue from the checkpoint")
+    api.add_argument("--rate", type=float, default=4.0, metavar="N", help="--mode api requests per second (default 4), within the budget")
 
 
 def run(args: argparse.Namespace) -> int:
-    from cutover.d1.backfill import run_backfill_d1
+    from cutover.d1.backfill import run as backfill
+    from cutover.d1.options import BackfillD1Options
 
-    return run_backfill_d1(args)
+    return backfill(BackfillD1Options(
+        config=args.config,
+        source=args.source,
+        mongo_database=args.mongo_database,
+        page_size=args.page_size,
+        skip_bad_lines=args.skip_bad_lines,
+        collection=args.collection,
+        since=args.since,
+        since_field=args.since_field,
+        schema=args.schema,
+        table=args.table,
+        id_column=args.id_column,
+        legacy_id_field=args.legacy_id_field,
+        start_id=args.start_id,
+        date_formats=tuple(args.date_format),
+        replace_lone_surrogates=args.replace_lone_surrogates,
+        max_statement_bytes=args.max_statement_bytes,
+        dry_run=args.dry_run,
+        output=args.output,
+        json=args.json,
+        mode=args.mode,
+        execute=args.execute,
+        wrangler=args.wrangler,
+        d1_database=args.d1_database,
+        database_id=args.database_id,
+        account_id=args.account_id,
+        checkpoint=args.checkpoint,
+        resume=args.resume,
+        rate=args.rate,
+        budget_headroom=args.budget_headroom,
+        api_limit=args.api_limit,
+        quiet=args.quiet,
+        verbose=args.verbose,
+    ))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from cutover.commands import _args
+
 EXAMPLES = """\
   cutover verify --config rollback.json                       # every KV module and D1, via the API
   cutover verify --config rollback.json --module sessions --json -
@@ -21,26 +23,47 @@ EXAMPLES = """\
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", required=True, help="the backfill config (JSON)")
-    parser.add_argument("--module", action="append", metavar="NAME", help="KV module to check (repeatable)")
-    parser.add_argument("--d1", action="store_true", help="check D1 (alone: only D1; default: everything configured)")
-    parser.add_argument("--kv-file", metavar="FILE",
-                        help="read KV from a `wrangler kv bulk put` file or a drill KV store instead of the API")
-    parser.add_argument("--d1-sqlite", metavar="FILE", help="read D1 from a local SQLite file instead of the API")
-    parser.add_argument("--local", action="store_true", help="read KV and D1 through `wrangler … --local`")
-    parser.add_argument("--remote-wrangler", action="store_true",
-                        help="read KV and D1 through `wrangler … --remote` instead of the REST API")
-    parser.add_argument("--wrangler", default="wrangler", metavar="CMD", help="wrangler binary (default: wrangler)")
-    parser.add_argument("--wrangler-dir", metavar="DIR", help="directory with the wrangler config (default: .)")
-    parser.add_argument("--persist-to", metavar="DIR", help="wrangler --local state directory (where more than 1,000 local keys are listed from)")
-    parser.add_argument("--ttl-tolerance", type=float, default=300.0, metavar="SECONDS",
-                        help="expiries that differ by less than this are equal (default 300)")
-    parser.add_argument("--source", metavar="SPEC", help="Mongo source (overrides mongo.source)")
-    parser.add_argument("--json", metavar="FILE", help="write the result as JSON to FILE (- for stdout)")
-    parser.add_argument("--skip-bad-lines", action="store_true", help="export: skip and count damaged lines")
+    _args.add_config(parser, required=True)
+    _args.add_mongo_source(parser, page_size=False)
+    scope = parser.add_argument_group("what to check")
+    scope.add_argument("--module", action="append", metavar="NAME", help="KV module to check (repeatable)")
+    scope.add_argument("--d1", action="store_true", help="check D1 (alone: only D1; default: everything configured)")
+    scope.add_argument("--ttl-tolerance", type=float, default=300.0, metavar="SECONDS",
+                       help="expiries that differ by less than this are equal (default 300)")
+    where = parser.add_argument_group("where the targets are read from (default: the Cloudflare API)")
+    where.add_argument("--kv-file", metavar="FILE",
+                       help="read KV from a `wrangler kv bulk put` file or a drill KV store instead of the API")
+    where.add_argument("--d1-sqlite", metavar="FILE", help="read D1 from a local SQLite file instead of the API")
+    where.add_argument("--local", action="store_true", help="read KV and D1 through `wrangler … --local`")
+    where.add_argument("--remote-wrangler", action="store_true",
+                       help="read KV and D1 through `wrangler … --remote` instead of the REST API")
+    where.add_argument("--wrangler", default="wrangler", metavar="CMD", help="wrangler binary (default: wrangler)")
+    where.add_argument("--wrangler-dir", metavar="DIR", help="directory with the wrangler config (default: .)")
+    where.add_argument("--persist-to", metavar="DIR",
+                       help="wrangler --local state directory (where more than 1,000 local keys are listed from)")
+    _args.add_json(parser, "the result")
 
 
 def run(args: argparse.Namespace) -> int:
-    from cutover.verify.command import run_verify
+    from cutover.verify.options import VerifyOptions
+    from cutover.verify.run import run as verify
 
-    return run_verify(args)
+    return verify(VerifyOptions(
+        config=args.config,
+        modules=tuple(args.module or ()),
+        d1=args.d1,
+        kv_file=args.kv_file,
+        d1_sqlite=args.d1_sqlite,
+        local=args.local,
+        remote_wrangler=args.remote_wrangler,
+        wrangler=args.wrangler,
+        wrangler_dir=args.wrangler_dir,
+        persist_to=args.persist_to,
+        ttl_tolerance=args.ttl_tolerance,
+        source=args.source,
+        mongo_database=args.mongo_database,
+        skip_bad_lines=args.skip_bad_lines,
+        json=args.json,
+        quiet=args.quiet,
+        verbose=args.verbose,
+    ))

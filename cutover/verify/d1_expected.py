@@ -8,7 +8,6 @@ d1_match), so a row the planner would number differently is still found, and a r
 holds another document is caught."""
 from __future__ import annotations
 
-import argparse
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Dict
@@ -40,16 +39,15 @@ def _create_table_sql(table: Any) -> str:
 
 
 def expected_rows(cfg: Config, source: MongoSource) -> ExpectedD1:
-    from cutover.commands import backfill_d1
-    from cutover.d1 import backfill as d1run
     from cutover.d1 import ids as d1ids
-    from cutover.d1.plan import legacy_id_value, render_file
+    from cutover.d1.options import BackfillD1Options
+    from cutover.d1.plan import render_file
+    from cutover.d1.record import legacy_id_value
+    from cutover.d1.settings import build_planner
     from cutover.mongo.base import ScanOptions
 
-    parser = argparse.ArgumentParser(add_help=False)
-    backfill_d1.add_arguments(parser)
-    args = parser.parse_args(["--config", cfg.source] if not cfg.source.startswith("<") else [])
-    settings, table, planner = d1run.build_planner(args, cfg)
+    # backfill-d1 with no flags: everything from the config, as the backfill reads it
+    settings, table, planner = build_planner(BackfillD1Options(), cfg)
     legacy: Dict[str, int] = {}
     for batch in source.scan(settings.collection, ScanOptions(batch_size=5000)):
         for doc in batch:

@@ -343,3 +343,42 @@ def test_mode_api_delivers_a_value_full_of_transaction_phrases(workdir, d1api, c
                            {"_id": oid(2), "userId": "v", "note": note + "'"}])
     assert main(["backfill-d1", "--config", "rollback.json", "--mode", "api", "-q"]) == 0
     assert db.rows("SELECT id, note FROM trading_trades ORDER BY id") == [(1, note), (2, note + "'")]
+
+
+def test_skip_bad_lines_skips_and_counts_damaged_export_lines(workdir, capsys):
+    """issue 18: backfill-d1 lacked --skip-bad-lines (backfill-kv and verify had it)."""
+    good = [json.dumps(json.loads(ejson.dumps(d)), ensure_ascii=True) for d in sample_docs()]
+    (workdir / "trading_trades.json").write_text("\n".join(good[:2] + ['{"_id": {"$oid": "cut short', *good[2:]]) + "\n")
+    assert main(["backfill-d1", "--config", "rollback.json", "-q"]) == 1  # stops by default, writes nothing
+    assert "trading_trades.json:3" in capsys.readouterr().err
+    assert not (workdir / "backfill-d1.sql").exists()
+    assert main(["backfill-d1", "--config", "rollback.json", "--skip-bad-lines", "--json", "s.json", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "1 damaged line(s)" in err and "trading_trades.json:3" in err  # said even with -q
+    summary = json.loads((workdir / "s.json").read_text())
+    assert summary["bad_lines"] == 1 and summary["documents"] == summary["rows"] == 4
+    assert rows_of(apply_file(workdir / "backfill-d1.sql")) == EXPECTED
+    assert main(["backfill-d1", "--config", "rollback.json", "--json", "s.json", "-q"]) == 1
+    assert main(["backfill-d1", "--config", "rollback.json", "--skip-bad-lines", "--dry-run", "--json", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["bad_lines"] == 1 and "damaged line" in err
+
+
+def test_new_flag_spellings_and_old_aliases(workdir, monkeypatch, capsys):
+    """--d1-database / --budget-headroom are the spellings; --database / --headroom still work, hidden."""
+    script, log = fake_wrangler(workdir)
+    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+    assert main(["backfill-d1", "--config", "rollback.json", "--execute", "--d1-database", "new-db", "-q"]) == 0
+    assert main(["backfill-d1", "--config", "rollback.json", "--execute", "--database", "old-db", "-q"]) == 0
+    assert [json.loads(line)["argv"][2] for line in log.read_text().splitlines()] == ["new-db", "old-db"]
+    for flag in ("--budget-headroom", "--headroom"):
+        for value in ("20%", "0.2"):
+            assert main(["backfill-d1", "--config", "rollback.json", flag, value, "--dry-run", "-q"]) == 0
+        with pytest.raises(SystemExit) as info:
+            main(["backfill-d1", "--config", "rollback.json", flag, "120%", "--dry-run", "-q"])
+        assert info.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["backfill-d1", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--d1-database" in help_text and "--budget-headroom" in help_text and "--skip-bad-lines" in help_text
+    assert "--headroom " not in help_text and "--database " not in help_text

@@ -275,3 +275,16 @@ def test_d1_without_the_id_map_says_so(restored, capsys):
     d1 = json.loads(out.out)["d1"]
     assert d1["missing"] == 3 and d1["equal"] == 3  # legacy rows still match by their legacy id
     assert MAP in out.err
+
+
+def test_skip_bad_lines_says_how_many_lines_were_skipped(restored, capsys):
+    """--skip-bad-lines promised to count the damaged lines; verify skipped them without a word."""
+    ws, _, _, _ = restored
+    with open(Path(ws.export_dir) / "kv_sessions.json", "a", encoding="utf-8") as handle:
+        handle.write('{"_id": "cut short\n')
+    assert verify(ws, "--module", "sessions") == 1  # stops at the damaged line by default
+    capsys.readouterr()
+    assert verify(ws, "--module", "sessions", "--skip-bad-lines") == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["ok"] is True
+    assert "1 damaged line(s)" in captured.err and "kv_sessions.json:" in captured.err

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
+from cutover.d1 import pieces as d1pieces
 from cutover.d1 import sql
 from cutover.mongo import jsvalue
 from cutover.mongo.values import Binary, DateTime, Decimal128, Int64, ObjectId, Regex, Undefined
@@ -189,15 +190,15 @@ def test_split_literal_pieces_fit_and_concatenate_back(db, text, limit, data):
     assume(expected_text(text) is not None)
     literals = [sql.render(text), sql.blob_literal(data), sql.hex_text_literal(data)]
     for literal in literals:
-        pieces = sql.split_literal(literal, limit)
+        pieces = d1pieces.split_literal(literal, limit)
         assert all(len(p.encode("utf-8")) <= limit for p in pieces)
         assert not any("BEGIN TRANSACTION" in p for p in pieces)
         joined = " || ".join(pieces)
-        if sql.literal_kind(literal) == "blob":
+        if d1pieces.literal_kind(literal) == "blob":
             joined = f"CAST({joined} AS BLOB)"
         got = db.execute(f"SELECT CAST({joined} AS BLOB), CAST({literal} AS BLOB)").fetchone()
         assert got[0] == got[1]
-        assert sql.stored_size(literal) == len(got[1])
+        assert d1pieces.stored_size(literal) == len(got[1])
 
 
 @settings(max_examples=500, deadline=None)

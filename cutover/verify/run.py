@@ -1,28 +1,21 @@
-"""verify's work: read Mongo, map it as the backfills would, read the targets, compare."""
+"""verify's run: read Mongo, map it as the backfills would, read the targets, compare."""
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
 from typing import Any, Dict, List
 
-from cutover.core.config import Config, cloudflare_account_id, cloudflare_api_base, read_secret
+from cutover.core.config import Config, cloudflare_account_id
+from cutover.core.console import Console
 from cutover.core.fsutil import write_output
-from cutover.errors import EXIT_GATE_FAILED, ConfigError, CutoverError, UsageError
+from cutover.core.http import HttpClient
+from cutover.errors import EXIT_GATE_FAILED, EXIT_OK, ConfigError, CutoverError, UsageError
 from cutover.verify.compare import Report, compare_kv
 from cutover.verify.kv_expected import expected_kv
 from cutover.verify.kv_targets import STORE_FORMAT, BulkFileKV, KVTarget, LocalStoreKV, RestKV, WranglerKV
-
-
-def _api_client() -> Any:
-    from cutover.core.http import HttpClient
-    from cutover.core.ratelimit import cloudflare_limiter
-
-    token = read_secret("CLOUDFLARE_API_TOKEN", required=True)
-    limiter = cloudflare_limiter(token, cloudflare_api_base())
-    return HttpClient(cloudflare_api_base(), headers={"Authorization": f"Bearer {token}"}, pace=limiter)
+from cutover.verify.options import VerifyOptions
 
 
 def _kv_file_target(path: str) -> KVTarget:
@@ -39,15 +32,18 @@ def _kv_file_target(path: str) -> KVTarget:
 class Targets:
     """Chooses and caches the readers for KV and D1 from the flags."""
 
-    def __init__(self, args: argparse.Namespace, cfg: Config) -> None:
-        self.args = args
+    def __init__(self, options: VerifyOptions, cfg: Config) -> None:
+        self.options = options
         self.cfg = cfg
-        self._client: Any = None
-        self.wrangler_dir = os.path.abspath(args.wrangler_dir or ".")
+        self._client: HttpClient | None = None
+        self.wrangler_dir = os.path.abspath(options.wrangler_dir or ".")
 
-    def client(self) -> Any:
+    def client(self) -> HttpClient:
+        """The one Cloudflare client, paced by the token's shared budget (made on first use)."""
         if self._client is None:
-            self._client = _api_client()
+            from cutover.core import cloudflare
+
+            self._client = cloudflare.client()
         return self._client
 
     def account(self) -> str:
@@ -59,42 +55,42 @@ class Targets:
     def _wrangler(self) -> List[str]:
         import shlex
 
-        return shlex.split(self.args.wrangler)
+        return shlex.split(self.options.wrangler)
 
     def kv(self, module: str) -> KVTarget:
-        args = self.args
-        if args.kv_file:
-            target = _kv_file_target(args.kv_file.replace("{module}", module))
-            modules = args.module or list(self.cfg.get("kv_modules", {}, kind=dict))
-            if isinstance(target, BulkFileKV) and len(modules) > 1 and "{module}" not in args.kv_file:
+        options = self.options
+        if options.kv_file:
+            target = _kv_file_target(options.kv_file.replace("{module}", module))
+            modules = options.modules or list(self.cfg.get("kv_modules", {}, kind=dict))
+            if isinstance(target, BulkFileKV) and len(modules) > 1 and "{module}" not in options.kv_file:
                 raise UsageError("--kv-file: a bulk file holds one namespace; pick one --module or put {module} in the name")
             return target
-        if args.local or args.remote_wrangler:
-            return WranglerKV(self._wrangler(), self.wrangler_dir, remote=args.remote_wrangler, persist_to=args.persist_to)
+        if options.local or options.remote_wrangler:
+            return WranglerKV(self._wrangler(), self.wrangler_dir, remote=options.remote_wrangler, persist_to=options.persist_to)
         return RestKV(self.client(), self.account())
 
     def d1(self, database: str | None, database_id: str | None) -> Any:
         from cutover.verify.d1_targets import RestD1, SqliteD1, WranglerD1
 
-        args = self.args
-        if args.d1_sqlite:
-            if not os.path.exists(args.d1_sqlite):
-                raise ConfigError(f"--d1-sqlite {args.d1_sqlite}: no such file")
-            return SqliteD1(args.d1_sqlite)
-        if args.local or args.remote_wrangler or not database_id:
+        options = self.options
+        if options.d1_sqlite:
+            if not os.path.exists(options.d1_sqlite):
+                raise ConfigError(f"--d1-sqlite {options.d1_sqlite}: no such file")
+            return SqliteD1(options.d1_sqlite)
+        if options.local or options.remote_wrangler or not database_id:
             if not database:
                 raise ConfigError(f"{self.cfg.where('d1.database')}: needed to read D1 through wrangler")
-            return WranglerD1(self._wrangler(), database, self.wrangler_dir, remote=not args.local, persist_to=args.persist_to)
+            return WranglerD1(self._wrangler(), database, self.wrangler_dir, remote=not options.local, persist_to=options.persist_to)
         return RestD1(self.client(), self.account(), database_id)
 
 
-def _scope(args: argparse.Namespace, cfg: Config) -> tuple:  # type: ignore[type-arg]
-    modules = list(args.module or [])
+def _scope(options: VerifyOptions, cfg: Config) -> tuple:  # type: ignore[type-arg]
+    modules = list(options.modules)
     has_d1 = bool(cfg.get("d1", None, kind=dict))
-    if args.d1 and not has_d1:
+    if options.d1 and not has_d1:
         raise ConfigError(f"config file {cfg.source}: --d1 given but there is no d1 section")
-    if modules or args.d1:
-        return modules, bool(args.d1)
+    if modules or options.d1:
+        return modules, bool(options.d1)
     return list(cfg.get("kv_modules", {}, kind=dict)), has_d1
 
 
@@ -108,9 +104,9 @@ def _unreadable(what: str, exc: CutoverError, hint: str = "") -> str:
     return f"FAIL {what}: cannot read: {exc}{hint}"
 
 
-def _d1_hint(cfg: Config, args: argparse.Namespace) -> str:
+def _d1_hint(cfg: Config, options: VerifyOptions) -> str:
     """What to change when D1 could not be read through wrangler."""
-    if args.d1_sqlite or cfg.get("d1.database_id", None, kind=str) and not (args.local or args.remote_wrangler):
+    if options.d1_sqlite or cfg.get("d1.database_id", None, kind=str) and not (options.local or options.remote_wrangler):
         return ""
     hint = " - give the wrangler binary with --wrangler CMD"
     if not cfg.get("d1.database_id", None, kind=str):
@@ -118,13 +114,13 @@ def _d1_hint(cfg: Config, args: argparse.Namespace) -> str:
     return hint
 
 
-def _verify_module(spec: Any, source: Any, targets: Targets, args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
+def _verify_module(spec: Any, source: Any, targets: Targets, options: VerifyOptions) -> tuple:  # type: ignore[type-arg]
     """(JSON result, report lines, ok) of one KV module."""
     now_ms = int(time.time() * 1000)
     expected = expected_kv(source.documents(spec.collection), spec, now_ms)
     target = targets.kv(spec.name)
     actual = target.read(spec.namespace_id)
-    report = compare_kv(expected.entries, expected.expired, actual, args.ttl_tolerance, read_at=target.read_at)
+    report = compare_kv(expected.entries, expected.expired, actual, options.ttl_tolerance, read_at=target.read_at)
     report.unread = expected.unread
     result = {**report.counts(True), "expiring": report.expiring, "invalid_in_mongo": expected.invalid,
               "documents": expected.documents, "examples": [d.line() for d in report.examples]}
@@ -158,65 +154,86 @@ def _verify_d1(cfg: Config, source: Any, targets: Targets) -> tuple:  # type: ig
     return {**report.counts(False), "examples": [d.line() for d in report.examples]}, lines, report.ok
 
 
-def run_verify(args: argparse.Namespace) -> int:
+def _check(options: VerifyOptions, cfg: Config, source: Any, specs: List[Any], check_d1: bool) -> tuple:  # type: ignore[type-arg]
+    """(JSON result, report lines, targets that differ, targets that could not be read)."""
+    targets = Targets(options, cfg)
+    lines: List[str] = []
+    result: Dict[str, Any] = {"modules": {}, "ok": True}
+    differences = unreadable = 0
+    for spec in specs:
+        try:
+            module_result, module_lines, ok = _verify_module(spec, source, targets, options)
+        except CutoverError as exc:
+            unreadable += 1
+            module_result, module_lines, ok = {"error": str(exc)}, [_unreadable(f"KV {spec.name}", exc)], False
+        else:
+            differences += not ok
+        result["modules"][spec.name] = module_result
+        lines.extend(module_lines)
+    if check_d1:
+        try:
+            d1_result, d1_lines, ok = _verify_d1(cfg, source, targets)
+        except CutoverError as exc:
+            unreadable += 1
+            line = _unreadable("D1", exc, _d1_hint(cfg, options))
+            d1_result, d1_lines, ok = {"error": line[len("FAIL D1: cannot read: "):]}, [line], False
+        else:
+            differences += not ok
+        result["d1"] = d1_result
+        lines.extend(d1_lines)
+    result["ok"] = not differences and not unreadable
+    return result, lines, differences, unreadable
+
+
+def _warn_bad_lines(source: Any, console: Console) -> None:
+    """Lines --skip-bad-lines skipped: their documents are not expected, so their keys and rows
+    show up as extra, and the proof has a gap the operator must know of."""
+    skipped = int(getattr(source, "bad_lines", 0))
+    if skipped:
+        shown = "; ".join(list(getattr(source, "bad_line_samples", []))[:3])
+        console.warn(f"{skipped:,} damaged line(s) in the export were skipped (--skip-bad-lines): their documents "
+                     f"were not checked and their keys or rows count as extra: {shown}")
+
+
+def _verdict(differences: int, unreadable: int) -> str:
+    if not differences and not unreadable:
+        return "OK: every target equals Mongo (live documents)"
+    if differences:
+        verdict = "DIFFERENCES FOUND (exit 4)"
+        if unreadable:
+            verdict += f"; {unreadable} target(s) could not be read - fix the FAIL line(s) and run verify again"
+        return verdict
+    return f"INCOMPLETE: {unreadable} target(s) could not be read (exit 1) - fix the FAIL line(s) and run verify again"
+
+
+def run(options: VerifyOptions) -> int:
     """Each target is checked and reported on its own: one that cannot be read is one line with
     the fix and exit 1 (unless a difference elsewhere makes it 4); the others still count."""
     from cutover.kv.backfill import module_specs
     from cutover.mongo import open_source
 
-    cfg = Config.load(args.config)
-    cfg.set("mongo.source", args.source)
-    if args.ttl_tolerance < 0:
+    cfg = Config.load(options.config)
+    cfg.set("mongo.source", options.source)
+    cfg.set("mongo.database", options.mongo_database)
+    if options.ttl_tolerance < 0:
         raise UsageError("--ttl-tolerance must not be negative")
-    module_names, check_d1 = _scope(args, cfg)
-    targets = Targets(args, cfg)
+    module_names, check_d1 = _scope(options, cfg)
     specs = module_specs(cfg, module_names, None) if module_names else []
     source_spec = cfg.source_spec()
-    err = sys.stderr
-    lines: List[str] = []
-    result: Dict[str, Any] = {"modules": {}, "ok": True}
-    differences = unreadable = 0
     source = open_source(source_spec, database=cfg.get("mongo.database", "", kind=str),
-                         data_source=cfg.get("mongo.data_source", None, kind=str), skip_bad_lines=args.skip_bad_lines)
+                         data_source=cfg.get("mongo.data_source", None, kind=str), skip_bad_lines=options.skip_bad_lines)
     with source:
-        for spec in specs:
-            try:
-                module_result, module_lines, ok = _verify_module(spec, source, targets, args)
-            except CutoverError as exc:
-                unreadable += 1
-                module_result, module_lines, ok = {"error": str(exc)}, [_unreadable(f"KV {spec.name}", exc)], False
-            else:
-                differences += not ok
-            result["modules"][spec.name] = module_result
-            lines.extend(module_lines)
-        if check_d1:
-            try:
-                d1_result, d1_lines, ok = _verify_d1(cfg, source, targets)
-            except CutoverError as exc:
-                unreadable += 1
-                line = _unreadable("D1", exc, _d1_hint(cfg, args))
-                d1_result, d1_lines, ok = {"error": line[len("FAIL D1: cannot read: "):]}, [line], False
-            else:
-                differences += not ok
-            result["d1"] = d1_result
-            lines.extend(d1_lines)
-    result["ok"] = not differences and not unreadable
-    if result["ok"]:
-        verdict = "OK: every target equals Mongo (live documents)"
-    elif differences:
-        verdict = "DIFFERENCES FOUND (exit 4)"
-        if unreadable:
-            verdict += f"; {unreadable} target(s) could not be read - fix the FAIL line(s) and run verify again"
-    else:
-        verdict = f"INCOMPLETE: {unreadable} target(s) could not be read (exit 1) - fix the FAIL line(s) and run verify again"
-    text = "\n".join([f"verify: Mongo {source.description or source_spec.split(':', 1)[0]}", *lines, verdict]) + "\n"
-    (err if args.json == "-" else sys.stdout).write(text)
-    if args.json:
-        write_output(args.json, json.dumps(result, indent=2, sort_keys=True) + "\n")
+        result, lines, differences, unreadable = _check(options, cfg, source, specs, check_d1)
+    _warn_bad_lines(source, Console(options.quiet, options.verbose))
+    head = f"verify: Mongo {source.description or source_spec.split(':', 1)[0]}"
+    text = "\n".join([head, *lines, _verdict(differences, unreadable)]) + "\n"
+    (sys.stderr if options.json == "-" else sys.stdout).write(text)
+    if options.json:
+        write_output(options.json, json.dumps(result, indent=2, sort_keys=True) + "\n")
     if differences:
         return EXIT_GATE_FAILED
     if unreadable:  # the documented runtime error (docs/reference.md): one line on stderr, exit 1 (the report is out already)
         first = next(line for line in lines if line.startswith("FAIL "))[len("FAIL "):]
         more = f" (and {unreadable - 1} more, see above)" if unreadable > 1 else ""
         raise CutoverError(f"{first}{more}; then run verify again")
-    return 0
+    return EXIT_OK
