@@ -209,7 +209,7 @@ def _verdict(differences: int, unreadable: int) -> str:
 def run(options: VerifyOptions) -> int:
     """Each target is checked and reported on its own: one that cannot be read is one line with
     the fix and exit 1 (unless a difference elsewhere makes it 4); the others still count."""
-    from cutover.kv.backfill import module_specs
+    from cutover.kv.options import module_specs
     from cutover.mongo import open_source
 
     cfg = Config.load(options.config)
