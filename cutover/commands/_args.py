@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable, Tuple
+from typing import Any, Callable, Dict, Mapping, Tuple, TypeVar
+
+T = TypeVar("T")
 
 
 def positive_float(text: str) -> float:
@@ -172,3 +174,35 @@ def add_atlas(parser: argparse.ArgumentParser, *, poll_interval: bool = True, st
         group.add_argument("--atlas-poll-interval", type=seconds, default=10.0, metavar="SECONDS",
                            help="seconds between Atlas readings (default 10, Atlas's PT10S granularity)")
     return group
+
+
+# -- from the parsed flags to the feature's Options ------------------------------------------
+
+
+def options(cls: Callable[..., T], args: argparse.Namespace, renamed: Mapping[str, str] | None = None,
+            **values: Any) -> T:
+    """The feature's frozen Options from the parsed flags, one way for every command.
+
+    Each flag's value goes to the field of the same name (`renamed` maps a flag's dest to another
+    field name); `values` give fields computed here. Lists become tuples (None -> () for a tuple
+    field). Strict both ways, so a flag can never be silently dropped: every parsed flag must
+    land in a field (TypeError otherwise); a field with no flag keeps its default.
+    """
+    import dataclasses
+
+    renamed = dict(renamed or {})
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    given: Dict[str, Any] = {}
+    for dest, value in vars(args).items():
+        if (dest == "command" and dest not in fields) or (dest.startswith("_") and dest not in renamed):
+            continue  # the CLI's bookkeeping (the subcommand's name), not a flag of this command
+        name = renamed.get(dest, dest)
+        if name not in fields:
+            raise TypeError(f"{getattr(cls, '__name__', cls)} has no field for the flag {dest!r}")
+        if isinstance(value, list):
+            value = tuple(value)
+        elif value is None and isinstance(fields[name].default, tuple):
+            value = ()
+        given[name] = value
+    given.update(values)
+    return cls(**given)

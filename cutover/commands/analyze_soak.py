@@ -53,10 +53,4 @@ def run(args: argparse.Namespace) -> int:
     from cutover.soak.options import AnalyzeOptions
     from cutover.soak.run import run as analyze_soak
 
-    return analyze_soak(AnalyzeOptions(
-        inputs=tuple(args.input), since=args.since, until=args.until, date_order=args.date_order,
-        baseline_cold_ping_ms=args.baseline_cold_ping_ms, factor=args.factor, gate_cmd=args.gate_cmd,
-        min_cold_samples=args.min_cold_samples, output=args.output, json=args.json, chart=args.chart,
-        dual_write_pattern=args.dual_write_pattern, mongo_error_pattern=args.mongo_error_pattern,
-        cpu_outcome=args.cpu_outcome, jobs=args.jobs, exact=args.exact, quiet=args.quiet, verbose=args.verbose,
-    ))
+    return analyze_soak(_args.options(AnalyzeOptions, args, renamed={"input": "inputs"}))

@@ -75,37 +75,4 @@ def run(args: argparse.Namespace) -> int:
     from cutover.d1.backfill import run as backfill
     from cutover.d1.options import BackfillD1Options
 
-    return backfill(BackfillD1Options(
-        config=args.config,
-        source=args.source,
-        mongo_database=args.mongo_database,
-        page_size=args.page_size,
-        skip_bad_lines=args.skip_bad_lines,
-        collection=args.collection,
-        since=args.since,
-        since_field=args.since_field,
-        schema=args.schema,
-        table=args.table,
-        id_column=args.id_column,
-        legacy_id_field=args.legacy_id_field,
-        start_id=args.start_id,
-        date_formats=tuple(args.date_format),
-        replace_lone_surrogates=args.replace_lone_surrogates,
-        max_statement_bytes=args.max_statement_bytes,
-        dry_run=args.dry_run,
-        output=args.output,
-        json=args.json,
-        mode=args.mode,
-        execute=args.execute,
-        wrangler=args.wrangler,
-        d1_database=args.d1_database,
-        database_id=args.database_id,
-        account_id=args.account_id,
-        checkpoint=args.checkpoint,
-        resume=args.resume,
-        rate=args.rate,
-        budget_headroom=args.budget_headroom,
-        api_limit=args.api_limit,
-        quiet=args.quiet,
-        verbose=args.verbose,
-    ))
+    return backfill(_args.options(BackfillD1Options, args, renamed={"date_format": "date_formats"}))

@@ -43,27 +43,4 @@ def run(args: argparse.Namespace) -> int:
     from cutover.kv.backfill import BackfillKVOptions
     from cutover.kv.backfill import run as backfill
 
-    return backfill(BackfillKVOptions(
-        config=args.config,
-        modules=tuple(args.module or ()),
-        dry_run=args.dry_run,
-        mode=args.mode,
-        rate=args.rate,
-        budget_headroom=args.budget_headroom,
-        api_limit=args.api_limit,
-        batch_size=args.batch_size,
-        emit=args.emit,
-        since=args.since,
-        checkpoint=args.checkpoint,
-        resume=args.resume,
-        failed_keys=args.failed_keys,
-        json=args.json,
-        source=args.source,
-        mongo_database=args.mongo_database,
-        page_size=args.page_size,
-        namespace_id=args.namespace_id,
-        account_id=args.account_id,
-        skip_bad_lines=args.skip_bad_lines,
-        quiet=bool(getattr(args, "quiet", False)),
-        verbose=bool(getattr(args, "verbose", False)),
-    ))
+    return backfill(_args.options(BackfillKVOptions, args, renamed={"module": "modules"}))

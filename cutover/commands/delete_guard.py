@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 
+from cutover.commands import _args
+
 EXAMPLES = """\
   cutover delete-guard d1 trading --require-backup trading-export.sql
   cutover delete-guard kv-namespace --namespace-id 0f2ac74b498b48028cb68387c421e279 --audit-log deletes.log
@@ -48,8 +50,4 @@ def run(args: argparse.Namespace) -> int:
     from cutover.guard.session import GuardOptions
     from cutover.guard.session import run as guard
 
-    return guard(GuardOptions(
-        resource=args.resource, name=args.name, namespace_id=args.namespace_id, binding=args.binding,
-        preview=args.preview, wrangler=args.wrangler, require_backup=args.require_backup,
-        max_backup_age=args.max_backup_age, audit_log=args.audit_log, quiet=args.quiet, verbose=args.verbose,
-    ))
+    return guard(_args.options(GuardOptions, args))

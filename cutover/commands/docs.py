@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from cutover.commands import _args
+
 EXAMPLES = """\
   cutover docs                         # the topics
   cutover docs rollback | less         # the rollback runbook, step by step
@@ -24,4 +26,4 @@ def run(args: argparse.Namespace) -> int:
     from cutover.core.docs_files import run as docs
 
     pages = tuple((c.name, tuple(c.aliases), c.summary) for c in COMMANDS)
-    return docs(DocsOptions(topic=args.topic, commands=pages, quiet=args.quiet, verbose=args.verbose))
+    return docs(_args.options(DocsOptions, args, commands=pages))

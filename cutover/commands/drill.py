@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from cutover.commands import _args
+
 EXAMPLES = """\
   cutover drill                           # temp work dir, removed afterwards unless a step fails
   cutover drill --workdir /tmp/drill      # keep the artifacts there
@@ -30,7 +32,4 @@ def run(args: argparse.Namespace) -> int:
     from cutover.drill.run import run as drill
 
     # The drill runs the real commands by their command lines: cli.main hands itself down.
-    return drill(DrillOptions(
-        run_cutover=args._run_cutover, workdir=args.workdir, keep=args.keep, json=args.json, wrangler=args.wrangler,
-        no_wrangler=args.no_wrangler, quiet=args.quiet, verbose=args.verbose,
-    ))
+    return drill(_args.options(DrillOptions, args, renamed={"_run_cutover": "run_cutover"}))

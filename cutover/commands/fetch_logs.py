@@ -53,10 +53,4 @@ def run(args: argparse.Namespace) -> int:
     from cutover.logfetch.fetch import run as fetch_logs
     from cutover.logfetch.options import FetchOptions
 
-    return fetch_logs(FetchOptions(
-        output=args.output, script=args.script, since=args.since, until=args.until, from_dir=args.from_dir,
-        only_events=tuple(args.only_events), soak_only=args.soak_only, force=args.force, json=args.json,
-        resume=args.resume, checkpoint=args.checkpoint, limit=args.limit, frame=args.frame, quiet_gap=args.quiet_gap,
-        budget_headroom=args.budget_headroom, api_limit=args.api_limit, account_id=args.account_id,
-        dry_run=args.dry_run, quiet=args.quiet, verbose=args.verbose,
-    ))
+    return fetch_logs(_args.options(FetchOptions, args))

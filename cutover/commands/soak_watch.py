@@ -108,18 +108,8 @@ def options_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The feature's Options from the parsed flags (no check here: `soakwatch.options.resolved`)."""
     from cutover.soakwatch.options import Options
 
-    return Options(
-        input=args.input, from_api=args.from_api, script=args.script, account_id=args.account_id, since=args.since,
-        duration_ms=args.duration, interval_s=args.interval / 1000.0, api_delay_ms=args.api_delay,
-        budget_headroom=args.budget_headroom, baseline_cold_ping_ms=args.baseline_cold_ping_ms, factor=args.factor,
-        min_cold_samples=args.min_cold_samples, stop_hours=args.stop_hours, max_mongo_error_pct=args.max_mongo_error_pct,
-        max_dual_write_pct=args.max_dual_write_pct, max_cpu_exceeded_pct=args.max_cpu_exceeded_pct,
-        min_failures=args.min_failures, atlas_group=args.atlas_group, atlas_process=args.atlas_process,
-        atlas_cap=args.atlas_cap, atlas_max_pct=args.atlas_max_pct, dual_write_pattern=args.dual_write_pattern,
-        mongo_error_pattern=args.mongo_error_pattern, cpu_outcome=args.cpu_outcome, state=args.state,
-        output=args.output, json=args.json, chart=args.chart, on_stop=args.on_stop, quiet=args.quiet,
-        verbose=args.verbose,
-    )
+    return _args.options(Options, args, renamed={"duration": "duration_ms", "interval": "interval_s",
+                                                 "api_delay": "api_delay_ms"}, interval_s=args.interval / 1000.0)
 
 
 def run(args: argparse.Namespace) -> int:

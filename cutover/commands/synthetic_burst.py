@@ -44,9 +44,4 @@ def run(args: argparse.Namespace) -> int:
     from cutover.burst.run import BurstOptions
     from cutover.burst.run import run as burst
 
-    return burst(BurstOptions(
-        url=args.url, n=args.n, command=args.command, json=args.json, timeout=args.timeout, waves=args.waves,
-        wave_interval=args.wave_interval, atlas_group=args.atlas_group, atlas_process=args.atlas_process,
-        atlas_cap=args.atlas_cap, atlas_max_pct=args.atlas_max_pct, atlas_settle=args.atlas_settle,
-        atlas_poll_interval=args.atlas_poll_interval, dry_run=args.dry_run, quiet=args.quiet, verbose=args.verbose,
-    ))
+    return burst(_args.options(BurstOptions, args))

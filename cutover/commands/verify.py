@@ -48,22 +48,4 @@ def run(args: argparse.Namespace) -> int:
     from cutover.verify.options import VerifyOptions
     from cutover.verify.run import run as verify
 
-    return verify(VerifyOptions(
-        config=args.config,
-        modules=tuple(args.module or ()),
-        d1=args.d1,
-        kv_file=args.kv_file,
-        d1_sqlite=args.d1_sqlite,
-        local=args.local,
-        remote_wrangler=args.remote_wrangler,
-        wrangler=args.wrangler,
-        wrangler_dir=args.wrangler_dir,
-        persist_to=args.persist_to,
-        ttl_tolerance=args.ttl_tolerance,
-        source=args.source,
-        mongo_database=args.mongo_database,
-        skip_bad_lines=args.skip_bad_lines,
-        json=args.json,
-        quiet=args.quiet,
-        verbose=args.verbose,
-    ))
+    return verify(_args.options(VerifyOptions, args, renamed={"module": "modules"}))

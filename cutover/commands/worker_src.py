@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from cutover.commands import _args
 from cutover.worker import ACTIONS
 
 EXAMPLES = """\
@@ -26,5 +27,4 @@ def run(args: argparse.Namespace) -> int:
     from cutover.worker.run import WorkerSrcOptions
     from cutover.worker.run import run as worker_src
 
-    return worker_src(WorkerSrcOptions(action=args.action, target=args.target, force=args.force,
-                                       quiet=args.quiet, verbose=args.verbose))
+    return worker_src(_args.options(WorkerSrcOptions, args))
