@@ -419,3 +419,16 @@ def test_a_pretty_printed_value_goes_to_the_decoder_for_its_lines_only(tmp_path:
         assert counter.tally.fast_records == 298  # all but the pretty-printed and the cut line
     monkeypatch.setattr(analyze_mod, "PARALLEL_MIN_BYTES", 0)
     assert snapshot(analyze([str(path)], Options(jobs=3)).tally) == snapshot(exact)
+
+
+@pytest.mark.parametrize("spread_hours", [0, 1, 2, 5, 63, 64, 65, 500])
+def test_events_of_one_block_spread_over_many_hours(tmp_path: Path, spread_hours: int) -> None:
+    """Events of one block filed by hour whether the block sits in one hour, straddles one
+    boundary, or (an export out of time order) spans many."""
+    lines = [js(logpush([[js(timing(f"/c{i % 3}", float(i % 17) + 0.25, i % 4 == 0))]], ts=T0 + (i * 7919 % 101) * spread_hours * 36_000))
+             for i in range(300)]
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    fast = analyze([str(path)], Options(jobs=1))
+    exact = analyze([str(path)], Options(fast=False))
+    assert snapshot(fast.tally) == snapshot(exact.tally) and fast.tally.fast_records == 300
+    assert fast.hourly == exact.hourly and len(fast.hourly) == (1 if spread_hours == 0 else len(exact.hourly))
