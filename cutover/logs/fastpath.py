@@ -16,7 +16,7 @@ from array import array
 from bisect import bisect_right
 from itertools import accumulate, compress, repeat
 from operator import itemgetter, not_
-from typing import BinaryIO, Callable, Dict, Iterable, List, Sequence, Tuple
+from typing import BinaryIO, Callable, Dict, List, Sequence, Tuple
 
 from cutover.logs import jsonstream
 from cutover.logs.formats import count_value
@@ -110,8 +110,7 @@ def exact_stream(counter: Counter, stream: BinaryIO) -> None:
 
 # -- which lines need JSON ----------------------------------------------------------------------
 
-_TAILS: Dict[bytes, bool] = {}  # a line's last bytes (digits as 1) -> they end a whole record, "ok"
-_TAIL_BYTES = [256]  # how much of each line's end is looked at: grows for exports with longer ends
+_TAILS: Dict[bytes, bool] = {}  # a line's end from its last Outcome (digits as 1) -> it ends a whole record, "ok"
 
 
 def _tail_closes(end: bytes) -> bool:
@@ -131,10 +130,11 @@ def _tail_closes(end: bytes) -> bool:
 
 def _whole_ok(data: bytes, lines: List[bytes]) -> List[bool]:
     """Per line: one record of the common shape (starts with "{", holds one Outcome, "ok", and ends
-    with the close of the object it is a key of). Lines' ends differ from each other mostly in
-    digits (WallTimeMs, times), so each distinct end (digits as 1) is checked once."""
-    size = _TAIL_BYTES[0]
-    keys = list(map(bytes.translate, map(bytes.__getitem__, lines, repeat(slice(-size, None))), repeat(_ONES)))
+    with the close of the object it is a key of). Each line's end from its last Outcome on (found
+    from the line's end: Logpush puts Outcome near it) differs from other lines' mostly in digits
+    (WallTimeMs), so each distinct end (digits as 1) is checked once."""
+    ats = map(bytes.rfind, lines, repeat(OUTCOME))  # -1 (no Outcome): the last byte, never a whole end
+    keys = list(map(bytes.translate, map(bytes.__getitem__, lines, map(slice, ats, repeat(None))), repeat(_ONES)))
     fresh = set(keys).difference(_TAILS)
     if fresh:
         if len(_TAILS) + len(fresh) > 4096:  # bounded: an export of ever-new line ends
@@ -142,13 +142,9 @@ def _whole_ok(data: bytes, lines: List[bytes]) -> List[bool]:
             fresh = set(keys)
         for key in fresh:
             _TAILS[key] = _tail_closes(key)
-        # An end longer than the bytes looked at (a long deployment message, another field order):
-        # look at more from the next block on.
-        cut = sum(keys.count(key) for key in fresh if len(key) == size and OUTCOME not in key)
-        if cut * 100 > len(lines) and size < (1 << 16):
-            _TAIL_BYTES[0] = size * 4
     whole = list(map(_TAILS.__getitem__, keys))
-    # As many Outcomes in the block as lines: with one in each whole line's end, none holds two.
+    # As many Outcomes in the block as whole lines have (one each, the one found from the end)
+    # plus those in the other lines: no whole line holds a second one.
     twice = data.count(OUTCOME) != whole.count(True) + sum(line.count(OUTCOME) for line in compress(lines, map(not_, whole)))
     if twice or not all(map(bytes.startswith, lines, repeat(b"{"))):
         whole = [w and line.startswith(b"{") and line.count(OUTCOME) == 1 for w, line in zip(whole, lines)]
@@ -212,14 +208,21 @@ def _take(counter: Counter, found: List[Found]) -> None:
                 durations = groups[key] = []
             durations.append(event[2])
         hours = {key: first for key in groups}
-    else:  # each event's hour: 13-digit times compare as bytes; an hour starts at a multiple of HOUR_MS
-        bounds = [b"%d" % hour for hour in range(first + HOUR_MS, min(last, first + 64 * HOUR_MS) + 1, HOUR_MS)]
-        if last > first + 64 * HOUR_MS:  # an export far out of time order: each time as a number
+    elif last == first + HOUR_MS:  # or straddles one boundary: late or not is one more part of the key
+        bound = b"%d" % last
+        for event in found:
+            key = event[1], event[3], event[5] >= bound
+            durations = get(key)
+            if durations is None:
+                durations = groups[key] = []
+            durations.append(event[2])
+        hours = {key: last if key[2] else first for key in groups}
+    else:  # an export not in time order: each event's hour
+        if last > first + 64 * HOUR_MS:  # far out of order: each time as a number
             hour_of: Callable[[bytes], int] = lambda ms: _hour_of(int(ms))  # noqa: E731
-        elif len(bounds) > 1:
+        else:  # hours start at multiples of HOUR_MS; 13-digit times compare as bytes
+            bounds = [b"%d" % hour for hour in range(first + HOUR_MS, last + 1, HOUR_MS)]
             hour_of = lambda ms: first + HOUR_MS * bisect_right(bounds, ms)  # noqa: E731
-        else:
-            hour_of = lambda ms: last if ms >= bounds[0] else first  # noqa: E731
         for event in found:
             key = event[1], event[3], hour_of(event[5])
             durations = get(key)
