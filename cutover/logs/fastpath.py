@@ -59,26 +59,17 @@ Found = Tuple[bytes, bytes, bytes, bytes, bytes, bytes]  # string form, cmd, dur
 FAILED: Found = (b"", b"", b"", b"", b"", b"")  # one-byte and empty groups cost no allocation
 OUTCOME = b'"Outcome":"'
 
-# Bytes a line must contain for the text rules or the failure events to count it: "dual" in any
-# letter case (the dual-write rule and event), "Mongo" (the driver's error names) and
-# "mongo_connection_error", and a \u escape of an ASCII letter (which could spell either). All are
-# found in one scan of a copy of the block translated 1:1 (same offsets): d/m and the backslash
-# to 4, u/o to 1, a/n to 2, l/g to 3 (either case), so that "dual", "mong" and "\u00" share the
-# literal "\4\1" (raw control bytes cannot appear in JSON text, and few words hold it). The
-# "mongo_connect" key of timing.js's marks is skipped by a look-ahead: no rule can start there.
-# No non-ASCII character case-folds to one of these letters. A false hit only costs its line the
-# slow path.
-def _fold_table() -> bytes:
-    table = bytearray(range(256))
-    for letters, code in ((b"dm\\", 4), (b"uo", 1), (b"an", 2), (b"lg", 3)):
-        for letter in letters:
-            table[letter] = code
-            table[bytes([letter]).upper()[0]] = code
-    return bytes(table)
-
-
-FOLD = _fold_table()
-MARKER = re.compile(rb'\x04\x01(?:\x02\x03(?!\x01_c\x01\x02\x02ect[\x04"])|00[4-7])')
+# Bytes a line must contain for the default text rules or the failure events to count it: "dual"
+# in any letter case (the dual-write rule ignores case; its event names it too), "Mongo" (the
+# driver's error names, matched with case), "mongo_connection_error" (the event, an exact value),
+# and a \u escape of an ASCII letter, which could spell any of them. Each is found by bytes.find,
+# "dual" in a lowercased copy (same offsets): no non-ASCII character case-folds to one of its
+# letters. timing.js's own "mongo_connect" mark is none of them. A false hit only costs its line
+# the slow path.
+LOWER_MARKERS = (b"dual",)
+EXACT_MARKERS = (b"Mongo", b"mongo_connection_error")
+ESCAPE = b"\\u00"
+ESCAPED_LETTER = frozenset(b"4567")  # \u0041-\u007F: the ASCII letters and a few signs
 _ONES = bytes(range(256)).translate(bytes.maketrans(b"0123456789", b"1111111111"))
 
 
@@ -155,9 +146,24 @@ def _line_of(starts: Sequence[int], pos: int) -> int:
     return bisect_right(starts, pos) - 1
 
 
+def _find_all(haystack: bytes, needle: bytes) -> List[int]:
+    found = []
+    at = haystack.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = haystack.find(needle, at + 1)
+    return found
+
+
 def _marked(data: bytes, starts: Sequence[int]) -> List[int]:
     """Indexes of the lines holding a failure marker or bytes that are not UTF-8."""
-    hard = {_line_of(starts, m.start()) for m in MARKER.finditer(data.translate(FOLD))}
+    at = [pos for pos in _find_all(data, ESCAPE) if data[pos + 4 : pos + 5] and data[pos + 4] in ESCAPED_LETTER]
+    for needle in EXACT_MARKERS:
+        at += _find_all(data, needle)
+    lowered = data.lower()
+    for needle in LOWER_MARKERS:
+        at += _find_all(lowered, needle)
+    hard = {_line_of(starts, pos) for pos in at}
     if not data.isascii():
         try:
             data.decode("utf-8")
