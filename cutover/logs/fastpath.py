@@ -1,11 +1,10 @@
 """Fast path for Logpush NDJSON: our timing.js events taken by regex straight from large blocks.
 
-Every check runs over a whole block at C speed (one split into lines and a few mapped calls, one
-translated copy and one regex scan for failure markers, one regex scan for the events, in both
-message forms); a line goes through JSON parsing only when a check points at it. A line that is
-not one whole record (cut short, pretty-printed, blank) goes to the stream decoder for the lines
-it spans and the scan goes on after them. Both paths produce the same tally
-(tests/logs/test_fastpath.py)."""
+Every check runs over a whole block at C speed (one split into lines and a few mapped calls, a few
+bytes.find scans for failure markers, one regex scan for the events, in both message forms); a
+line goes through JSON parsing only when a check points at it. A line that is not one whole record
+(cut short, pretty-printed, blank) goes to the stream decoder for the lines it spans and the scan
+goes on after them. Both paths produce the same tally (tests/logs/test_fastpath.py)."""
 from __future__ import annotations
 
 import io
