@@ -1,86 +1,27 @@
 """Fast path for Logpush NDJSON: our timing.js events taken by regex straight from large blocks.
 
-Every check runs over a whole block at C speed (one split into lines and a few mapped calls, one
-translated copy and one regex scan for failure markers, one regex scan for the events, in both
-message forms); a line goes through JSON parsing only when a check points at it. A line that is
-not one whole record (cut short, pretty-printed, blank) goes to the stream decoder for the lines
-it spans and the scan goes on after them. Both paths produce the same tally
-(tests/soak/test_fastpath.py)."""
+Every check runs over a whole block at C speed (one split into lines and a few mapped calls, a few
+bytes.find scans for failure markers, one regex scan for the events, in both message forms); a
+line goes through JSON parsing only when a check points at it. A line that is not one whole record
+(cut short, pretty-printed, blank) goes to the stream decoder for the lines it spans and the scan
+goes on after them. Both paths produce the same tally (tests/soak/test_fastpath.py)."""
 from __future__ import annotations
 
 import io
 import json
 import os
-import re
-from array import array
-from bisect import bisect_right
-from itertools import accumulate, compress, repeat
-from operator import itemgetter, not_
-from typing import BinaryIO, Callable, Dict, Iterable, List, Sequence, Tuple
+from itertools import accumulate, compress
+from operator import not_
+from typing import BinaryIO, Callable, List
 
 from cutover.soak import jsonstream
+from cutover.soak.fastlines import Found, line_of, marked, take, timings, whole_ok
 from cutover.soak.formats import count_value
-from cutover.soak.model import HOUR_MS, Tally
+from cutover.soak.model import Tally
 from cutover.soak.rules import Counter
 
 BLOCK = 4 << 20  # big enough that per-block Python work is noise, small enough to stay bounded
 MAX_REGION = 64 << 20  # lines the stream decoder needs at once beyond this: the exact path from there
-
-# JSON numbers we do not read are checked to be valid JSON; durations are narrower (no sign, no
-# exponent), so float(bytes) is what json.loads + float() gives and never inf or -0.0. In a bytes
-# pattern \d is [0-9] (a faster opcode).
-# Optional parts are written "(?:X|)", not "X?" or "(?:X)?": the same matches, and Python's re
-# runs a branch faster than a repeat.
-_JNUM = rb"(?:-|)(?:[1-9]\d*|0)(?:\.\d+|)(?:[eE][-+]?\d+|)"
-_DUR = rb"(?:[1-9]\d{0,15}|0)(?:\.\d{1,17}|)"
-_TXT = rb"[ !#-\[\]-~]*"  # printable ASCII without quote and backslash: the bytes are the string
-# Entry times of exactly 13 digits (2001-09-09 .. 2286-11-20): compared as bytes they sort as numbers.
-_MS = rb"[1-9]\d{12}"
-# timing.js logs JSON.stringify(event) as the only argument of console.log; inside Logpush's
-# Message array it is an escaped string. console.log(event) instead leaves the object there. One
-# pattern takes both: group 1 is the backslash before the quote after "cmd_timing" (the string
-# form), and every later quote of the event is escaped exactly when it is set. The match starts
-# at "_timing" (a rarer first byte than "c" or a backslash, which makes the scan faster) and looks
-# behind for the rest of the prefix: the event is the first key of the only message. An
-# occurrence that is not our exact shape still matches, through the empty branch, with empty
-# groups: FAILED.
-_Q = rb'(?(1)\\)"'
-_MARK = _Q + _TXT + _Q + rb":" + _JNUM
-TIMING = re.compile(
-    rb'_timing(?:(?:(\\)(?<="Message":\["\{\\"event\\":\\"cmd_timing\\)|(?<="Message":\[\{"event":"cmd_timing))'
-    rb'",' + _Q + rb"cmd" + _Q + rb":" + _Q + rb"(" + _TXT + rb")" + _Q + rb"," + _Q + rb"durationMs" + _Q + rb":(" + _DUR + rb")"
-    + rb"(?:," + _Q + rb"cold" + _Q + rb":(?:(t)rue|(f)alse)|)"
-    + rb"(?:," + _Q + rb"isolateAgeMs" + _Q + rb":" + _JNUM + rb"|)"
-    + rb"," + _Q + rb"marks" + _Q + rb":\{(?:" + _MARK + rb"(?:," + _MARK + rb"(?:," + _MARK + rb")*|)|)\}"  # two marks unrolled
-    + rb"(?:," + _Q + rb"ok" + _Q + rb":(?:true|false)|," + _Q + rb"error" + _Q + rb":" + _Q + _TXT + _Q + rb")*"  # timing.js extras
-    + rb'\}(?(1)")\],"TimestampMs":(' + _MS + rb")\}|)"
-)
-Found = Tuple[bytes, bytes, bytes, bytes, bytes, bytes]  # string form, cmd, duration, t, f, ms
-FAILED: Found = (b"", b"", b"", b"", b"", b"")  # one-byte and empty groups cost no allocation
-OUTCOME = b'"Outcome":"'
-
-# Bytes a line must contain for the text rules or the failure events to count it: "dual" in any
-# letter case (the dual-write rule and event), "Mongo" (the driver's error names) and
-# "mongo_connection_error", and a \u escape of an ASCII letter (which could spell either). All are
-# found in one scan of a copy of the block translated 1:1 (same offsets): d/m and the backslash
-# to 4, u/o to 1, a/n to 2, l/g to 3 (either case), so that "dual", "mong" and "\u00" share the
-# literal "\4\1" (raw control bytes cannot appear in JSON text, and few words hold it). The
-# "mongo_connect" key of timing.js's marks is skipped by a look-ahead: no rule can start there.
-# No non-ASCII character case-folds to one of these letters. A false hit only costs its line the
-# slow path.
-def _fold_table() -> bytes:
-    table = bytearray(range(256))
-    for letters, code in ((b"dm\\", 4), (b"uo", 1), (b"an", 2), (b"lg", 3)):
-        for letter in letters:
-            table[letter] = code
-            table[bytes([letter]).upper()[0]] = code
-    return bytes(table)
-
-
-FOLD = _fold_table()
-MARKER = re.compile(rb'\x04\x01(?:\x02\x03(?!\x01_c\x01\x02\x02ect[\x04"])|00[4-7])')
-_ONES = bytes(range(256)).translate(bytes.maketrans(b"0123456789", b"1111111111"))
-
 
 def fast_path_usable(counter: Counter) -> bool:
     """The markers above are only a sound filter for the default text rules."""
@@ -110,141 +51,6 @@ def exact_stream(counter: Counter, stream: BinaryIO) -> None:
 
 # -- which lines need JSON ----------------------------------------------------------------------
 
-_TAILS: Dict[bytes, bool] = {}  # a line's last bytes (digits as 1) -> they end a whole record, "ok"
-_TAIL_BYTES = [256]  # how much of each line's end is looked at: grows for exports with longer ends
-
-
-def _tail_closes(end: bytes) -> bool:
-    """From the last Outcome in a line's end on, the bytes close the object that Outcome is a key
-    of, at the line's end, and the value is "ok". The line starts with "{" and holds one Outcome,
-    so with that Outcome a key of the top level this is the whole record: a line cut short
-    anywhere ends before its close."""
-    at = end.rfind(OUTCOME)
-    if at < 0 or not end.startswith(b'"Outcome":"ok"', at):
-        return False
-    try:
-        obj = json.loads(b"{" + end[at:])
-    except ValueError:
-        return False
-    return isinstance(obj, dict) and obj.get("Outcome") == "ok"
-
-
-def _whole_ok(data: bytes, lines: List[bytes]) -> List[bool]:
-    """Per line: one record of the common shape (starts with "{", holds one Outcome, "ok", and ends
-    with the close of the object it is a key of). Lines' ends differ from each other mostly in
-    digits (WallTimeMs, times), so each distinct end (digits as 1) is checked once."""
-    size = _TAIL_BYTES[0]
-    keys = list(map(bytes.translate, map(bytes.__getitem__, lines, repeat(slice(-size, None))), repeat(_ONES)))
-    fresh = set(keys).difference(_TAILS)
-    if fresh:
-        if len(_TAILS) + len(fresh) > 4096:  # bounded: an export of ever-new line ends
-            _TAILS.clear()
-            fresh = set(keys)
-        for key in fresh:
-            _TAILS[key] = _tail_closes(key)
-        # An end longer than the bytes looked at (a long deployment message, another field order):
-        # look at more from the next block on.
-        cut = sum(keys.count(key) for key in fresh if len(key) == size and OUTCOME not in key)
-        if cut * 100 > len(lines) and size < (1 << 16):
-            _TAIL_BYTES[0] = size * 4
-    whole = list(map(_TAILS.__getitem__, keys))
-    # As many Outcomes in the block as lines: with one in each whole line's end, none holds two.
-    twice = data.count(OUTCOME) != whole.count(True) + sum(line.count(OUTCOME) for line in compress(lines, map(not_, whole)))
-    if twice or not all(map(bytes.startswith, lines, repeat(b"{"))):
-        whole = [w and line.startswith(b"{") and line.count(OUTCOME) == 1 for w, line in zip(whole, lines)]
-    return whole
-
-
-def _line_of(starts: Sequence[int], pos: int) -> int:
-    return bisect_right(starts, pos) - 1
-
-
-def _marked(data: bytes, starts: Sequence[int]) -> List[int]:
-    """Indexes of the lines holding a failure marker or bytes that are not UTF-8."""
-    hard = {_line_of(starts, m.start()) for m in MARKER.finditer(data.translate(FOLD))}
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:  # the decoder replaces them: those lines go through it
-            for i, (a, b) in enumerate(zip(starts, starts[1:])):
-                try:
-                    data[a:b].decode("utf-8")
-                except UnicodeDecodeError:
-                    hard.add(i)
-    return sorted(hard)
-
-
-# -- taking the events --------------------------------------------------------------------------
-
-_CMD, _DURATION, _TRUE, _FALSE, _TIME = (itemgetter(i) for i in range(1, 6))
-_KEY = itemgetter(1, 3)  # (cmd, b"t" when cold)
-
-
-def _hour_of(ms: int) -> int:
-    return ms - ms % HOUR_MS
-
-
-def _take(counter: Counter, found: List[Found]) -> None:
-    """The events a block's regex scans found, grouped by (cmd, cold) and hour at C speed: a one-byte
-    code per event for its group, and one stable sort of the events by it."""
-    if not found:
-        return
-    tally = counter.tally
-    if counter.since_ms is not None or counter.until_ms is not None:
-        found = [event for event in found if counter.in_window(int(event[5]))]
-        if not found:
-            return
-    values = array("d", map(float, map(_DURATION, found)))
-    times = list(map(_TIME, found))
-    trues = list(map(_TRUE, found))
-    lo, hi = int(min(times)), int(max(times))  # 13 digits each: bytes order is number order
-    tally.seen_time(lo)
-    tally.seen_time(hi)
-    tally.cmd_timing += len(values)
-    tally.cold_unknown += len(values) - trues.count(b"t") - list(map(_FALSE, found)).count(b"f")
-    first, last = _hour_of(lo), _hour_of(hi)
-    if last > first + HOUR_MS:  # more than one hour boundary (an export not in time order): per event
-        keys = list(map(_KEY, found))
-        for key in set(keys):
-            group = tally.group(key[0].decode("ascii"), key[1] == b"t")
-            group.values.extend(compress(values, map(key.__eq__, keys)))
-            group.times.extend(array("q", (int(ms) for k, ms in zip(keys, times) if k == key)))
-        return
-    # A block of a time-ordered export falls in one hour, or straddles one boundary: the hour is
-    # one more bit of the group code.
-    late = map((b"%d" % last).__le__, times) if last > first else repeat(False)
-    keys = list(zip(map(_CMD, found), trues, late))
-    codes = {key: i for i, key in enumerate(set(keys))}
-    if len(codes) > 256:  # more groups than one byte can name: one by one
-        for key in codes:
-            _bucket(tally, key, first, compress(values, map(key.__eq__, keys)))
-        return
-    coded = bytes(map(codes.__getitem__, keys))
-    # The events in group order (a stable sort of their codes), then each group's run of them.
-    ordered = itemgetter(*sorted(range(len(coded)), key=coded.__getitem__))(values) if len(coded) > 1 else tuple(values)
-    at = 0
-    for key, code in sorted(codes.items(), key=itemgetter(1)):
-        n = coded.count(code)
-        _bucket(tally, key, first, ordered[at : at + n])
-        at += n
-
-
-def _bucket(tally: Tally, key: Tuple[bytes, bytes, bool], first_hour: int, values: Iterable[float]) -> None:
-    cmd, true, late = key
-    picked = array("d", values)
-    tally.group(cmd.decode("ascii"), true == b"t").settled.extend(picked)
-    tally.hour_bucket(first_hour + HOUR_MS if late else first_hour, true == b"t").extend(picked)
-
-
-def _timings(data: bytes, a: int, b: int, starts: Sequence[int]) -> Tuple[List[Found], int]:
-    """The events of whole record lines from a on, up to b or to the first line holding a cmd_timing
-    that is not our exact shape (it needs JSON); returns them and where they end."""
-    got = TIMING.findall(data, starts[a], starts[b])
-    if FAILED not in got:
-        return got, b
-    odd = next(m.start() for m in TIMING.finditer(data, starts[a], starts[b]) if m.lastindex is None)
-    stop = _line_of(starts, odd)
-    return TIMING.findall(data, starts[a], starts[stop]), stop
 
 
 # -- lines that are not one whole record --------------------------------------------------------
@@ -329,11 +135,11 @@ def scan_block(counter: Counter, data: bytes, final: bool = True) -> int:
     if not lines[-1]:
         lines.pop()
     n = len(lines)
-    whole = _whole_ok(data, lines)
+    whole = whole_ok(data, lines)
     starts = list(accumulate(map((1).__add__, map(len, lines)), initial=0))
     starts[-1] = min(starts[-1], len(data))  # the input's last line without its newline
     hard = set(compress(range(n), map(not_, whole))) if not all(whole) else set()
-    hard.update(_marked(data, starts))
+    hard.update(marked(data, starts))
     fast = 0
     found: List[Found] = []
     pos = 0  # the next line not yet counted
@@ -344,7 +150,7 @@ def scan_block(counter: Counter, data: bytes, final: bool = True) -> int:
             k += 1
         nxt = todo[k]
         if nxt > pos:  # lines [pos, nxt) are taken fast, up to a line with an odd event
-            got, stop = _timings(data, pos, nxt, starts)
+            got, stop = timings(data, pos, nxt, starts)
             found += got
             fast += stop - pos
             pos = stop
@@ -357,7 +163,7 @@ def scan_block(counter: Counter, data: bytes, final: bool = True) -> int:
         if stop is None:
             _close(counter, fast, found)
             return starts[pos]
-        pos = _line_of(starts, stop) if stop < len(data) else n
+        pos = line_of(starts, stop) if stop < len(data) else n
     _close(counter, fast, found)
     return len(data)
 
@@ -367,7 +173,7 @@ def _close(counter: Counter, fast: int, found: List[Found]) -> None:
     tally.records += fast
     tally.fast_records += fast
     tally.formats["logpush"] += fast
-    _take(counter, found)
+    take(counter, found)
 
 
 def scan_stream(counter: Counter, readinto: Callable[[memoryview], int], block: int = BLOCK) -> None:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cutover.soak import analyze as analyze_mod
-from cutover.soak import fastpath
+from cutover.soak import fastlines, fastpath
 from cutover.soak.analyze import Options, analyze
 from cutover.soak.model import Patterns, Tally
 from cutover.soak.report import counts
@@ -305,21 +305,36 @@ def _marked(buf: bytes) -> List[int]:
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line) + 1)
-    return fastpath._marked(buf, starts)
+    return fastlines.marked(buf, starts)
 
 
-def test_markers_in_any_letter_case_send_their_line_to_full_parsing() -> None:
-    """Every spelling of "dual" and "mongo" marks its line (the one translated scan finds both), as
-    does a \\u escape that could spell one; the "mongo_connect" mark key of timing.js does not."""
-    words = _case_variants("dual") + _case_variants("mongo") + ["mongo_connection_error", "MongoNetworkError",
-                                                                  "\\u0064ual", "\\u004Dongo", "du\\u0061l", "\\\\u006dongo"]
+def test_markers_send_their_line_to_full_parsing() -> None:
+    """Every spelling of "dual" marks its line (the dual-write rule ignores case), as do the
+    driver's "Mongo" names, the mongo_connection_error event and a \\u escape that could spell
+    one; the "mongo_connect" mark key of timing.js, lowercase "mongo" text (the Mongo rule keeps
+    case) and escapes of other characters do not."""
+    words = _case_variants("dual") + ["Mongo", "MongoNetworkError", "mongo_connection_error", "\\u0064ual",
+                                      "\\u004Dongo", "du\\u0061l", "\\\\u006dongo", "mongo\\u005fconnection_error"]
     for word in words:
         lines = [b'{"a":"x"}\n', b'{"b":"' + word.encode() + b' write failed"}\n', b'{"c":"y"}\n']
         assert _marked(b"".join(lines)) == [1], word
-    quiet = b'{"Message":["{\\"marks\\":{\\"mongo_connect\\":1}}"]}\n{"marks":{"mongo_connect":2}}\n{"u":"\\u00e9\\\\"}\n'
+    quiet = (b'{"Message":["{\\"marks\\":{\\"mongo_connect\\":1}}"]}\n{"marks":{"mongo_connect":2}}\n{"u":"\\u00e9\\\\"}\n'
+             b'{"m":"mongo is fine, MONGO too"}\n{"e":"\\u0030\\u0000"}\n')
     assert _marked(quiet) == []
     both = b'{"m":"mongo_connect\\" then MongoServerSelectionError"}\n'
     assert _marked(both) == [0]
+    assert _marked(b'{"a":1}\n{"m":"x\\u00"}\n{"b":2}\n') == []  # an escape cut at the block end
+
+
+@pytest.mark.parametrize("text", ["MONGO_CONNECTION_ERROR", "mongo is down", "mOngoNetworkError", "MongoNetworkError",
+                                  "Dual Write Failed", "DUAL-WRITE error", "d\u0075al write fail", "\u004dongoNetworkError"])
+def test_marker_spellings_count_as_the_exact_path_does(tmp_path: Path, text: str) -> None:
+    lines = [js(logpush([[js(timing("/s", float(i), True))], [text if i % 5 == 0 else "fine"]], ts=T0 + i)) for i in range(20)]
+    lines.append(js(logpush([[{"event": "mongo_connection_error"}], [js({"event": text})]], ts=T0 + 99)))
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    fast = analyze([str(path)], Options(jobs=1)).tally
+    exact = analyze([str(path)], Options(fast=False)).tally
+    assert snapshot(fast) == snapshot(exact)
 
 
 # -- messy exports: both message forms in any mix, lines cut short anywhere ---------------------
@@ -419,3 +434,16 @@ def test_a_pretty_printed_value_goes_to_the_decoder_for_its_lines_only(tmp_path:
         assert counter.tally.fast_records == 298  # all but the pretty-printed and the cut line
     monkeypatch.setattr(analyze_mod, "PARALLEL_MIN_BYTES", 0)
     assert snapshot(analyze([str(path)], Options(jobs=3)).tally) == snapshot(exact)
+
+
+@pytest.mark.parametrize("spread_hours", [0, 1, 2, 5, 63, 64, 65, 500])
+def test_events_of_one_block_spread_over_many_hours(tmp_path: Path, spread_hours: int) -> None:
+    """Events of one block filed by hour whether the block sits in one hour, straddles one
+    boundary, or (an export out of time order) spans many."""
+    lines = [js(logpush([[js(timing(f"/c{i % 3}", float(i % 17) + 0.25, i % 4 == 0))]], ts=T0 + (i * 7919 % 101) * spread_hours * 36_000))
+             for i in range(300)]
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    fast = analyze([str(path)], Options(jobs=1))
+    exact = analyze([str(path)], Options(fast=False))
+    assert snapshot(fast.tally) == snapshot(exact.tally) and fast.tally.fast_records == 300
+    assert fast.hourly == exact.hourly and len(fast.hourly) == (1 if spread_hours == 0 else len(exact.hourly))

@@ -1,0 +1,212 @@
+"""What the fast path takes from a block without parsing JSON: timing.js's `cmd_timing` events
+(one regex, both message forms), and the checks that say which lines it may not take that way
+(failure markers, odd outcomes, a line not closed as a record). `fastpath` drives the blocks."""
+from __future__ import annotations
+
+import json
+import re
+from array import array
+from bisect import bisect_right
+from itertools import compress, repeat
+from operator import itemgetter, not_
+from typing import Callable, Dict, List, Sequence, Tuple
+
+from cutover.soak.model import HOUR_MS
+from cutover.soak.rules import Counter
+
+# JSON numbers we do not read are checked to be valid JSON; durations are narrower (no sign, no
+# exponent), so float(bytes) is what json.loads + float() gives and never inf or -0.0. In a bytes
+# pattern \d is [0-9] (a faster opcode).
+# Optional parts are written "(?:X|)", not "X?" or "(?:X)?": the same matches, and Python's re
+# runs a branch faster than a repeat.
+_JNUM = rb"(?:-|)(?:[1-9]\d*|0)(?:\.\d+|)(?:[eE][-+]?\d+|)"
+_DUR = rb"(?:[1-9]\d{0,15}|0)(?:\.\d{1,17}|)"
+_TXT = rb"[ !#-\[\]-~]*"  # printable ASCII without quote and backslash: the bytes are the string
+# Entry times of exactly 13 digits (2001-09-09 .. 2286-11-20): compared as bytes they sort as numbers.
+_MS = rb"[1-9]\d{12}"
+# timing.js logs JSON.stringify(event) as the only argument of console.log; inside Logpush's
+# Message array it is an escaped string. console.log(event) instead leaves the object there. One
+# pattern takes both: group 1 is the backslash before the quote after "cmd_timing" (the string
+# form), and every later quote of the event is escaped exactly when it is set. The match starts
+# at "_timing" (a rarer first byte than "c" or a backslash, which makes the scan faster) and looks
+# behind for the rest of the prefix: the event is the first key of the only message. An
+# occurrence that is not our exact shape still matches, through the empty branch, with empty
+# groups: FAILED.
+_Q = rb'(?(1)\\)"'
+_MARK = _Q + _TXT + _Q + rb":" + _JNUM
+TIMING = re.compile(
+    rb'_timing(?:(?:(\\)(?<="Message":\["\{\\"event\\":\\"cmd_timing\\)|(?<="Message":\[\{"event":"cmd_timing))'
+    rb'",' + _Q + rb"cmd" + _Q + rb":" + _Q + rb"(" + _TXT + rb")" + _Q + rb"," + _Q + rb"durationMs" + _Q + rb":(" + _DUR + rb")"
+    + rb"(?:," + _Q + rb"cold" + _Q + rb":(?:(t)rue|(f)alse)|)"
+    + rb"(?:," + _Q + rb"isolateAgeMs" + _Q + rb":" + _JNUM + rb"|)"
+    + rb"," + _Q + rb"marks" + _Q + rb":\{(?:" + _MARK + rb"(?:," + _MARK + rb"(?:," + _MARK + rb")*|)|)\}"  # two marks unrolled
+    + rb"(?:," + _Q + rb"ok" + _Q + rb":(?:true|false)|," + _Q + rb"error" + _Q + rb":" + _Q + _TXT + _Q + rb")*"  # timing.js extras
+    + rb'\}(?(1)")\],"TimestampMs":(' + _MS + rb")\}|)"
+)
+Found = Tuple[bytes, bytes, bytes, bytes, bytes, bytes]  # string form, cmd, duration, t, f, ms
+FAILED: Found = (b"", b"", b"", b"", b"", b"")  # one-byte and empty groups cost no allocation
+_TAILS: Dict[bytes, bool] = {}  # a line's end from its last Outcome (digits as 1) -> it ends a whole record, "ok"
+OUTCOME = b'"Outcome":"'
+
+# Bytes a line must contain for the default text rules or the failure events to count it: "dual"
+# in any letter case (the dual-write rule ignores case; its event names it too), "Mongo" (the
+# driver's error names, matched with case), "mongo_connection_error" (the event, an exact value),
+# and a \u escape of an ASCII letter, which could spell any of them. Each is found by bytes.find,
+# "dual" in a lowercased copy (same offsets): no non-ASCII character case-folds to one of its
+# letters. timing.js's own "mongo_connect" mark is none of them. A false hit only costs its line
+# the slow path.
+LOWER_MARKERS = (b"dual",)
+EXACT_MARKERS = (b"Mongo", b"mongo_connection_error")
+ESCAPE = b"\\u00"
+ESCAPED_LETTER = frozenset(b"4567")  # \u0041-\u007F: the ASCII letters and a few signs
+_ONES = bytes(range(256)).translate(bytes.maketrans(b"0123456789", b"1111111111"))
+
+
+def _tail_closes(end: bytes) -> bool:
+    """From the last Outcome in a line's end on, the bytes close the object that Outcome is a key
+    of, at the line's end, and the value is "ok". The line starts with "{" and holds one Outcome,
+    so with that Outcome a key of the top level this is the whole record: a line cut short
+    anywhere ends before its close."""
+    at = end.rfind(OUTCOME)
+    if at < 0 or not end.startswith(b'"Outcome":"ok"', at):
+        return False
+    try:
+        obj = json.loads(b"{" + end[at:])
+    except ValueError:
+        return False
+    return isinstance(obj, dict) and obj.get("Outcome") == "ok"
+
+
+def whole_ok(data: bytes, lines: List[bytes]) -> List[bool]:
+    """Per line: one record of the common shape (starts with "{", holds one Outcome, "ok", and ends
+    with the close of the object it is a key of). Each line's end from its last Outcome on (found
+    from the line's end: Logpush puts Outcome near it) differs from other lines' mostly in digits
+    (WallTimeMs), so each distinct end (digits as 1) is checked once."""
+    ats = map(bytes.rfind, lines, repeat(OUTCOME))  # -1 (no Outcome): the last byte, never a whole end
+    keys = list(map(bytes.translate, map(bytes.__getitem__, lines, map(slice, ats, repeat(None))), repeat(_ONES)))
+    fresh = set(keys).difference(_TAILS)
+    if fresh:
+        if len(_TAILS) + len(fresh) > 4096:  # bounded: an export of ever-new line ends
+            _TAILS.clear()
+            fresh = set(keys)
+        for key in fresh:
+            _TAILS[key] = _tail_closes(key)
+    whole = list(map(_TAILS.__getitem__, keys))
+    # As many Outcomes in the block as whole lines have (one each, the one found from the end)
+    # plus those in the other lines: no whole line holds a second one.
+    twice = data.count(OUTCOME) != whole.count(True) + sum(line.count(OUTCOME) for line in compress(lines, map(not_, whole)))
+    if twice or not all(map(bytes.startswith, lines, repeat(b"{"))):
+        whole = [w and line.startswith(b"{") and line.count(OUTCOME) == 1 for w, line in zip(whole, lines)]
+    return whole
+
+
+def line_of(starts: Sequence[int], pos: int) -> int:
+    return bisect_right(starts, pos) - 1
+
+
+def _find_all(haystack: bytes, needle: bytes) -> List[int]:
+    found = []
+    at = haystack.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = haystack.find(needle, at + 1)
+    return found
+
+
+def marked(data: bytes, starts: Sequence[int]) -> List[int]:
+    """Indexes of the lines holding a failure marker or bytes that are not UTF-8."""
+    at = [pos for pos in _find_all(data, ESCAPE) if data[pos + 4 : pos + 5] and data[pos + 4] in ESCAPED_LETTER]
+    for needle in EXACT_MARKERS:
+        at += _find_all(data, needle)
+    lowered = data.lower()
+    for needle in LOWER_MARKERS:
+        at += _find_all(lowered, needle)
+    hard = {line_of(starts, pos) for pos in at}
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:  # the decoder replaces them: those lines go through it
+            for i, (a, b) in enumerate(zip(starts, starts[1:])):
+                try:
+                    data[a:b].decode("utf-8")
+                except UnicodeDecodeError:
+                    hard.add(i)
+    return sorted(hard)
+
+
+# -- taking the events --------------------------------------------------------------------------
+
+_DURATION, _TRUE, _FALSE, _TIME = (itemgetter(i) for i in range(2, 6))
+
+
+def _hour_of(ms: int) -> int:
+    return ms - ms % HOUR_MS
+
+
+def take(counter: Counter, found: List[Found]) -> None:
+    """The events a block's regex scans found, grouped by (cmd, cold) and hour: one plain loop that
+    files each duration's bytes under its group (cheaper than any chain of mapped calls that builds
+    keys and sorts), then one float conversion per group."""
+    if not found:
+        return
+    tally = counter.tally
+    if counter.since_ms is not None or counter.until_ms is not None:
+        found = [event for event in found if counter.in_window(int(event[5]))]
+        if not found:
+            return
+    times = list(map(_TIME, found))
+    lo, hi = int(min(times)), int(max(times))  # 13 digits each: bytes order is number order
+    tally.seen_time(lo)
+    tally.seen_time(hi)
+    trues = list(map(_TRUE, found)).count(b"t")
+    tally.cmd_timing += len(found)
+    tally.cold_unknown += len(found) - trues - list(map(_FALSE, found)).count(b"f")
+    first, last = _hour_of(lo), _hour_of(hi)
+    groups: Dict[tuple, List[bytes]] = {}
+    get = groups.get
+    if last == first:  # a block of a time-ordered export mostly falls in one hour
+        for event in found:
+            key = event[1], event[3]
+            durations = get(key)
+            if durations is None:
+                durations = groups[key] = []
+            durations.append(event[2])
+        hours = {key: first for key in groups}
+    elif last == first + HOUR_MS:  # or straddles one boundary: late or not is one more part of the key
+        bound = b"%d" % last
+        for event in found:
+            key = event[1], event[3], event[5] >= bound
+            durations = get(key)
+            if durations is None:
+                durations = groups[key] = []
+            durations.append(event[2])
+        hours = {key: last if key[2] else first for key in groups}
+    else:  # an export not in time order: each event's hour
+        if last > first + 64 * HOUR_MS:  # far out of order: each time as a number
+            hour_of: Callable[[bytes], int] = lambda ms: _hour_of(int(ms))  # noqa: E731
+        else:  # hours start at multiples of HOUR_MS; 13-digit times compare as bytes
+            bounds = [b"%d" % hour for hour in range(first + HOUR_MS, last + 1, HOUR_MS)]
+            hour_of = lambda ms: first + HOUR_MS * bisect_right(bounds, ms)  # noqa: E731
+        for event in found:
+            key = event[1], event[3], hour_of(event[5])
+            durations = get(key)
+            if durations is None:
+                durations = groups[key] = []
+            durations.append(event[2])
+        hours = {key: key[2] for key in groups}
+    for key, durations in groups.items():
+        cold = key[1] == b"t"
+        values = array("d", map(float, durations))
+        tally.group(key[0].decode("ascii"), cold).settled.extend(values)
+        tally.hour_bucket(hours[key], cold).extend(values)
+
+
+def timings(data: bytes, a: int, b: int, starts: Sequence[int]) -> Tuple[List[Found], int]:
+    """The events of whole record lines from a on, up to b or to the first line holding a cmd_timing
+    that is not our exact shape (it needs JSON); returns them and where they end."""
+    got = TIMING.findall(data, starts[a], starts[b])
+    if FAILED not in got:
+        return got, b
+    odd = next(m.start() for m in TIMING.finditer(data, starts[a], starts[b]) if m.lastindex is None)
+    stop = line_of(starts, odd)
+    return TIMING.findall(data, starts[a], starts[stop]), stop
