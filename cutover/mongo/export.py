@@ -205,17 +205,17 @@ class ExportSource(MongoSource):
                             continue
                         self._fatal(path, line + buf.count("\n", pos, exc.pos), exc.msg)
                     except ValueError as exc:
-                        self._fatal(path, line, ejson._reason(exc))
+                        self._fatal(path, line, ejson.error_reason(exc))
                 if doc.__class__ is not dict:
                     try:
                         doc = ejson.as_document(doc)
                     except ValueError as exc:
-                        self._fatal(path, line, ejson._reason(exc))
+                        self._fatal(path, line, ejson.error_reason(exc))
                 if "\\u0000" in buf[pos:end]:
                     try:
                         ejson.check_nul_keys(doc)
                     except ValueError as exc:
-                        self._fatal(path, line, ejson._reason(exc))
+                        self._fatal(path, line, ejson.error_reason(exc))
                 line += buf.count("\n", pos, end)
                 pos = end
                 yield doc
