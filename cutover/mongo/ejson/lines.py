@@ -1,4 +1,11 @@
-"""NDJSON lines to documents, the export reader's hot path (`decode_lines`, `decode_checked_lines`)."""
+"""NDJSON lines to documents: the export reader's hot path (`decode_lines`, `decode_checked_lines`).
+
+Exports put their wrappers in top-level fields (`_id`, dates), so when every `$` of a line
+belongs to such a field, the line is parsed without the object hook (C speed) and those fields
+are converted in place; any other line takes the hooked parse. Same result either way; the
+tests hold the two paths against each other. The usual `$date` and `$oid` of the previous
+document's shape are decoded inline in `decode_lines`: a call per line costs 0.7% (measured).
+"""
 from __future__ import annotations
 
 from typing import IO, Any, Callable, Iterable, Iterator, List, Tuple
@@ -25,13 +32,7 @@ def decode_lines(
 ) -> Iterator[Document]:
     """The documents of NDJSON lines, blank lines skipped; a bad line goes to `on_error(lineno, reason)`
     (`first` is the number of the first line), which raises to stop or returns to skip it.
-
-    Exports put their wrappers in top-level fields (`_id`, dates), so when every `$` of a line
-    belongs to such a field, the line is parsed without the object hook (C speed) and those
-    fields are converted in place; any other line takes the hooked parse. Same result either
-    way; the tests hold the two paths against each other. `parsed`: the plain parse of each
-    line, already made (see `decode_checked_lines`).
-    """
+    `parsed`: the plain parse of each line, already made (see `decode_checked_lines`)."""
     shape: _Shape = ()  # the previous document's: documents of an export share theirs
     for lineno, line in enumerate(lines, first):
         try:
@@ -97,17 +98,24 @@ def decode_lines(
             if escaped and "\\u0000" in text:
                 _check_keys(value)
         except StopIteration:  # no JSON value at column 0: a blank line, or leading blanks
-            if line.isspace() or not line:
-                continue
-            try:
-                value = loads_document(line.decode("utf-8"))
-            except ValueError as exc:
-                on_error(lineno, error_reason(exc))
+            value = _not_at_column_zero(line, lineno, on_error)
+            if value is None:
                 continue
         except ValueError as exc:  # JSONDecodeError, EJSONError, UnicodeDecodeError
             on_error(lineno, error_reason(exc))
             continue
         yield value
+
+
+def _not_at_column_zero(line: bytes, lineno: int, on_error: Callable[[int, str], None]) -> Document | None:
+    """A line with no JSON value at its first column: None if blank (or rejected: `on_error` was told)."""
+    if line.isspace() or not line:
+        return None
+    try:
+        return loads_document(line.decode("utf-8"))
+    except ValueError as exc:
+        on_error(lineno, error_reason(exc))
+        return None
 
 
 # Lines per C scanner call in decode_checked_lines: the scanner shares key strings within one
