@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-from typing import Any, Dict
+from typing import Any, Callable, Dict
 
 from cutover.mongo.ejson.common import _INT32_MAX, _INT32_MIN
 from cutover.mongo.values import (
@@ -34,6 +34,14 @@ def _encode_double(value: float) -> Dict[str, str]:
     if "e" not in text and "." not in text:
         text += ".0"
     return {"$numberDouble": text.replace("e+", "E+").replace("e-", "E-")}
+
+
+def _dbref(value: DBRef, convert: Callable[[Any], Any]) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"$ref": value.collection, "$id": convert(value.id)}
+    if value.database is not None:
+        out["$db"] = value.database
+    out.update((k, convert(v)) for k, v in value.extra.items())
+    return out
 
 
 def to_canonical(value: Any) -> Any:
@@ -71,11 +79,7 @@ def to_canonical(value: Any) -> Any:
             return {"$code": value.code}
         return {"$code": value.code, "$scope": to_canonical(value.scope)}
     if isinstance(value, DBRef):
-        out: Dict[str, Any] = {"$ref": value.collection, "$id": to_canonical(value.id)}
-        if value.database is not None:
-            out["$db"] = value.database
-        out.update((k, to_canonical(v)) for k, v in value.extra.items())
-        return out
+        return _dbref(value, to_canonical)
     if isinstance(value, DBPointer):
         return {"$dbPointer": {"$ref": value.namespace, "$id": {"$oid": value.id.hex}}}
     if value is MinKey:
@@ -106,11 +110,7 @@ def to_relaxed(value: Any) -> Any:
     if isinstance(value, Code) and value.scope is not None:
         return {"$code": value.code, "$scope": to_relaxed(value.scope)}
     if isinstance(value, DBRef):
-        out: Dict[str, Any] = {"$ref": value.collection, "$id": to_relaxed(value.id)}
-        if value.database is not None:
-            out["$db"] = value.database
-        out.update((k, to_relaxed(v)) for k, v in value.extra.items())
-        return out
+        return _dbref(value, to_relaxed)
     return to_canonical(value)
 
 
