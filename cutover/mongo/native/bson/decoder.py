@@ -4,7 +4,8 @@ from __future__ import annotations
 import struct
 from typing import Any, Dict, List, Tuple
 
-from cutover.mongo.native.bson.common import _DOUBLE, _INT32, _INT64, BSONError
+from cutover.mongo.native.bson import common as _common
+from cutover.mongo.native.bson.common import BSONError
 from cutover.mongo.native.bson.decimal128 import decimal128_to_string
 from cutover.mongo.values import (
     Binary,
@@ -24,6 +25,9 @@ from cutover.mongo.values import (
     Undefined,
 )
 
+# Bound by assignment, not by import: CPython 3.11+ compiles `name.method()` on a name an import
+# bound without its method-call fast path (it expects a module), a bound-method object per call.
+_INT32, _INT64, _DOUBLE = _common._INT32, _common._INT64, _common._DOUBLE
 
 def decode(data: bytes) -> Document:
     """One whole BSON document; any trailing or missing byte is an error."""
