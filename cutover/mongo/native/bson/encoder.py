@@ -4,8 +4,16 @@ from __future__ import annotations
 import struct
 from typing import Any, Callable, Dict, Mapping, Tuple
 
-from cutover.mongo.native.bson import common as _common
-from cutover.mongo.native.bson.common import _INT32_MAX, _INT32_MIN, _INT64_MAX, _INT64_MIN, BSONError
+from cutover.mongo.native.bson.common import (  # commands only, a few per batch: no hot path here
+    _DOUBLE,
+    _INT32,
+    _INT32_MAX,
+    _INT32_MIN,
+    _INT64,
+    _INT64_MAX,
+    _INT64_MIN,
+    BSONError,
+)
 from cutover.mongo.native.bson.decimal128 import decimal128_from_string
 from cutover.mongo.values import (
     Binary,
@@ -25,9 +33,6 @@ from cutover.mongo.values import (
     Undefined,
 )
 
-# Bound by assignment, not by import: CPython 3.11+ compiles `name.method()` on a name an import
-# bound without its method-call fast path (it expects a module), a bound-method object per call.
-_INT32, _INT64, _DOUBLE = _common._INT32, _common._INT64, _common._DOUBLE
 
 def encode(doc: Mapping[str, Any]) -> bytes:
     """A BSON document from a mapping of `values` types (field order kept)."""
