@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -23,7 +24,9 @@ from tests.support.mongo_server import MongoTestServer, ScramUser, make_certific
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("n", nargs="?", type=int, default=100_000, help="documents to decode and scan (default 100,000)")
+    n = parser.parse_args().n
     docs = [
         {"_id": ObjectId(), "key": f"session:{i}", "value": {"user": i, "state": "menu", "items": [1, 2, i]},
          "chatId": Int64(10**10 + i), "updatedAt": DatetimeMS(1_700_000_000_000 + i), "expiresAt": DatetimeMS(1_900_000_000_000)}

@@ -1,7 +1,16 @@
 """Mongo sources behind one interface (`base.MongoSource`); `open_source` picks one from a spec.
 
-Specs: `export:DIR_OR_FILE`, `dataapi:https://…/endpoint/data/v1`, `mongodb://…`,
-`mongodb+srv://…` (bare scheme = take the whole URI from MONGODB_URI).
+Every source yields batches of documents made of `values` types, in a stable order, and can
+resume after a given `_id` (`ScanOptions`):
+- `export:DIR_OR_FILE` — `export.ExportSource`: mongoexport files (NDJSON, --jsonArray or
+  --pretty; plain or gzip), read in file order, checked whole first (unless skipping bad lines).
+- `dataapi:https://…/endpoint/data/v1` — `dataapi.DataApiSource`: the Atlas Data API protocol,
+  paged by `_id`, its completeness cross-checked by a count.
+- `mongodb://…`, `mongodb+srv://…` — `native.source.NativeSource`: a read-only native driver
+  (TLS, SCRAM, SRV), sorted by `_id` (a bare scheme takes the whole URI from MONGODB_URI).
+
+Beside them: `values` (the types), `ejson` (Extended JSON), `jsvalue` (values as a Worker's
+`JSON.stringify` prints them), `filtering` (the `since` filter and projection for files).
 """
 from __future__ import annotations
 

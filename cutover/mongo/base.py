@@ -39,7 +39,8 @@ class ScanOptions:
 
 
 class MongoSource(abc.ABC):
-    """Reads whole collections, in a stable order, in batches."""
+    """Reads whole collections, in a stable order, in batches; the one shape every source has
+    (`open_source` in `cutover.mongo` makes one from a spec)."""
 
     #: human-readable, secret-free description for messages ("export:/data/dump")
     description: str = ""
@@ -58,6 +59,7 @@ class MongoSource(abc.ABC):
         return None
 
     def documents(self, collection: str, options: ScanOptions = ScanOptions()) -> Iterator[Document]:
+        """The scan's documents one by one (a source may skip building batches)."""
         for batch in self.scan(collection, options):
             yield from batch
 

@@ -198,24 +198,16 @@ class ExportSource(MongoSource):
                         doc, end = ejson.decode_raw(buf, pos)
                         break
                     except json.JSONDecodeError as exc:
-                        # Ran out of text (vs. a real syntax error): the error sits at the end of
-                        # the buffer, or an unterminated string started before it.
-                        short = exc.pos >= len(buf) - 16 or exc.msg.startswith("Unterminated string")
-                        if short and len(buf) - pos < _MAX_DOCUMENT_CHARS and more():
+                        if _ran_out(exc, buf) and len(buf) - pos < _MAX_DOCUMENT_CHARS and more():
                             continue
                         self._fatal(path, line + buf.count("\n", pos, exc.pos), exc.msg)
                     except ValueError as exc:
-                        self._fatal(path, line, ejson._reason(exc))
-                if doc.__class__ is not dict:
+                        self._fatal(path, line, ejson.error_reason(exc))
+                if doc.__class__ is not dict or "\\u0000" in buf[pos:end]:  # rare: the usual document goes on as parsed
                     try:
-                        doc = ejson.as_document(doc)
+                        doc = _settled(doc, buf[pos:end])
                     except ValueError as exc:
-                        self._fatal(path, line, ejson._reason(exc))
-                if "\\u0000" in buf[pos:end]:
-                    try:
-                        ejson.check_nul_keys(doc)
-                    except ValueError as exc:
-                        self._fatal(path, line, ejson._reason(exc))
+                        self._fatal(path, line, ejson.error_reason(exc))
                 line += buf.count("\n", pos, end)
                 pos = end
                 yield doc
@@ -342,6 +334,21 @@ class _Damage:
     def __init__(self) -> None:
         self.count = 0
         self.samples: List[str] = []
+
+
+def _ran_out(exc: json.JSONDecodeError, buf: str) -> bool:
+    """The streamed value ran out of text (vs. a real syntax error): the error sits at the end of
+    the buffer, or an unterminated string started before it."""
+    return exc.pos >= len(buf) - 16 or exc.msg.startswith("Unterminated string")
+
+
+def _settled(value: Any, text: str) -> Document:
+    """A streamed top-level value as a document, its field names checked if `text` (its JSON)
+    holds a \\u0000 escape; ValueError if it is no document or a name holds a NUL."""
+    doc = value if value.__class__ is dict else ejson.as_document(value)
+    if "\\u0000" in text:
+        ejson.check_nul_keys(doc)
+    return doc
 
 
 def _open_binary(path: str) -> IO[bytes]:

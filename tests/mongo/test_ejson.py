@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 
 from cutover.mongo import ejson
 from cutover.mongo import values as v
+from cutover.mongo.ejson import dates as ejson_dates
+from cutover.mongo.ejson import lines as ejson_lines
 from tests.support.ejson_oracle import comparable, encode_bson, from_pymongo, to_pymongo
 from tests.support.tools import shared_testdata
 
@@ -395,12 +397,12 @@ def _read_both(lines: list, block: int) -> tuple:
 
     errors: list = []
     plain = list(ejson.decode_lines(lines, lambda n, why: errors.append(("lines", n, why))))
-    original = ejson._BLOCK_BYTES
-    ejson._BLOCK_BYTES = block
+    original = ejson_lines._BLOCK_BYTES
+    ejson_lines._BLOCK_BYTES = block
     try:
         checked = list(ejson.decode_checked_lines(io.BytesIO(b"".join(lines)), lambda n, why: errors.append(("checked", n, why))))
     finally:
-        ejson._BLOCK_BYTES = original
+        ejson_lines._BLOCK_BYTES = original
     return plain, checked, errors
 
 
@@ -433,7 +435,7 @@ def _hooked(line: bytes) -> Any:
     try:
         return comparable(ejson.loads_document(line.decode("utf-8")))
     except ValueError as exc:
-        return ("error", ejson._reason(exc))
+        return ("error", ejson.error_reason(exc))
 
 
 def _by_line_reader(lines: list) -> list:
@@ -554,9 +556,9 @@ def test_slotted_values_still_pickle_and_copy() -> None:
 
 def test_the_minute_cache_stays_bounded_and_right_past_its_size() -> None:
     """Dates far apart (a cache miss each, clears on the way) give what the hooked parse gives."""
-    minutes = [_MINUTE + 60_000 * 7919 * i for i in range(ejson._MINUTES_MAX + 500)]
+    minutes = [_MINUTE + 60_000 * 7919 * i for i in range(ejson_dates._MINUTES_MAX + 500)]
     lines = [json.dumps({"at": {"$date": _iso(ms + i % 60_000)}}).encode() + b"\n" for i, ms in enumerate(minutes + minutes[:50])]
     docs = list(ejson.decode_lines(lines, lambda n, why: pytest.fail(f"{n}: {why}")))
     assert [d["at"].millis for d in docs] == [ms + i % 60_000 for i, ms in enumerate(minutes + minutes[:50])]
     assert docs == [ejson.loads_document(line) for line in lines]
-    assert 0 < len(ejson._MINUTES) <= ejson._MINUTES_MAX
+    assert 0 < len(ejson_dates._MINUTES) <= ejson_dates._MINUTES_MAX

@@ -6,15 +6,10 @@ from typing import Any, Callable, Dict, Iterator
 
 from cutover.errors import ConfigError
 from cutover.mongo.base import Batch, MongoSource, ScanOptions
-from cutover.mongo.native.client import (
-    MongoClient,
-    MongoCommandError,
-    MongoNetworkError,
-    MongoServerSelectionError,
-    Warn,
-    stderr_warning,
-)
+from cutover.mongo.native.client import MongoClient
+from cutover.mongo.native.connection import Warn, stderr_warning
 from cutover.mongo.native.dns import DNSError, Resolver, parse_nameserver
+from cutover.mongo.native.errors import MongoCommandError, MongoNetworkError, MongoServerSelectionError
 from cutover.mongo.native.uri import expand_srv, parse
 
 _NO_ID = object()

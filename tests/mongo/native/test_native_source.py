@@ -6,7 +6,7 @@ from urllib.parse import quote
 import pytest
 
 from cutover.mongo.base import ScanOptions
-from cutover.mongo.native.client import MongoAuthError, MongoCommandError, MongoNetworkError, MongoTLSError
+from cutover.mongo.native.errors import MongoAuthError, MongoCommandError, MongoNetworkError, MongoTLSError
 from cutover.mongo.native.source import NativeSource
 from cutover.mongo.values import DateTime, ObjectId
 from tests.mongo.native.conftest import PASSWORD, SASL_PASSWORD, sample_documents, uri_for
