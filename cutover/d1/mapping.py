@@ -101,9 +101,14 @@ class ColumnMapper:
                 continue
             idx, exact = target  # type: ignore[misc]
             previous = best.get(idx)
-            # an exact name match (user_id) wins over a camelCase one (userId)
+            # an exact name match (user_id) wins over a camelCase one (userId); the field that
+            # loses the column is reported with the unmapped ones (its value is not written)
             if previous is None or (exact and not previous[0]):
                 best[idx] = (exact, pos, name)
+                if previous is not None:
+                    unmapped.append(previous[2])
+            else:
+                unmapped.append(name)
         picks = sorted((pos, idx, name) for idx, (_, pos, name) in best.items())
         for idx in best:
             self.used[idx] = True
