@@ -80,7 +80,7 @@ def _tail_closes(end: bytes) -> bool:
 def whole_ok(data: bytes, lines: List[bytes]) -> List[bool]:
     """Per line: one record of the common shape (starts with "{", holds one Outcome, "ok", and ends
     with the close of the object it is a key of). Each line's end from its last Outcome on (found
-    from the line's end: Logpush puts Outcome near it) differs from other lines' mostly in digits
+    taken from the line's end: Logpush puts Outcome near it) differs from other lines' mostly in digits
     (WallTimeMs), so each distinct end (digits as 1) is checked once."""
     ats = map(bytes.rfind, lines, repeat(OUTCOME))  # -1 (no Outcome): the last byte, never a whole end
     keys = list(map(bytes.translate, map(bytes.__getitem__, lines, map(slice, ats, repeat(None))), repeat(_ONES)))

@@ -164,7 +164,7 @@ class StreamWatch:
                 if row is None:
                     watch.tally.malformed += 1
                 else:
-                    watch.count_record(csvrows.row_record(row))
+                    watch.record(csvrows.row_record(row))
                 self.judge(False)
         elif kind != "empty":
             for value in jsonstream.values(_Follow(stream)):  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from cutover.soak.formats import expand, record_of
+from cutover.soak.formats import count_value
 from cutover.soak.jsonstream import MALFORMED
 from cutover.soak.model import HOUR_MS, Patterns, Record, Tally
 from cutover.soak.persist import tally_from_json, tally_to_json
@@ -35,15 +35,11 @@ class Watch:
         """One decoded JSON value (a record or a container of records), or jsonstream.MALFORMED."""
         if value is MALFORMED:
             self.tally.malformed += 1
-            return
-        for obj in expand(value):
-            record = record_of(obj)
-            if record is None:
-                self.tally.unrecognized += 1
-            else:
-                self.count_record(record)
+        else:
+            count_value(self, value)  # analyze-soak's walk over the value, each record to `record`
 
-    def count_record(self, record: Record) -> None:
+    def record(self, record: Record) -> None:
+        """One record through the counting rules, its failures also filed under its event-hour."""
         tally = self.tally
         dual, mongo, timing = tally.dual_write_failures, tally.mongo_connection_errors, tally.cmd_timing
         # Only a record with the CPU outcome can change the CPU count (the rules count it per invocation).

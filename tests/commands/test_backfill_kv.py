@@ -16,25 +16,21 @@ import pytest
 
 from cutover import cli
 from tests.support import cf_kv
-from tests.support.cfapi import TOKEN, FakeCloudflare
+from tests.support.cfapi import TOKEN, FakeCloudflare, point_cutover_at
 from tests.support.kvdata import NAMESPACE, assert_kv_matches, write_config, write_export
 from tests.support.tools import REPO, run_wrangler, wrangler_bin, wrangler_env
 
 
 @pytest.fixture()
 def cf() -> Iterator[FakeCloudflare]:
-    fake = FakeCloudflare()
-    cf_kv.install(fake).create_namespace(NAMESPACE)
-    with fake:
+    with cf_kv.serving_namespace(NAMESPACE) as fake:
         yield fake
 
 
 @pytest.fixture()
 def env(cf: FakeCloudflare, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Dict[str, str]:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
-    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", cf.api_base)
-    monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID", raising=False)
+    point_cutover_at(cf, monkeypatch, account=False)
     return dict(os.environ)
 
 

@@ -22,7 +22,7 @@ import pytest
 from cutover import cli
 from cutover.core.progress import format_duration
 from tests.support import cf_d1, cf_kv
-from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare
+from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare, point_cutover_at
 from tests.support.httpserver import Fault
 from tests.support.kvdata import NAMESPACE, assert_kv_matches, write_config, write_export
 from tests.support.tools import REPO
@@ -33,18 +33,14 @@ FAILED = "backfill-kv.failed.ndjson"
 
 @pytest.fixture()
 def cf() -> Iterator[FakeCloudflare]:
-    fake = FakeCloudflare()
-    cf_kv.install(fake).create_namespace(NAMESPACE)
-    with fake:
+    with cf_kv.serving_namespace(NAMESPACE) as fake:
         yield fake
 
 
 @pytest.fixture()
 def env(cf: FakeCloudflare, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Dict[str, str]:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
-    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", cf.api_base)
-    monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID", raising=False)
+    point_cutover_at(cf, monkeypatch, account=False)
     return {**os.environ, "PYTHONPATH": str(REPO)}
 
 

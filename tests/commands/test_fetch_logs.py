@@ -11,7 +11,7 @@ import pytest
 from cutover.cli import main
 from tests.support import cf_telemetry
 from tests.support.cf_telemetry import make_row
-from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare
+from tests.support.cfapi import TOKEN, FakeCloudflare, serving
 from tests.support.httpserver import Fault
 from tests.support.logpush_files import trace_event, write_batch
 
@@ -21,14 +21,8 @@ SINCE, UNTIL = "2026-11-27T18:00:00Z", "2026-11-27T20:00:00Z"
 
 @pytest.fixture
 def cf(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCloudflare]:
-    fake = FakeCloudflare().start()
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
-    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
-    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", fake.api_base)
-    try:
+    with serving(monkeypatch) as fake:
         yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from cutover.cli import main
 from tests.support import cf_telemetry
 from tests.support.cf_telemetry import make_row
-from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare
+from tests.support.cfapi import FakeCloudflare, serving
 from tests.support.logpush_files import trace_event, write_batch
 
 T0 = 1_795_802_400_000  # 2026-11-27T18:00:00Z, the soak runs two hours
@@ -56,14 +56,8 @@ def api_rows() -> List[Dict[str, Any]]:
 
 @pytest.fixture
 def cf(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCloudflare]:
-    fake = FakeCloudflare().start()
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
-    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
-    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", fake.api_base)
-    try:
+    with serving(monkeypatch) as fake:
         yield fake
-    finally:
-        fake.stop()
 
 
 def analyze(path: Path, tmp_path: Path, baseline: str) -> tuple:

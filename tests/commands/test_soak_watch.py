@@ -24,7 +24,7 @@ from cutover.soakwatch.run import Runtime, run
 from tests.support import cf_telemetry
 from tests.support.atlas_server import FakeAtlas
 from tests.support.cf_telemetry import make_row
-from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare
+from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare, serving
 from tests.support.soak_records import tail, timing
 from tests.support.tools import REPO
 
@@ -53,15 +53,9 @@ class FakeClock:
 
 @pytest.fixture
 def cf(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCloudflare]:
-    fake = FakeCloudflare().start()
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
-    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
-    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", fake.api_base)
     monkeypatch.delenv("BASELINE_COLD_PING_MS", raising=False)
-    try:
+    with serving(monkeypatch) as fake:
         yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture

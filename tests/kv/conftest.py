@@ -12,7 +12,5 @@ NAMESPACE = "ns0123456789abcdef0123456789abcd"
 
 @pytest.fixture()
 def cf() -> Iterator[FakeCloudflare]:
-    fake = FakeCloudflare()
-    cf_kv.install(fake).create_namespace(NAMESPACE)
-    with fake:
+    with cf_kv.serving_namespace(NAMESPACE) as fake:
         yield fake

@@ -5,17 +5,13 @@ from typing import Iterator
 import pytest
 
 from tests.support import cf_telemetry
-from tests.support.cfapi import FakeCloudflare
+from tests.support.cfapi import FakeCloudflare, serving
 
 
 @pytest.fixture
 def cf() -> Iterator[FakeCloudflare]:
-    fake = FakeCloudflare()
-    fake.start()
-    try:
+    with serving() as fake:
         yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture

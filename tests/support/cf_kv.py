@@ -15,6 +15,7 @@ stored — on their next bulk write), `unsuccessful_always` (on every write) and
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.parser
 import email.policy
 import json
@@ -22,7 +23,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Set, Tuple
 from urllib.parse import unquote
 
 from tests.support.cfapi import ACCOUNT_ID, FakeCloudflare, envelope, error
@@ -309,3 +310,12 @@ def install(fake: FakeCloudflare, state: KVState | None = None) -> KVState:
     fake.route("GET", base + "/keys", list_keys)
     fake.kv = kv  # type: ignore[attr-defined]
     return kv
+
+
+@contextlib.contextmanager
+def serving_namespace(namespace: str) -> Iterator[FakeCloudflare]:
+    """A started fake Cloudflare API holding one empty KV namespace."""
+    fake = FakeCloudflare()
+    install(fake).create_namespace(namespace)
+    with fake:
+        yield fake

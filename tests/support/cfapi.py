@@ -8,8 +8,9 @@ Limits are constructor arguments so tests can scale time down (e.g. 50 per 2 s).
 from __future__ import annotations
 
 import collections
+import contextlib
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from tests.support.httpserver import FakeServer, Reply, Request
 
@@ -78,3 +79,23 @@ class FakeCloudflare(FakeServer):
                              {"Retry-After": str(max(1, int(self.block_seconds + 0.999)))})
             self._recent.append(now)
         return None
+
+
+def point_cutover_at(fake: FakeCloudflare, monkeypatch: Any, account: bool = True) -> None:
+    """CLOUDFLARE_* set so that cutover (in this process and its children) talks to `fake`."""
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", fake.token)
+    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", fake.api_base)
+    if account:
+        monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT_ID)
+    else:
+        monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID", raising=False)
+
+
+@contextlib.contextmanager
+def serving(monkeypatch: Any = None) -> Iterator[FakeCloudflare]:
+    """A started fake Cloudflare API, stopped at the end; with `monkeypatch`, cutover points at it."""
+    fake = FakeCloudflare()
+    with fake:
+        if monkeypatch is not None:
+            point_cutover_at(fake, monkeypatch)
+        yield fake

@@ -1,15 +1,21 @@
 """One small module per record shape; `record_of` picks the one that matches a decoded object."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator, Protocol
 
 from cutover.soak.formats import events, logpush, observability, tail
-from cutover.soak.model import Record
-
-if TYPE_CHECKING:
-    from cutover.soak.rules import Counter
+from cutover.soak.model import Record, Tally
 
 SHAPES = (observability, logpush, tail, events)  # most specific first
+
+
+class RecordSink(Protocol):
+    """What counts records: analyze-soak's rules.Counter, soak-watch's Watch."""
+
+    @property
+    def tally(self) -> Tally: ...
+
+    def record(self, record: Record) -> None: ...
 
 
 def record_of(obj: object) -> Record | None:
@@ -36,7 +42,7 @@ def expand(obj: object) -> Iterator[object]:
     yield obj
 
 
-def count_value(counter: Counter, value: object) -> None:
+def count_value(counter: RecordSink, value: object) -> None:
     """Count one decoded JSON value (a record, or a container of records) with the rules."""
     for obj in expand(value):
         record = record_of(obj)
