@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     # A command that runs other commands by their command lines (the drill) gets this entry point
     # from here, so nothing below the CLI imports it.
     parser.set_defaults(_run_cutover=main)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="_subcommand", metavar="COMMAND")  # "_": never taken for a flag's dest
     parent = _common_parent()
     for command in COMMANDS:
         module = _load(command)

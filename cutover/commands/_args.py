@@ -194,8 +194,8 @@ def options(cls: Callable[..., T], args: argparse.Namespace, renamed: Mapping[st
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     given: Dict[str, Any] = {}
     for dest, value in vars(args).items():
-        if (dest == "command" and dest not in fields) or (dest.startswith("_") and dest not in renamed):
-            continue  # the CLI's bookkeeping (the subcommand's name), not a flag of this command
+        if dest.startswith("_") and dest not in renamed:
+            continue  # the CLI's bookkeeping (the subcommand, its module), not a flag of this command
         name = renamed.get(dest, dest)
         if name not in fields:
             raise TypeError(f"{getattr(cls, '__name__', cls)} has no field for the flag {dest!r}")

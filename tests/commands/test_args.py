@@ -26,7 +26,7 @@ def ns(**values: Any) -> argparse.Namespace:
 
 
 def test_flags_land_in_fields_of_the_same_name_and_lists_become_tuples() -> None:
-    got = _args.options(Sample, ns(config="c.json", module=["a", "b"], rate=2.5, quiet=True, command="x",
+    got = _args.options(Sample, ns(config="c.json", module=["a", "b"], rate=2.5, quiet=True, _subcommand="x",
                                    _command=object()), renamed={"module": "modules"}, computed=7)
     assert got == Sample(config="c.json", modules=("a", "b"), rate=2.5, computed=7, quiet=True)
 

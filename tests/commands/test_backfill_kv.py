@@ -455,6 +455,6 @@ def test_old_flag_spellings_still_mean_the_same() -> None:
     assert (old.mongo_database, old.budget_headroom) == (new.mongo_database, new.budget_headroom) == ("app", 0.25)
     plain = parser.parse_args(["backfill-kv", "--config", "c.json"])
     assert (plain.mongo_database, plain.budget_headroom, plain.api_limit, plain.page_size) == (None, 0.1, None, None)
-    sub = next(a for a in parser._actions if a.dest == "command").choices["backfill-kv"]  # type: ignore[attr-defined]
+    sub = next(a for a in parser._actions if a.dest == "_subcommand").choices["backfill-kv"]  # type: ignore[attr-defined]
     shown = sub.format_help()
     assert "--mongo-database" in shown and "--database" not in shown.replace("--mongo-database", "")
