@@ -398,3 +398,20 @@ def test_the_api_pulls_count_against_the_tokens_shared_budget(tmp_path: Path, cf
                   "--output", str(tmp_path / "w.md")])
     assert code in (0, 5)
     assert ledger.exists() and ledger.read_text().count("\n") > before
+
+
+def test_the_stop_line_reaches_the_operator_under_q_and_nothing_else_does(tmp_path: Path) -> None:
+    """-q drops progress and notes, never the verdict: the STOP line is shown, as itself (not a warning)."""
+    events = tail_events(6, slow={1, 2, 3})
+    args = build_parser().parse_args(["soak-watch", "-q", "--input", "-", "--baseline-cold-ping-ms", BASELINE,
+                                      "--output", str(tmp_path / "w.md")])
+    runtime = Runtime(stderr=io.StringIO(), stdin=io.BytesIO(pretty(events)))
+    assert run(options_from(args), runtime) == 4
+    lines = runtime.stderr.getvalue().splitlines()  # type: ignore[union-attr]
+    assert len(lines) == 1 and lines[0].startswith("soak-watch: STOP (cold_p95_sustained)"), lines
+
+
+def test_an_atlas_condition_can_be_switched_off() -> None:
+    parse = build_parser().parse_args
+    assert options_from(parse(["soak-watch", "--input", "-", "--atlas-max-pct", "off"])).atlas_max_pct is None
+    assert options_from(parse(["soak-watch", "--input", "-"])).atlas_max_pct == 60.0
