@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, TextIO
+from dataclasses import dataclass
+from typing import Any, Dict, TextIO
 
 from cutover.core.config import Config
 from cutover.core.console import Console
@@ -17,14 +17,12 @@ from cutover.d1.report import report_text, summary_json
 from cutover.d1.settings import Settings, build_planner
 from cutover.errors import EXIT_ERROR, EXIT_OK, CutoverError, UsageError
 
-BAD_LINE_SAMPLES_SHOWN = 3
-
 
 @dataclass
 class SourceRead:
     description: str  # the source as reports name it (no secret)
     bad_lines: int = 0  # damaged export lines skipped (--skip-bad-lines)
-    bad_line_samples: List[str] = field(default_factory=list)  # `FILE:LINE: reason` of the first few
+    bad_lines_note: str | None = None  # what to tell the operator about them
 
 
 def check_flags(options: BackfillD1Options) -> None:
@@ -92,14 +90,12 @@ def read_source(options: BackfillD1Options, settings: Settings, planner: D1Plann
                     planner.add(doc)
                 progress.update(len(batch))
         return SourceRead(source.description or settings.source.split(":", 1)[0],
-                          int(getattr(source, "bad_lines", 0)), list(getattr(source, "bad_line_samples", [])))
+                          source.bad_lines, source.bad_lines_note())
 
 
 def _warn_bad_lines(read: SourceRead, console: Console) -> None:
-    if read.bad_lines:
-        shown = "; ".join(read.bad_line_samples[:BAD_LINE_SAMPLES_SHOWN])
-        console.warn(f"{read.bad_lines:,} damaged line(s) in the export were skipped (--skip-bad-lines); "
-                     f"their documents are not in the SQL: {shown}")
+    if read.bad_lines_note:
+        console.warn(f"{read.bad_lines_note}; their documents are not in the SQL")
 
 
 def run(options: BackfillD1Options) -> int:

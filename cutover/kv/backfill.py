@@ -255,9 +255,9 @@ class Backfill:
         finally:
             progress.close()
             self.console.progress = None
-        bad_lines = getattr(source, "bad_lines", 0)
-        if bad_lines:
-            self.console.warn(f"{spec.name}: {bad_lines} damaged line(s) in the export were skipped (--skip-bad-lines)")
+        note = source.bad_lines_note()
+        if note:
+            self.console.warn(f"{spec.name}: {note}")
         if checkpoint is not None and not after_sent.frozen:
             checkpoint.state["modules"][spec.name] = {"done": True, "stats": asdict(stats)}
             self._save(checkpoint)

@@ -58,6 +58,23 @@ class MongoSource(abc.ABC):
         data; None for live databases (they change anyway: a resume is followed by a --since pass)."""
         return None
 
+    @property
+    def bad_lines(self) -> int:
+        """Damaged lines skipped with --skip-bad-lines (only export files have lines)."""
+        return 0
+
+    @property
+    def bad_line_samples(self) -> List[str]:
+        """`FILE:LINE: reason` of the first few skipped lines."""
+        return []
+
+    def bad_lines_note(self, shown: int = 3) -> str | None:
+        """The one line every command says about skipped damaged lines (None: there were none)."""
+        if not self.bad_lines:
+            return None
+        return (f"{self.bad_lines:,} damaged line(s) in the export were skipped (--skip-bad-lines): "
+                + "; ".join(self.bad_line_samples[:shown]))
+
     def documents(self, collection: str, options: ScanOptions = ScanOptions()) -> Iterator[Document]:
         """The scan's documents one by one (a source may skip building batches)."""
         for batch in self.scan(collection, options):

@@ -188,11 +188,9 @@ def _check(options: VerifyOptions, cfg: Config, source: Any, specs: List[Any], c
 def _warn_bad_lines(source: Any, console: Console) -> None:
     """Lines --skip-bad-lines skipped: their documents are not expected, so their keys and rows
     show up as extra, and the proof has a gap the operator must know of."""
-    skipped = int(getattr(source, "bad_lines", 0))
-    if skipped:
-        shown = "; ".join(list(getattr(source, "bad_line_samples", []))[:3])
-        console.warn(f"{skipped:,} damaged line(s) in the export were skipped (--skip-bad-lines): their documents "
-                     f"were not checked and their keys or rows count as extra: {shown}")
+    note = source.bad_lines_note()
+    if note:
+        console.warn(f"{note}; their documents were not checked and their keys or rows count as extra")
 
 
 def _verdict(differences: int, unreadable: int) -> str:

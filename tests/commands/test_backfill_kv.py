@@ -458,3 +458,22 @@ def test_old_flag_spellings_still_mean_the_same() -> None:
     sub = next(a for a in parser._actions if a.dest == "_subcommand").choices["backfill-kv"]  # type: ignore[attr-defined]
     shown = sub.format_help()
     assert "--mongo-database" in shown and "--database" not in shown.replace("--mongo-database", "")
+
+
+def test_skip_bad_lines_writes_every_other_document_and_names_the_damaged_line(
+        cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    expected, cfg = setup_data(tmp_path, 40, with_invalid=False, short_lived=False)
+    export = tmp_path / "dump" / "kv_sessions.json"
+    lines = export.read_text().splitlines(keepends=True)
+    at = next(i for i in range(5, 40) if json.loads(lines[i])["key"] in expected)  # a live document mid-file
+    lost = json.loads(lines[at])["key"]
+    lines[at] = lines[at][: len(lines[at]) // 2] + "\n"  # cut short in the middle of the file
+    export.write_text("".join(lines))
+    assert run("--config", str(cfg)) == 1  # by default a damaged line stops the run
+    assert f"kv_sessions.json:{at + 1}" in capsys.readouterr().err
+    assert run("--config", str(cfg), "--skip-bad-lines", "-q") == 0
+    err = capsys.readouterr().err
+    assert "sessions: 1 damaged line(s) in the export were skipped (--skip-bad-lines)" in err  # even with -q
+    assert f"kv_sessions.json:{at + 1}" in err
+    del expected[lost]
+    assert_kv_matches(cf.kv, expected, time.time())  # type: ignore[attr-defined]  every other live key, exactly
