@@ -12,7 +12,6 @@ import pytest
 
 from cutover import cli
 from tests.support import cf_d1
-from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare
 
 DDL = "CREATE TABLE trading_trades (id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, note TEXT);"
 UUID = "5d0b7e4c-1111-4222-8333-944455556666"
@@ -52,18 +51,8 @@ def write_export(path: Path, docs: List[Dict[str, object]]) -> None:
 
 @pytest.fixture()
 def d1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Tuple[cf_d1.D1Store, cf_d1.FakeD1Database]]:
-    fake = FakeCloudflare()
-    store = cf_d1.install(fake)
-    with fake:
-        db = store.create(UUID, "trading", DDL)
-        write_export(tmp_path / "trading_trades.json", first_export())
-        (tmp_path / "schema.sql").write_text(DDL + "\n")
-        (tmp_path / "rollback.json").write_text(json.dumps({
-            "mongo": {"source": "export:.", "database": "bot"}, "cloudflare": {"account_id": ACCOUNT_ID},
-            "d1": {"database": "trading", "database_id": UUID, "table": "trading_trades", "schema": "schema.sql"}}))
-        monkeypatch.chdir(tmp_path)
-        monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", fake.api_base)
-        monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
+    lines = [json.dumps(d) for d in first_export()]
+    with cf_d1.serving_export(tmp_path, monkeypatch, DDL, UUID, lines) as (_fake, store, db):
         monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID", raising=False)
         yield store, db
 
