@@ -105,6 +105,15 @@ class Checkpoint:
         self.on_disk = True
         return True
 
+    def saved_state(self) -> Dict[str, Any] | None:
+        """The state on disk whatever job it belongs to (None: no file), for checks that come
+        before this run's job is known; `load` still refuses another job's file."""
+        saved = self._read()
+        if saved is None:
+            return None
+        state = saved.get("state")
+        return dict(state) if isinstance(state, dict) else {}
+
     def open(self, resume: bool, start_over_note: str = "") -> bool:
         """Start or continue: with `resume` load the saved state (False when there is none);
         without, refuse a file an unfinished run left (it would be silently overwritten)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, TextIO
 
 from cutover.core.config import Config
@@ -23,6 +23,7 @@ class SourceRead:
     description: str  # the source as reports name it (no secret)
     bad_lines: int = 0  # damaged export lines skipped (--skip-bad-lines)
     bad_lines_note: str | None = None  # what to tell the operator about them
+    sources: Dict[str, Any] = field(default_factory=dict)  # collection -> fingerprint, for --mode api's checkpoint
 
 
 def check_flags(options: BackfillD1Options) -> None:
@@ -58,9 +59,9 @@ def check_outputs(options: BackfillD1Options) -> None:
 
 def read_source(options: BackfillD1Options, settings: Settings, planner: D1Planner, console: Console) -> SourceRead:
     """Every document of the collection (or, with --since, the changed ones) into the planner."""
-    from cutover.core.progress import Progress
     from cutover.core.timespec import parse_time_ms
-    from cutover.mongo import ScanOptions, open_source
+    from cutover.mongo import open_source
+    from cutover.mongo.base import SourceIncomplete
     from cutover.mongo.values import DateTime
 
     since: DateTime | None = None
@@ -73,24 +74,56 @@ def read_source(options: BackfillD1Options, settings: Settings, planner: D1Plann
     enabled = None if not options.quiet else False
     source = open_source(settings.source, **kwargs)
     with source:
-        if since is not None:
-            # Every legacy id in the collection is a floor for new ids (a legacy document not
-            # written by this pass still owns its id) and is checked for duplicates: read them
-            # all (only _id and the legacy id), write only the changed documents.
-            with Progress(f"planning ids over {settings.collection}", stream=console.stream, enabled=enabled) as progress:
-                projection = {"_id": 1, settings.legacy_id_field: 1}
-                for batch in source.scan(settings.collection, ScanOptions(projection=projection, batch_size=5000)):
-                    for doc in batch:
-                        planner.add_id_only(doc)
-                    progress.update(len(batch))
-        scan = ScanOptions(since=since, since_field=settings.since_field, batch_size=5000)
-        with Progress(f"reading {settings.collection}", stream=console.stream, enabled=enabled) as progress:
-            for batch in source.scan(settings.collection, scan):
-                for doc in batch:
-                    planner.add(doc)
-                progress.update(len(batch))
+        sources: Dict[str, Any] = {}
+        if options.mode == "api" and not options.dry_run:
+            from cutover.mongo.resume import fingerprints
+
+            sources = fingerprints(source, {settings.collection: settings.collection})
+            if options.resume:
+                check_resume_source(options, sources, console)
+        try:
+            _scan(source, settings, since, planner, console, enabled)
+        except SourceIncomplete as exc:
+            raise CutoverError(f"{exc}; nothing was written: run the same command again") from None
         return SourceRead(source.description or settings.source.split(":", 1)[0],
-                          source.bad_lines, source.bad_lines_note())
+                          source.bad_lines, source.bad_lines_note(), sources)
+
+
+def check_resume_source(options: BackfillD1Options, sources: Dict[str, Any], console: Console) -> None:
+    """Before an hour of reading: refuse a resume whose export is not the one the checkpoint
+    was made from (the SQL's SHA-256, compared later, would refuse it too, without saying why)."""
+    from cutover.core.checkpoint import Checkpoint
+    from cutover.mongo.resume import check_same_source
+
+    path = options.checkpoint_path
+    state = Checkpoint(path, {}).saved_state()
+    if state is None or "sources" not in state:  # none yet, or older: the SHA-256 of the SQL decides
+        return
+    check_same_source(path, state, sources, console, subject=lambda name: f"collection {name}",
+                      risk="the statements not yet sent would come from other data than the ones D1 acknowledged")
+
+
+def _scan(source: Any, settings: Settings, since: Any, planner: D1Planner, console: Console, enabled: bool | None) -> None:
+    """The documents to write into the planner (with --since, every legacy id first)."""
+    from cutover.core.progress import Progress
+    from cutover.mongo import ScanOptions
+
+    if since is not None:
+        # Every legacy id in the collection is a floor for new ids (a legacy document not
+        # written by this pass still owns its id) and is checked for duplicates: read them
+        # all (only _id and the legacy id), write only the changed documents.
+        with Progress(f"planning ids over {settings.collection}", stream=console.stream, enabled=enabled) as progress:
+            projection = {"_id": 1, settings.legacy_id_field: 1}
+            for batch in source.scan(settings.collection, ScanOptions(projection=projection, batch_size=5000)):
+                for doc in batch:
+                    planner.add_id_only(doc)
+                progress.update(len(batch))
+    scan = ScanOptions(since=since, since_field=settings.since_field, batch_size=5000)
+    with Progress(f"reading {settings.collection}", stream=console.stream, enabled=enabled) as progress:
+        for batch in source.scan(settings.collection, scan):
+            for doc in batch:
+                planner.add(doc)
+            progress.update(len(batch))
 
 
 def _warn_bad_lines(read: SourceRead, console: Console) -> None:
@@ -136,7 +169,7 @@ def _run(options: BackfillD1Options, out: TextIO, console: Console) -> int:
     sql_sha256 = _write_sql(options, plan, out)
     if not options.quiet:
         err.write(text)
-    extra = _execute(options, cfg, settings, plan, sql_sha256, console)
+    extra = _execute(options, cfg, settings, plan, sql_sha256, read.sources, console)
     emit_json(extra)
     status = int(extra.get("execute_status", 0))
     if status != 0:
@@ -158,7 +191,8 @@ def _write_sql(options: BackfillD1Options, plan: Plan, out: TextIO) -> str:
 
 
 def _execute(
-    options: BackfillD1Options, cfg: Config, settings: Settings, plan: Plan, sql_sha256: str, console: Console
+    options: BackfillD1Options, cfg: Config, settings: Settings, plan: Plan, sql_sha256: str, sources: Dict[str, Any],
+    console: Console,
 ) -> Dict[str, Any]:
     """Run the SQL as asked; what the JSON summary adds about it."""
     from cutover.d1.execute import execute_api, execute_wrangler
@@ -169,7 +203,7 @@ def _execute(
             console.info("backfill-d1: no rows to write; nothing executed")
         return extra
     if options.mode == "api":
-        extra["api"] = execute_api(options, cfg, settings, plan, sql_sha256, console)
+        extra["api"] = execute_api(options, cfg, settings, plan, sql_sha256, sources, console)
     if options.execute:
         extra["execute_status"] = execute_wrangler(options, settings, options.output, console)
     return extra

@@ -68,9 +68,11 @@ def _d1_api(options: BackfillD1Options, cfg: Config, settings: Settings) -> D1Ap
 
 
 def execute_api(
-    options: BackfillD1Options, cfg: Config, settings: Settings, plan: Plan, sql_sha256: str, console: Console
+    options: BackfillD1Options, cfg: Config, settings: Settings, plan: Plan, sql_sha256: str,
+    sources: Dict[str, Any], console: Console,
 ) -> Dict[str, Any]:
-    """Send every statement; the `api` part of the JSON summary."""
+    """Send every statement; the `api` part of the JSON summary. `sources`: the fingerprint of
+    the collection read (checked against the checkpoint's before reading, see backfill)."""
     from cutover.core.checkpoint import Checkpoint
     from cutover.core.progress import Progress
 
@@ -80,6 +82,7 @@ def execute_api(
     checkpoint = Checkpoint(options.checkpoint_path, job, describe=describe_setting)
     if not checkpoint.open(options.resume, " (every statement is an upsert, so starting over is safe)") and options.resume:
         console.info(checkpoint.start_note())
+    checkpoint.state["sources"] = sources
     total = len(plan.statements)
     with Progress("sending to D1", total=total, stream=console.stream, enabled=None if not options.quiet else False,
                   unit=" stmt") as progress:

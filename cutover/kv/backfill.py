@@ -27,6 +27,7 @@ from cutover.kv.record import Expired, Invalid, KVRecord, ModuleSpec, map_docume
 from cutover.kv.report import Reporter, shown_id
 from cutover.kv.sink import KVSink, WriteResult, now_ms
 from cutover.kv.stats import ModuleStats
+from cutover.mongo.base import SourceIncomplete
 
 __all__ = ["Backfill", "BackfillKVOptions", "module_specs", "run"]
 
@@ -243,7 +244,7 @@ class Backfill:
         sink = self._sink(spec)
         options = ScanOptions(
             since=since, since_field=self.s.since_fields[spec.name], after_id=after_id,
-            batch_size=min(sink.batch_records, 10_000),
+            batch_size=min(sink.batch_records, 10_000), read_before=stats.documents if after_id is not None else None,
         )
         progress = Progress(spec.name, enabled=None if not self.s.quiet else False, unit=" docs")
         if progress.enabled:
@@ -252,6 +253,8 @@ class Backfill:
         after_sent = _AfterSent(self, spec, stats, checkpoint, problems)
         try:
             self._feed(source, spec, options, Batcher(sink, stats, after_id, after_sent), problems, progress)
+        except SourceIncomplete as exc:
+            raise self._gap(exc, spec, checkpoint) from None
         finally:
             progress.close()
             self.console.progress = None
@@ -264,13 +267,23 @@ class Backfill:
         oversized = self.emit_sink.oversized if self.emit_sink is not None else []
         self.report.module_line(spec, stats, oversized)
 
+    def _gap(self, exc: CutoverError, spec: ModuleSpec, checkpoint: Checkpoint | None) -> CutoverError:
+        """The scan found documents it did not return: every position it saved may lie past
+        one, so the module's position is dropped and a --resume reads the module again."""
+        if checkpoint is None:
+            return CutoverError(f"{exc}; what was read is written: run the same command again")
+        checkpoint.state["modules"].pop(spec.name, None)
+        self._save(checkpoint)
+        if not checkpoint.on_disk:
+            return CutoverError(f"{exc}; what was read is written: run the same command again")
+        return CutoverError(f"{exc}; what was read is written, and the checkpoint keeps no position for it: "
+                            f"the same command with --resume reads module {spec.name} again from the start")
+
     def _feed(self, source: Any, spec: ModuleSpec, options: Any, batcher: Batcher, problems: ProblemLog,
               progress: Progress) -> None:
         """Every document of the scan mapped, counted and handed to the batcher, then the sink
         closed. A scan that found documents it did not return says so after its last batch:
         what was read is written first, then the run fails."""
-        from cutover.mongo.base import SourceIncomplete
-
         stats = batcher.stats
         gap: List[SourceIncomplete] = []
 

@@ -6,7 +6,6 @@ from typing import Any, Dict, Sequence, Tuple
 
 from cutover.core.checkpoint import Checkpoint
 from cutover.core.console import Console
-from cutover.errors import CutoverError
 from cutover.kv.options import Settings
 from cutover.kv.problems import ProblemLog
 from cutover.kv.record import ModuleSpec
@@ -59,41 +58,21 @@ def checkpoint_progress(cp: Checkpoint) -> str:
     return ", ".join(parts)
 
 
-def fingerprint_change(before: Dict[str, Any] | None, now: Dict[str, Any] | None) -> str:
-    if before is None or now is None:
-        return "it was " + ("a live database" if before is None else "an export file") + ", now it is not"
-    if before.get("file") != now.get("file"):
-        return f"file {before.get('file')} is now {now.get('file')}"
-    if before.get("size") != now.get("size"):
-        return f"{now.get('file')}: {before.get('size'):,} bytes then, {now.get('size'):,} now"
-    if before.get("mtime_ns") != now.get("mtime_ns"):
-        return f"{now.get('file')} was modified"
-    return f"{now.get('file')}: content differs"
+def live_source_warning(started: str) -> str:
+    """What a resume on a live source (not fingerprinted) risks, and what makes up for it."""
+    return (f"resuming on a live source, which cannot be fingerprinted: since {started}, a document changed before "
+            f"the resume position keeps the value read then, one added there is not read, one deleted stays in "
+            f"KV; afterwards run again with --since {started}, then verify (it compares every value and counts "
+            f"the keys both ways)")
 
 
 def check_same_source(cp: Checkpoint, sources: Dict[str, Any], modules: Sequence[ModuleSpec], console: Console) -> None:
     """Refuse to resume on other data: documents before the checkpoint would keep old values."""
-    saved = cp.state.get("sources")
-    if not isinstance(saved, dict):
-        console.warn(f"checkpoint {cp.path} predates source fingerprints: cannot tell whether the "
-                     "export changed since; if it did, start over without --resume")
-        return
-    started = cp.state.get("started_at", "the first run")
-    for spec in modules:
-        before, now = saved.get(spec.name), sources.get(spec.name)
-        if before == now and now is not None:
-            continue
-        if before is None and now is None:
-            console.info(f"{spec.name}: resuming a live source: documents changed in Mongo since {started} "
-                         f"before the resume position keep the values read then; afterwards run again "
-                         f"with --since {started}")
-            continue
-        changed = fingerprint_change(before, now)
-        raise CutoverError(
-            f"--resume: the source of module {spec.name} changed since the checkpoint {cp.path} was written "
-            f"({changed}); documents before the checkpoint would keep their old values. Start over: delete "
-            f"{cp.path} and run again without --resume"
-        )
+    from cutover.mongo.resume import check_same_source as check
+
+    check(cp.path, cp.state, {spec.name: sources.get(spec.name) for spec in modules}, console,
+          subject=lambda name: f"module {name}",
+          risk="documents before the checkpoint would keep their old values", live_warning=live_source_warning)
 
 
 def keep_listed_before_checkpoint(problems: ProblemLog, cp: Checkpoint, console: Console) -> None:

@@ -29,6 +29,9 @@ class ScanOptions:
     `after_id`: resume position — continue after the document with this `_id` in the
     source's stable order (sorted by `_id` for servers, file order for exports).
     `since`: only documents whose `since_field` is >= this instant ("changed since T").
+    `read_before`: with `after_id`, how many documents the earlier runs of the job read up to
+    it (same filter): a source that cross-checks its scan by a count then counts from the start,
+    so a document added behind the position between the runs is found missing, not skipped.
     """
 
     since: DateTime | None = None
@@ -36,6 +39,7 @@ class ScanOptions:
     projection: dict[str, Any] | None = None
     after_id: Any = None
     batch_size: int = 1000
+    read_before: int | None = None
 
 
 class MongoSource(abc.ABC):

@@ -301,22 +301,28 @@ class DataApiSource(MongoSource):
 
     def _check_scanned(self, collection: str, options: ScanOptions, last: Any, scanned: int) -> None:
         """Count the range the scan covered with `aggregate`; fewer documents read than counted
-        means the service lost some (deletions meanwhile only make the count smaller)."""
+        means the service lost some (deletions meanwhile only make the count smaller). A resume
+        that knows what its earlier runs read (`read_before`) counts from the start."""
+        from_start = options.after_id is not None and options.read_before is not None
+        earlier = (options.read_before or 0) if from_start else 0
         clauses = [self._base_filter(options)]
-        if options.after_id is not None:
+        if options.after_id is not None and not from_start:
             clauses.append(after_filter(options.after_id))
-        if last is not None:
-            clauses.append(upto_filter(last))
+        upper = last if last is not None else (options.after_id if from_start else None)
+        if upper is not None:
+            clauses.append(upto_filter(upper))
         clauses = [c for c in clauses if c]
         match = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else {})
         counted = self._aggregate_count(collection, match)
-        if counted is not None and counted > scanned:
+        read = scanned + earlier
+        if counted is not None and counted > read:
+            runs = f" ({earlier} of them in the runs before this --resume)" if earlier else ""
             raise SourceIncomplete(
                 f"{self.description}: {self.database}.{collection}: aggregate counts {counted} documents in the "
-                f"range read, find returned {scanned}: {counted - scanned} were lost in paging (a gateway that "
-                "drops pages or ignores sort?) or added while reading; run again from the start (not --resume); "
-                "if it repeats, read through a mongodb:// source or an export",
-                counted=counted, scanned=scanned,
+                f"range read, find returned {read}{runs}: {counted - read} were lost in paging (a gateway that "
+                "drops pages or ignores sort?) or added behind the read position meanwhile; if it repeats, read "
+                "through a mongodb:// source or an export",
+                counted=counted, scanned=read,
             )
 
     def _aggregate_count(self, collection: str, match: Dict[str, Any]) -> int | None:

@@ -22,7 +22,7 @@ import pytest
 from cutover import cli
 from cutover.core.progress import format_duration
 from tests.support import cf_d1, cf_kv
-from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare, point_cutover_at
+from tests.support.cfapi import TOKEN, FakeCloudflare, point_cutover_at
 from tests.support.httpserver import Fault
 from tests.support.kvdata import NAMESPACE, assert_kv_matches, write_config, write_export
 from tests.support.tools import REPO
@@ -339,20 +339,9 @@ D1_UUID = "5d0b7e4c-1111-4222-8333-944455556666"
 
 @pytest.fixture()
 def d1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Tuple[FakeCloudflare, object, Dict[str, str]]]:
-    fake = FakeCloudflare()
-    store = cf_d1.install(fake)
-    with fake:
-        db = store.create(D1_UUID, "trading", D1_DDL)
-        lines = [json.dumps({"_id": {"$oid": "%024x" % (i + 1)}, "legacy_id": i + 1, "userId": f"u{i}", "note": "n" * 3000})
-                 for i in range(300)]
-        (tmp_path / "trading_trades.json").write_text("\n".join(lines) + "\n")
-        (tmp_path / "schema.sql").write_text(D1_DDL + "\n")
-        (tmp_path / "rollback.json").write_text(json.dumps({
-            "mongo": {"source": "export:.", "database": "bot"}, "cloudflare": {"account_id": ACCOUNT_ID},
-            "d1": {"database": "trading", "database_id": D1_UUID, "table": "trading_trades", "schema": "schema.sql"}}))
-        monkeypatch.chdir(tmp_path)
-        monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", fake.api_base)
-        monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
+    lines = [json.dumps({"_id": {"$oid": "%024x" % (i + 1)}, "legacy_id": i + 1, "userId": f"u{i}", "note": "n" * 3000})
+             for i in range(300)]
+    with cf_d1.serving_export(tmp_path, monkeypatch, D1_DDL, D1_UUID, lines) as (fake, _store, db):
         yield fake, db, {**os.environ, "PYTHONPATH": str(REPO)}
 
 

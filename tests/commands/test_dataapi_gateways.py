@@ -68,3 +68,66 @@ def test_a_lost_page_fails_the_backfill_and_verify_through_the_same_gateway(peer
     assert cli.main(["verify", "--config", str(config), "--json", "-", "-q"]) == 4
     module = json.loads(capsys.readouterr().out)["modules"]["sessions"]
     assert module["unread_in_mongo"] == 100 and module["equal"] == 900
+
+
+# -- the collection changing under a scan, and between a stopped run and its --resume ------
+
+LATE = {"_id": "chat:00000-late", "value": {"n": Int64(-1), "admin": False}}  # sorts before every other _id
+
+
+def _checkpoint() -> dict:
+    return json.loads(Path("backfill-kv.checkpoint.json").read_text())["state"]["modules"]
+
+
+def test_a_document_added_behind_the_scan_leaves_no_position_a_resume_would_trust(peers, capsys) -> None:
+    gateway, kv, config = peers
+    gateway.page_cap = 100  # short pages: the scan must not take one for the end
+    gateway.after_find[3] = lambda: gateway.insert("Cluster0", "bot", "kv_sessions", [LATE])
+    assert cli.main(["backfill-kv", "--config", str(config), "--batch-size", "100", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "aggregate counts 1001" in err and "returned 1000" in err, err
+    assert "--resume reads module sessions again from the start" in err, err
+    assert "sessions" not in _checkpoint()  # no position after the gap is kept
+    assert len(kv.live(NAMESPACE)) == N and LATE["_id"] not in kv.live(NAMESPACE)
+    assert cli.main(["backfill-kv", "--config", str(config), "--resume", "-q"]) == 0, capsys.readouterr().err
+    assert len(kv.live(NAMESPACE)) == N + 1  # the late document too
+    capsys.readouterr()
+    assert cli.main(["verify", "--config", str(config), "--json", "-", "-q"]) == 0
+    assert json.loads(capsys.readouterr().out)["modules"]["sessions"]["equal"] == N + 1
+
+
+def _stopped_at_900(kv: cf_kv.KVState, config: Path, capsys) -> None:
+    """A run with a failed key: the checkpoint holds a position past chat:00008, before the end."""
+    kv.unsuccessful_always.add("chat:00950")
+    assert cli.main(["backfill-kv", "--config", str(config), "--batch-size", "100", "-q"]) == 1
+    kv.unsuccessful_always.clear()
+    assert "chat:00008" < json.loads(_checkpoint()["sessions"]["after_id"]) < "chat:00950"
+    capsys.readouterr()
+
+
+def test_a_document_added_behind_the_position_between_runs_is_caught_by_the_resume(peers, capsys) -> None:
+    gateway, kv, config = peers
+    _stopped_at_900(kv, config, capsys)
+    gateway.insert("Cluster0", "bot", "kv_sessions", [LATE])
+    assert cli.main(["backfill-kv", "--config", str(config), "--resume", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot be fingerprinted" in err and "one added there is not read" in err, err  # the risk, named
+    assert "aggregate counts 1001" in err and "returned 1000" in err, err  # this run's + the earlier runs'
+    assert "sessions" not in _checkpoint()
+    assert cli.main(["backfill-kv", "--config", str(config), "--resume", "-q"]) == 0, capsys.readouterr().err
+    assert len(kv.live(NAMESPACE)) == N + 1
+
+
+def test_a_document_changed_behind_the_position_between_runs_is_named_and_verify_catches_it(peers, capsys) -> None:
+    gateway, kv, config = peers
+    _stopped_at_900(kv, config, capsys)
+    stored = gateway.collections[("Cluster0", "bot", "kv_sessions")]
+    stored[7] = {"_id": "chat:00007", "value": {"n": Int64(7), "admin": False, "changed": True}}
+    del stored[8]  # deleted in Mongo since: its key stays in KV
+    assert cli.main(["backfill-kv", "--config", str(config), "--resume", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "keeps the value read then" in err and "one deleted stays in KV" in err and "verify" in err, err
+    # a count cannot see a change or a deletion; verify compares every value and both key sets
+    assert cli.main(["verify", "--config", str(config), "--json", "-", "-q"]) == 4
+    module = json.loads(capsys.readouterr().out)["modules"]["sessions"]
+    assert (module["different"], module["extra"], module["missing"]) == (1, 1, 0), module

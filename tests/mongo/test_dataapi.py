@@ -10,7 +10,7 @@ import pytest
 from cutover.core.http import HttpClient
 from cutover.errors import ConfigError, CutoverError
 from cutover.mongo import ejson, open_source
-from cutover.mongo.base import ScanOptions
+from cutover.mongo.base import ScanOptions, SourceIncomplete
 from cutover.mongo.dataapi import DataApiSource, after_filter
 from cutover.mongo.values import DateTime, Int64, ObjectId
 from tests.support.dataapi_server import FakeDataApi
@@ -260,4 +260,35 @@ def test_ignored_sort_in_runs_that_look_sorted_is_still_caught_by_the_count(serv
     load(server, "c", docs[25:] + docs[:25])  # each page looks sorted; the first 25 are never reached
     server.ignore_sort = True
     with pytest.raises(CutoverError, match="counts 50 .* returned 25"):
+        list(source(server, page_size=10).scan("c"))
+
+
+def test_a_live_source_has_no_fingerprint_so_a_resume_cannot_rest_on_one(server: FakeDataApi) -> None:
+    load(server, "c", [session(i) for i in range(3)])
+    assert source(server).fingerprint("c") is None
+
+
+def test_a_resume_that_knows_what_earlier_runs_read_counts_from_the_start(server: FakeDataApi) -> None:
+    docs = [session(i) for i in range(40)]
+    load(server, "c", docs[1:])  # docs[0] sorts first: it is added behind the position later
+    src = source(server, page_size=7)
+    position = ScanOptions(after_id=docs[20]["_id"], read_before=20)  # docs[1..20] read by the run before
+    assert len([d for b in src.scan("c", position) for d in b]) == 19
+    load(server, "c", docs[:1])
+    with pytest.raises(SourceIncomplete, match=r"counts 40 .* returned 39 \(20 of them in the runs before") as info:
+        list(src.scan("c", position))
+    assert (info.value.counted, info.value.scanned) == (40, 39)
+    # without what the earlier runs read, only this run's range is counted: the addition goes unseen
+    assert len([d for b in src.scan("c", ScanOptions(after_id=docs[20]["_id"])) for d in b]) == 19
+    # nothing left after the position: the count still covers the start
+    with pytest.raises(SourceIncomplete, match="counts 40"):
+        list(src.scan("c", ScanOptions(after_id=docs[39]["_id"], read_before=39)))
+
+
+def test_a_document_added_behind_the_scan_between_two_pages_is_found_missing(server: FakeDataApi) -> None:
+    docs = [session(i) for i in range(30)]
+    load(server, "c", docs[1:])
+    server.page_cap = 4  # a gateway that pages short
+    server.after_find[2] = lambda: load(server, "c", docs[:1])
+    with pytest.raises(SourceIncomplete, match="counts 30 .* returned 29"):
         list(source(server, page_size=10).scan("c"))

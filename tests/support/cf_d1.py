@@ -11,13 +11,16 @@
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import sqlite3
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Tuple
 
-from tests.support.cfapi import ACCOUNT_ID, FakeCloudflare, envelope, error
+from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare, envelope, error
 from tests.support.httpserver import Reply, Request
 
 MAX_STATEMENT_BYTES = 100_000
@@ -166,3 +169,24 @@ def install(fake: FakeCloudflare, store: D1Store | None = None) -> D1Store:
     fake.route("GET", "/accounts/{account_id}/d1/database/{database_id}", info)
     fake.route("POST", "/accounts/{account_id}/d1/database/{database_id}/query", query)
     return store
+
+
+@contextlib.contextmanager
+def serving_export(workdir: Path, monkeypatch: Any, ddl: str, uuid: str, lines: List[str]
+                   ) -> Iterator[Tuple[FakeCloudflare, D1Store, FakeD1Database]]:
+    """A started fake Cloudflare API with one D1 database `trading` (`ddl`), and in `workdir`
+    (made the current directory) the export `trading_trades.json` (`lines`), schema.sql and
+    rollback.json pointing backfill-d1 at both; the API's address and token in the environment."""
+    fake = FakeCloudflare()
+    store = install(fake)
+    with fake:
+        db = store.create(uuid, "trading", ddl)
+        (workdir / "trading_trades.json").write_text("".join(line + "\n" for line in lines))
+        (workdir / "schema.sql").write_text(ddl + "\n")
+        (workdir / "rollback.json").write_text(json.dumps({
+            "mongo": {"source": "export:.", "database": "bot"}, "cloudflare": {"account_id": ACCOUNT_ID},
+            "d1": {"database": "trading", "database_id": uuid, "table": "trading_trades", "schema": "schema.sql"}}))
+        monkeypatch.chdir(workdir)
+        monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", fake.api_base)
+        monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
+        yield fake, store, db

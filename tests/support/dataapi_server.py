@@ -253,6 +253,9 @@ class FakeDataApi(FakeServer):
         self.page_cap: int | None = None
         self.ignore_sort = False
         self.lost_ids: List[Any] = []
+        self.finds = 0  # find requests answered
+        # the collection changing while a scan pages through it: run after the Nth find is answered
+        self.after_find: Dict[int, Callable[[], None]] = {}
         for action in ("find", "findOne", "aggregate"):
             self.route("POST", f"/app/{{app}}/endpoint/data/v1/action/{action}", self._handler(action))
 
@@ -343,6 +346,10 @@ class FakeDataApi(FakeServer):
             lost = {sort_key(i) for i in self.lost_ids}
             docs = [d for d in docs if sort_key(d.get("_id")) not in lost]
         selected = self._select(docs, body)[skip : skip + limit]
+        self.finds += 1
+        change = self.after_find.pop(self.finds, None)
+        if change is not None:
+            change()
         return {"documents": [project(d, body.get("projection")) for d in selected]}
 
     def _findOne(self, docs: List[Dict[str, Any]], body: Dict[str, Any]) -> Dict[str, Any]:  # noqa: N802 - action name
