@@ -201,3 +201,26 @@ def test_soak_watch_waits_out_a_block_and_misses_no_pull(cf: FakeCloudflare, clo
     assert code == 0 and out["decision"] == "PROCEED" and out["watch"]["pull_errors"] == 0
     assert out["counts"]["cmd_timing"] == len(rows)
     assert cf.rate_limited >= 2 and block_waits(err) == [1] * cf.rate_limited, err
+
+
+# -- backfill-kv: the block waits moved from kv.api into the client; the operator still hears of them
+
+def test_backfill_kv_waits_out_blocks_with_fresh_ttls_and_says_so(cf: FakeCloudflare, clock: WallClock,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support import cf_kv
+    from tests.support.kvdata import NAMESPACE, assert_kv_matches, write_config, write_export
+
+    cf_kv.install(cf, cf_kv.KVState(clock=clock.time)).create_namespace(NAMESPACE)
+    # keys expiring within a minute die during the first 5-minute wait; others live ~10 minutes
+    expected = write_export(Path("dump"), 120, int(clock.now * 1000), with_invalid=False)
+    cfg = write_config(Path("rollback.json"), Path("dump"))
+    assert main(["backfill-kv", "--config", str(cfg), "--batch-size", "10", "--json", "summary.json"]) == 0
+    err = capsys.readouterr().err
+    assert cf.rate_limited >= 2 and block_waits(err) == [1] * cf.rate_limited, err
+    assert err.count("Cloudflare answered 429") == cf.rate_limited  # kv's own report, through the client's hook
+    # every write carries the TTL of its moment: none outlives Mongo's expiry, none died-by-then written
+    assert_kv_matches(cf.kv, expected, clock.now)  # type: ignore[attr-defined]
+    module = json.loads(Path("summary.json").read_text())["modules"]["sessions"]
+    assert module["failed"] == 0 and module["written"] + module["expired"] == 120
+    assert module["written"] == len(cf.kv.ever_written)  # type: ignore[attr-defined]
+    assert module["expired"] > sum(1 for i in range(120) if i % 6 == 2)  # more than the long dead: died waiting
