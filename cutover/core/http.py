@@ -86,12 +86,18 @@ class HttpStats:
     requests: int = 0
     retries: int = 0
     throttled: int = 0  # 429 responses seen
+    blocks: int = 0  # of them, blocks waited out
     by_status: dict[int, int] = field(default_factory=dict)
 
 
 def excerpt(body: bytes, limit: int = 300) -> str:
     text = body[:limit].decode("utf-8", errors="replace").replace("\n", " ").strip()
     return redact.scrub(text + ("…" if len(body) > limit else ""))
+
+
+def clock_time(seconds_from_now: float) -> str:
+    """`HH:MM:SSZ` (UTC) of a moment `seconds_from_now` away."""
+    return time.strftime("%H:%M:%SZ", time.gmtime(time.time() + seconds_from_now))
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -145,6 +151,10 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        block_waits: int = 0,
+        max_block_wait: float = 330.0,
+        on_block: Callable[[float], None] | None = None,
+        block_note: str = "the server blocked this client",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
@@ -162,6 +172,12 @@ class HttpClient:
         self.on_retry = on_retry
         self.sleep = sleep
         self.rng = rng or random.Random()
+        # A 429 that asks for more than max_retry_after, or outlasts the retries, is a block
+        # (Cloudflare: 5 minutes for the whole token): waited out up to block_waits times per request.
+        self.block_waits = block_waits
+        self.max_block_wait = max_block_wait
+        self.on_block = on_block
+        self.block_note = block_note
         self.stats = HttpStats()
         handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
         if ssl_context is not None:
@@ -201,10 +217,11 @@ class HttpClient:
         retry: bool = True,
         prepare: Callable[[], Attempt] | None = None,
     ) -> Response:
-        """Send a request, retrying 429/5xx/connection errors; raise HttpError unless `check` is False.
+        """Send a request, retrying 429/5xx/connection errors (and waiting out 429 blocks when
+        `block_waits`); raise HttpError unless `check` is False.
 
-        `prepare`, when given, is called before every attempt (after pacing and retry waits) and
-        its `data`/`params` replace the fixed ones; an exception it raises ends the request."""
+        `prepare`, when given, is called before every attempt (after pacing, retry and block
+        waits) and its `data`/`params` replace the fixed ones; an exception it raises ends the request."""
         url = self.url_for(path_or_url, params)
         shown = redact.redact_url(url)
         body = data
@@ -216,6 +233,7 @@ class HttpClient:
         if _carries_credentials(all_headers):
             require_private_channel(url, f"{method} {shown}")
         attempt = 0
+        blocks = 0
         while True:
             attempt += 1
             if self.pace is not None:
@@ -235,26 +253,11 @@ class HttpClient:
                     raise HttpError(f"{method} {shown}: {describe_exception(exc)}") from None
                 self._wait(attempt, self.backoff_delay(attempt), describe_exception(exc), shown)
                 continue
-            self.stats.by_status[response.status] = self.stats.by_status.get(response.status, 0) + 1
-            if response.status == 429:
-                self.stats.throttled += 1
-            if response.status in RETRY_STATUSES and retry and attempt <= self.retries:
-                delay = self.backoff_delay(attempt)
-                if response.status in RETRY_AFTER_STATUSES:
-                    after = parse_retry_after(response.header("retry-after"))
-                    if after is not None:
-                        if after > self.max_retry_after:
-                            raise HttpError(
-                                f"{method} {shown}: HTTP {response.status}, server asks to wait "
-                                f"{after:.0f}s (more than {self.max_retry_after:.0f}s); try again later",
-                                response.status,
-                                response,
-                            )
-                        delay = after
-                        blocked = getattr(self.pace, "blocked", None)
-                        if response.status == 429 and blocked is not None:
-                            blocked(after)  # every caller sharing this budget waits it out too
-                self._wait(attempt, delay, f"HTTP {response.status}", shown)
+            waited = self._wait_for_answer(method, shown, response, attempt, blocks, retry)
+            if waited == "block":
+                blocks += 1
+                attempt = 0  # the block is over: the next answer gets its retries again
+            if waited:
                 continue
             if check and not response.ok:
                 raise HttpError(
@@ -269,6 +272,65 @@ class HttpClient:
         what = "429" if reason == "HTTP 429" else reason
         why = " (rate limited: the server's Retry-After)" if what == "429" else ""
         waits.wait(delay, what, self.sleep, f"{why}, then retry {attempt} of {self.retries}")
+
+    def _wait_for_answer(
+        self, method: str, shown: str, response: Response, attempt: int, blocks: int, retry: bool
+    ) -> str:
+        """Count `response`, then wait before sending again: "retry", "block" (a 429 block waited
+        out), or "" when it is the answer (HttpError when a wait asked for is too long)."""
+        status = response.status
+        self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+        if status == 429:
+            self.stats.throttled += 1
+        if not retry:
+            return ""
+        after = parse_retry_after(response.header("retry-after")) if status in RETRY_AFTER_STATUSES else None
+        if status == 429 and self.block_waits and (
+                attempt > self.retries or (after is not None and after > self.max_retry_after)):
+            self._wait_block(method, shown, response, after, blocks)
+            return "block"
+        if status not in RETRY_STATUSES or attempt > self.retries:
+            return ""
+        delay = self.backoff_delay(attempt)
+        if after is not None:
+            if after > self.max_retry_after:
+                raise HttpError(
+                    f"{method} {shown}: HTTP {status}, server asks to wait "
+                    f"{after:.0f}s (more than {self.max_retry_after:.0f}s); try again later",
+                    status,
+                    response,
+                )
+            delay = after
+            if status == 429:
+                self._tell_budget(after)
+        self._wait(attempt, delay, f"HTTP {status}", shown)
+        return "retry"
+
+    def _tell_budget(self, seconds: float) -> None:
+        blocked = getattr(self.pace, "blocked", None)
+        if blocked is not None:
+            blocked(seconds)  # every caller sharing this budget waits it out too
+
+    def _wait_block(self, method: str, shown: str, response: Response, after: float | None, done: int) -> None:
+        """Wait out block number `done + 1` of this request, or raise when it may not be."""
+        # Without a Retry-After the block may have just begun: wait as long as one can last.
+        seconds = self.max_block_wait if after is None else after
+        if seconds > self.max_block_wait:
+            raise HttpError(
+                f"{method} {shown}: HTTP 429, {self.block_note}, and asks to wait {seconds:.0f}s, longer than a "
+                f"block lasts ({self.max_block_wait:.0f}s): try again after {clock_time(seconds)}",
+                429, response)
+        self._tell_budget(seconds)
+        if done >= self.block_waits:
+            raise HttpError(
+                f"{method} {shown}: HTTP 429, {self.block_note}, still blocked after {done} waits: something else "
+                f"is using this token hard; stop it, or try again after {clock_time(seconds)}",
+                429, response)
+        self.stats.blocks += 1
+        if self.on_block is not None:
+            self.on_block(seconds)
+        waits.wait(seconds, "429", self.sleep, f": {self.block_note}; until {clock_time(seconds)}, "
+                                              f"then sending again (block wait {done + 1} of {self.block_waits})")
 
     def _send(
         self, method: str, url: str, shown: str, body: bytes | None, headers: Mapping[str, str], timeout: float

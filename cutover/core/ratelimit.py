@@ -363,7 +363,7 @@ def cloudflare_limiter(
     limit, window = api_limit or cloudflare_api_limit()
     ledger = SharedLedger(ledger_path(token, api_base))
     limiter = RateLimiter(per_second, cloudflare_budget(headroom, limit), padded_window(window),
-                          clock=time.time, on_wait=on_wait, store=ledger)
+                          clock=time.time, sleep=time.sleep, on_wait=on_wait, store=ledger)
     ledger._open()
     if ledger.problem:
         waits.say(f"API budget: not shared with other processes ({ledger.problem}); this run counts only its own requests")

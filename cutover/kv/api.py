@@ -1,9 +1,10 @@
 """Workers KV through the Cloudflare API: bulk writes (default) and per-key PUTs, both paced
-by the token's one `RateLimiter` (core.ratelimit.cloudflare_limiter: Cloudflare's budget is per token).
+by the token's one `RateLimiter` (core.ratelimit.cloudflare_limiter: Cloudflare's budget is per
+token), which the client calls before every attempt (its `pace`).
 
 Every attempt of a request is built when it goes out (the client's `prepare` hook, called after
-the budget wait and after each retry wait), so its `expiration_ttl`s count from that moment and
-a record that died while waiting is dropped (counted as expired), never written.
+the budget wait and after each retry wait or 429 block wait), so its `expiration_ttl`s count from
+that moment and a record that died while waiting is dropped (counted as expired), never written.
 """
 from __future__ import annotations
 
@@ -15,9 +16,7 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Callable, Iterator, List, Sequence, Tuple
 from urllib.parse import quote
 
-from cutover.core import waits
-from cutover.core.http import Attempt, HttpClient, HttpError, parse_retry_after
-from cutover.core.ratelimit import RateLimiter
+from cutover.core.http import Attempt, HttpClient, HttpError
 from cutover.errors import CutoverError
 from cutover.kv.record import EXPIRED, KVRecord, expiration_ttl_at_send
 from cutover.kv.sink import FailedKey, KVSink, WriteResult, last_per_key, now_ms
@@ -26,24 +25,8 @@ BULK_MAX_PAIRS = 10_000
 # Cloudflare: "the entire request size must be 100 megabytes or less"; stay clearly below.
 BULK_MAX_BYTES = 95_000_000
 UNSUCCESSFUL_KEY_RETRIES = 5
-# A 429 block (another client on the same token) lasts 5 minutes; wait it out a few times.
-BLOCK_RETRIES = 3
-MAX_BLOCK_WAIT = 330.0
 # Statuses that mean the namespace/token is unusable: stop the run instead of failing every key.
 FATAL_STATUSES = frozenset({401, 403, 404})
-
-
-class Pacer:
-    """`HttpClient.pace` hook: one slot of the shared limiter before every attempt."""
-
-    def __init__(self, limiter: RateLimiter) -> None:
-        self.limiter = limiter
-
-    def blocked(self, seconds: float) -> None:
-        self.limiter.blocked(seconds)
-
-    def __call__(self) -> None:
-        self.limiter.acquire()
 
 
 class _AllExpired(Exception):
@@ -161,32 +144,16 @@ class _ApiSink(KVSink):
     def __init__(
         self,
         client: HttpClient,
-        pacer: Pacer,
         account_id: str,
         namespace_id: str,
         clock_ms: Callable[[], int] = now_ms,
         sleep: Callable[[float], None] = time.sleep,
-        on_block: Callable[[float], None] | None = None,
     ) -> None:
         self.client = client
-        self.pacer = pacer  # the client calls it before every attempt; kept for callers that share it
         self.base = namespace_path(account_id, namespace_id)
         self.namespace_id = namespace_id
         self.clock_ms = clock_ms  # type: ignore[assignment]
         self.sleep = sleep
-        self.on_block = on_block
-
-    def _blocked_wait(self, exc: HttpError, attempt: int) -> bool:
-        """After a 429 the client would not wait out (a 5-minute block): wait here, then rebuild."""
-        if exc.status != 429 or attempt >= BLOCK_RETRIES:
-            return False
-        after = parse_retry_after(exc.response.header("retry-after") if exc.response else None) or 60.0
-        after = min(after, MAX_BLOCK_WAIT)
-        if self.on_block is not None:
-            self.on_block(after)
-        self.pacer.blocked(after)
-        waits.wait(after, "429", self.sleep, ": Cloudflare blocks this token; then sent again with fresh TTLs")
-        return True
 
     def _put_one(self, record: KVRecord) -> WriteResult:
         """`PUT …/values/{key}`; the TTL query parameter is computed afresh for every attempt."""
@@ -203,27 +170,20 @@ class _ApiSink(KVSink):
                 raise _AllExpired
             return Attempt(params={"expiration_ttl": ttl})  # None: no expiry (left out of the URL)
 
-        attempt = 0
-        while True:
-            result.requests += 1
-            try:
-                self.client.request("PUT", url, data=body, headers={"Content-Type": ctype}, prepare=prepare)
-                result.written = 1
-                return result
-            except _AllExpired:
-                result.requests -= 1
-                result.expired = 1
-                return result
-            except HttpError as exc:
-                if exc.status in FATAL_STATUSES:
-                    raise _fatal(exc, f"write to namespace {self.namespace_id}") from None
-                if exc.status is None:  # the network, not this key: stop and let --resume continue
-                    raise CutoverError(f"write to namespace {self.namespace_id} failed: {exc}") from None
-                if self._blocked_wait(exc, attempt):
-                    attempt += 1
-                    continue
-                result.failed.append(FailedKey(record.key, record.doc_id, str(exc)))
-                return result
+        result.requests += 1
+        try:
+            self.client.request("PUT", url, data=body, headers={"Content-Type": ctype}, prepare=prepare)
+            result.written = 1
+        except _AllExpired:
+            result.requests -= 1
+            result.expired = 1
+        except HttpError as exc:
+            if exc.status in FATAL_STATUSES:
+                raise _fatal(exc, f"write to namespace {self.namespace_id}") from None
+            if exc.status is None:  # the network, not this key: stop and let --resume continue
+                raise CutoverError(f"write to namespace {self.namespace_id} failed: {exc}") from None
+            result.failed.append(FailedKey(record.key, record.doc_id, str(exc)))
+        return result
 
 
 class BulkSink(_ApiSink):
@@ -279,23 +239,18 @@ class BulkSink(_ApiSink):
                 raise _AllExpired
             return Attempt(data=body)
 
-        attempt = 0
-        while True:
-            result.requests += 1
-            try:
-                response = self.client.request(
-                    "PUT", f"{self.base}/bulk", data=b"[]", headers={"Content-Type": "application/json"}, prepare=prepare
-                )
-                break
-            except _AllExpired:
-                result.requests -= 1
-                return set()
-            except HttpError as exc:
-                if exc.status in FATAL_STATUSES:
-                    raise _fatal(exc, f"bulk write to namespace {self.namespace_id}") from None
-                if not self._blocked_wait(exc, attempt):
-                    raise CutoverError(f"bulk write to namespace {self.namespace_id} failed: {exc}") from None
-                attempt += 1
+        result.requests += 1
+        try:
+            response = self.client.request(
+                "PUT", f"{self.base}/bulk", data=b"[]", headers={"Content-Type": "application/json"}, prepare=prepare
+            )
+        except _AllExpired:
+            result.requests -= 1
+            return set()
+        except HttpError as exc:
+            if exc.status in FATAL_STATUSES:
+                raise _fatal(exc, f"bulk write to namespace {self.namespace_id}") from None
+            raise CutoverError(f"bulk write to namespace {self.namespace_id} failed: {exc}") from None
         payload = response.json()
         if not isinstance(payload, dict) or payload.get("success") is False:
             raise CutoverError(f"bulk write to namespace {self.namespace_id}: unexpected answer {response.text[:200]}")

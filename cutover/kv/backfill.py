@@ -47,7 +47,6 @@ class Backfill:
         self.report = Reporter(settings, console, self.window_budget)
         self.stats: Dict[str, ModuleStats] = {}
         self.client: Any = None
-        self.pacer: Any = None
         self.emit_sink: Any = None
         self.started = time.monotonic()
         self.earlier_elapsed = 0.0  # wall time of the earlier runs of this job (from the checkpoint)
@@ -104,7 +103,6 @@ class Backfill:
     def _api(self) -> None:
         from cutover.core import cloudflare
         from cutover.core.http import RetryEvent
-        from cutover.kv.api import Pacer
 
         token = cloudflare.api_token(required=True)
         assert token is not None
@@ -113,13 +111,15 @@ class Backfill:
                 "no Cloudflare account id: set CLOUDFLARE_ACCOUNT_ID, cloudflare.account_id in the config, or --account-id"
             )
         per_second = self.s.rate if self.s.mode == "put" else None
-        self.pacer = Pacer(cloudflare.budget(token, per_second=per_second, headroom=self.s.headroom,
-                                             api_limit=(self.s.api_limit, self.s.api_window), on_wait=self._on_wait))
+        budget = cloudflare.budget(token, per_second=per_second, headroom=self.s.headroom,
+                                   api_limit=(self.s.api_limit, self.s.api_window), on_wait=self._on_wait)
 
         def on_retry(event: RetryEvent) -> None:
             self.console.debug(f"retry {event.attempt} in {event.delay:.1f}s: {event.reason} ({event.url})")
 
-        self.client = cloudflare.client(token, pace=self.pacer, timeout=120.0, max_retry_after=60.0, on_retry=on_retry)
+        # The client waits out 429 blocks (resending with fresh TTLs, see kv.api) and reports each.
+        self.client = cloudflare.client(token, pace=budget, api_limit=(self.s.api_limit, self.s.api_window),
+                                        timeout=120.0, on_retry=on_retry, on_block=self._on_block)
 
     def _on_wait(self, delay: float, reason: str) -> None:
         if reason != "window":
@@ -143,13 +143,12 @@ class Backfill:
             return self.emit_sink
         from cutover.kv.api import BulkSink, PutSink, put_batch_records
 
-        kwargs = {"on_block": self._on_block}
         if self.s.mode == "put":
             workers = max(1, min(32, math.ceil(self.s.rate / 5)))
-            sink = PutSink(self.client, self.pacer, self.s.account_id, spec.namespace_id, workers=workers, **kwargs)
+            sink = PutSink(self.client, self.s.account_id, spec.namespace_id, workers=workers)
             sink.batch_records = put_batch_records(self.s.rate, self.window_budget, self.s.api_window)
             return sink
-        return BulkSink(self.client, self.pacer, self.s.account_id, spec.namespace_id, max_pairs=self.s.batch_size, **kwargs)
+        return BulkSink(self.client, self.s.account_id, spec.namespace_id, max_pairs=self.s.batch_size)
 
     # -- main ----------------------------------------------------------------------
     def run(self) -> int:

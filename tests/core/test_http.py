@@ -125,6 +125,97 @@ def test_secrets_never_appear_in_error_text(server):
     assert SECRET not in str(info2.value)
 
 
+# -- 429 blocks (Cloudflare: over the token's budget, every call answers 429 for 5 minutes) -----
+
+class Budget:
+    """A pace hook with `blocked`, as the shared budget has: what the client told it."""
+
+    def __init__(self) -> None:
+        self.paced = 0
+        self.blocks: list[float] = []
+
+    def __call__(self) -> None:
+        self.paced += 1
+
+    def blocked(self, seconds: float) -> None:
+        self.blocks.append(seconds)
+
+
+def blocking(server, **kw) -> tuple[HttpClient, list[float], Budget, list[float]]:
+    budget, told = Budget(), []
+    kw = {"max_retry_after": 60, "block_waits": 3, "max_block_wait": 330, **kw}
+    c, slept = client(server, pace=budget, on_block=told.append, block_note="the token is blocked", **kw)
+    return c, slept, budget, told
+
+
+def test_a_block_is_waited_out_with_fresh_attempts_and_the_budget_told(server, capsys):
+    server.inject(Fault("status", "/echo", count=2, status=429, headers={"Retry-After": "300"}))
+    c, slept, budget, told = blocking(server)
+    built: list[float] = []
+
+    def prepare():
+        built.append(sum(slept))  # seconds waited before this attempt was built
+        return Attempt(data=b'{"waited":%d}' % sum(slept))
+
+    answer = c.request("POST", "/echo", data=b"{}", headers={"Content-Type": "application/json"}, prepare=prepare)
+    assert answer.json() == {"waited": 600}  # the resend carries what was built after the second wait
+    assert built == [0, 300, 600] and sum(slept) == 600
+    assert budget.blocks == [300, 300] and told == [300, 300] and budget.paced == 3
+    assert (c.stats.blocks, c.stats.throttled, c.stats.retries, c.stats.requests) == (2, 2, 0, 3)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("429: waiting")]
+    assert len(lines) == 2 and lines[0].startswith("429: waiting 5m00s: the token is blocked; until ")
+    assert lines[0].endswith("Z, then sending again (block wait 1 of 3)") and lines[1].endswith("(block wait 2 of 3)")
+
+
+def test_more_blocks_than_allowed_end_with_one_line_that_says_what_to_do(server):
+    server.inject(Fault("status", "/ok", count=10, status=429, headers={"Retry-After": "300"}))
+    c, slept, budget, told = blocking(server)
+    with pytest.raises(HttpError) as info:
+        c.get_json("/ok")
+    text = str(info.value)
+    assert info.value.status == 429 and "\n" not in text
+    assert "the token is blocked, still blocked after 3 waits" in text and "try again after" in text
+    assert sum(slept) == 900 and told == [300] * 3 and c.stats.requests == 4
+    assert budget.blocks == [300] * 4  # the last block is told too: the next run waits for it
+
+
+def test_a_retry_after_far_beyond_a_block_fails_without_waiting(server):
+    server.inject(Fault("status", "/ok", count=1, status=429, headers={"Retry-After": "3600"}))
+    c, slept, budget, told = blocking(server)
+    with pytest.raises(HttpError, match=r"asks to wait 3600s, longer than a block lasts \(330s\): try again after"):
+        c.get_json("/ok")
+    assert slept == [] and told == [] and c.stats.requests == 1
+
+
+def test_a_429_after_the_retries_is_a_block_and_the_retries_start_again(server):
+    # No Retry-After: retried with backoff, then the 5th 429 is waited as a block of the longest
+    # a block lasts; after it, a 503 still gets its retries.
+    server.inject(Fault("status", "/ok", count=5, status=429))
+    server.inject(Fault("status", "/ok", count=4, status=503))
+    c, slept, budget, told = blocking(server, retries=4)
+    assert c.get_json("/ok")["ok"] is True
+    assert told == [330] and c.stats.blocks == 1 and c.stats.retries == 8 and c.stats.requests == 10
+
+
+def test_a_short_retry_after_is_an_ordinary_retry_not_a_block(server):
+    server.inject(Fault("status", "/ok", count=2, status=429, headers={"Retry-After": "7"}))
+    c, slept, budget, told = blocking(server)
+    assert c.get_json("/ok")["ok"] is True
+    assert slept == [7.0, 7.0] and told == [] and c.stats.blocks == 0
+    assert budget.blocks == [7.0, 7.0]  # a throttle is shared with the budget all the same
+
+
+def test_without_block_waits_a_block_fails_as_before(server):
+    server.inject(Fault("status", "/ok", count=1, status=429, headers={"Retry-After": "300"}))
+    c, slept = client(server, max_retry_after=60, pace=Budget())
+    with pytest.raises(HttpError, match=r"wait 300s \(more than 60s\); try again later"):
+        c.get_json("/ok")
+    server.inject(Fault("status", "/ok", count=10, status=429))
+    with pytest.raises(HttpError, match="HTTP 429"):
+        c.get_json("/ok")
+    assert len(slept) == 4 and c.stats.blocks == 0  # the 4 retries, no block wait
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("120", 120.0), ("0", 0.0), (" 5 ", 5.0), ("", None), (None, None), ("soon", None), ("-3", 0.0)],

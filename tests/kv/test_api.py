@@ -11,7 +11,7 @@ import pytest
 from cutover.core.http import HttpClient
 from cutover.core.ratelimit import RateLimiter, padded_window
 from cutover.errors import CutoverError
-from cutover.kv.api import BulkSink, Pacer, PutSink, bulk_chunks, bulk_pair
+from cutover.kv.api import BulkSink, PutSink, bulk_chunks, bulk_pair
 from cutover.kv.record import KVRecord
 from tests.kv.conftest import NAMESPACE
 from tests.support.cf_kv import KVState
@@ -19,11 +19,9 @@ from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare
 from tests.support.httpserver import Fault
 
 
-def client_for(cf: FakeCloudflare, limiter: RateLimiter, token: str = TOKEN) -> tuple:
-    pacer = Pacer(limiter)
-    client = HttpClient(cf.api_base, headers={"Authorization": f"Bearer {token}"}, timeout=10, retries=4,
-                        backoff_base=0.01, backoff_max=0.05, max_retry_after=60, pace=pacer)
-    return client, pacer
+def client_for(cf: FakeCloudflare, limiter: RateLimiter, token: str = TOKEN) -> HttpClient:
+    return HttpClient(cf.api_base, headers={"Authorization": f"Bearer {token}"}, timeout=10, retries=4,
+                      backoff_base=0.01, backoff_max=0.05, max_retry_after=60, pace=limiter)
 
 
 def records(n: int, ttl_s: int | None = 3600, meta: bool = False) -> List[KVRecord]:
@@ -51,8 +49,8 @@ def assert_exact(kv: KVState, expected: List[KVRecord]) -> None:
 
 
 def test_bulk_writes_exact_state(cf: FakeCloudflare) -> None:
-    client, pacer = client_for(cf, RateLimiter(None, 1000, 300))
-    sink = BulkSink(client, pacer, ACCOUNT_ID, NAMESPACE, max_pairs=7)
+    client = client_for(cf, RateLimiter(None, 1000, 300))
+    sink = BulkSink(client, ACCOUNT_ID, NAMESPACE, max_pairs=7)
     recs = records(50, meta=True)
     result = sink.write(recs)
     assert (result.written, result.expired, result.failed) == (50, 0, [])
@@ -72,8 +70,8 @@ def test_bulk_chunks_respect_byte_limit() -> None:
 def test_bulk_retries_unsuccessful_keys(cf: FakeCloudflare) -> None:
     recs = records(30)
     cf.kv.unsuccessful_once.update({recs[3].key, recs[17].key, recs[29].key})  # type: ignore[attr-defined]
-    client, pacer = client_for(cf, RateLimiter(None, 1000, 300))
-    sink = BulkSink(client, pacer, ACCOUNT_ID, NAMESPACE, sleep=lambda s: None)
+    client = client_for(cf, RateLimiter(None, 1000, 300))
+    sink = BulkSink(client, ACCOUNT_ID, NAMESPACE, sleep=lambda s: None)
     result = sink.write(recs)
     assert (result.written, result.failed) == (30, [])
     assert result.requests == 2
@@ -83,8 +81,8 @@ def test_bulk_retries_unsuccessful_keys(cf: FakeCloudflare) -> None:
 def test_bulk_partial_random_unsuccessful(cf: FakeCloudflare) -> None:
     cf.kv.unsuccessful_rate = 0.3  # type: ignore[attr-defined]
     recs = records(200)
-    client, pacer = client_for(cf, RateLimiter(None, 1000, 300))
-    result = BulkSink(client, pacer, ACCOUNT_ID, NAMESPACE, sleep=lambda s: None, key_retries=20).write(recs)
+    client = client_for(cf, RateLimiter(None, 1000, 300))
+    result = BulkSink(client, ACCOUNT_ID, NAMESPACE, sleep=lambda s: None, key_retries=20).write(recs)
     assert (result.written, result.failed) == (200, [])
     assert_exact(cf.kv, recs)  # type: ignore[attr-defined]
 
@@ -92,8 +90,8 @@ def test_bulk_partial_random_unsuccessful(cf: FakeCloudflare) -> None:
 def test_bulk_keys_that_never_succeed_are_reported(cf: FakeCloudflare) -> None:
     cf.kv.unsuccessful_rate = 1.0  # type: ignore[attr-defined]
     recs = records(5)
-    client, pacer = client_for(cf, RateLimiter(None, 1000, 300))
-    result = BulkSink(client, pacer, ACCOUNT_ID, NAMESPACE, sleep=lambda s: None, key_retries=2).write(recs)
+    client = client_for(cf, RateLimiter(None, 1000, 300))
+    result = BulkSink(client, ACCOUNT_ID, NAMESPACE, sleep=lambda s: None, key_retries=2).write(recs)
     assert result.written == 0
     assert sorted(f.key for f in result.failed) == sorted(r.key for r in recs)
     assert result.requests == 3
@@ -109,8 +107,8 @@ def test_bulk_keys_that_never_succeed_are_reported(cf: FakeCloudflare) -> None:
 def test_bulk_survives_faults(cf: FakeCloudflare, fault: Fault) -> None:
     cf.inject(fault)
     recs = records(40)
-    client, pacer = client_for(cf, RateLimiter(None, 1000, 300))
-    result = BulkSink(client, pacer, ACCOUNT_ID, NAMESPACE, max_pairs=15).write(recs)
+    client = client_for(cf, RateLimiter(None, 1000, 300))
+    result = BulkSink(client, ACCOUNT_ID, NAMESPACE, max_pairs=15).write(recs)
     assert (result.written, result.failed) == (40, [])
     assert_exact(cf.kv, recs)  # type: ignore[attr-defined]
 
@@ -118,19 +116,19 @@ def test_bulk_survives_faults(cf: FakeCloudflare, fault: Fault) -> None:
 def test_expired_between_read_and_send_is_not_written(cf: FakeCloudflare) -> None:
     now = int(time.time() * 1000)
     recs = [KVRecord("dies", b"x", now + 1000, None, 1), KVRecord("lives", b"y", now + 120_000, None, 2)]
-    client, pacer = client_for(cf, RateLimiter(None, 1000, 300))
+    client = client_for(cf, RateLimiter(None, 1000, 300))
     later = lambda: now + 5000  # noqa: E731 - the send happens 5 s after reading
-    result = BulkSink(client, pacer, ACCOUNT_ID, NAMESPACE, clock_ms=later).write(recs)
+    result = BulkSink(client, ACCOUNT_ID, NAMESPACE, clock_ms=later).write(recs)
     assert (result.written, result.expired) == (1, 1)
     assert set(cf.kv.live(NAMESPACE)) == {"lives"}  # type: ignore[attr-defined]
-    result = PutSink(client, pacer, ACCOUNT_ID, NAMESPACE, clock_ms=later).write(recs)
+    result = PutSink(client, ACCOUNT_ID, NAMESPACE, clock_ms=later).write(recs)
     assert (result.written, result.expired) == (1, 1)
 
 
 def test_put_sink_exact_state_with_metadata_and_odd_keys(cf: FakeCloudflare) -> None:
-    client, pacer = client_for(cf, RateLimiter(200, 1000, 300))
+    client = client_for(cf, RateLimiter(200, 1000, 300))
     recs = records(40, meta=True) + [KVRecord("a b/c?d#e%f+g", b"odd", None, None, "x")]
-    sink = PutSink(client, pacer, ACCOUNT_ID, NAMESPACE, workers=4)
+    sink = PutSink(client, ACCOUNT_ID, NAMESPACE, workers=4)
     try:
         result = sink.write(recs)
     finally:
@@ -149,8 +147,8 @@ def test_put_sink_faults_and_failed_key(cf: FakeCloudflare) -> None:
     cf.inject(Fault("status", path="/values/", count=3, status=500))
     cf.inject(Fault("reset", path="/values/", count=2))
     recs = records(20)
-    client, pacer = client_for(cf, RateLimiter(100, 1000, 300))
-    sink = PutSink(client, pacer, ACCOUNT_ID, NAMESPACE, workers=3)
+    client = client_for(cf, RateLimiter(100, 1000, 300))
+    sink = PutSink(client, ACCOUNT_ID, NAMESPACE, workers=3)
     bad = KVRecord("x" * 600, b"v", None, None, "too-long")  # the fake refuses it (414): reported, not fatal
     result = sink.write(recs + [bad])
     sink.close()
@@ -161,12 +159,12 @@ def test_put_sink_faults_and_failed_key(cf: FakeCloudflare) -> None:
 
 @pytest.mark.parametrize("token, namespace", [("wrong-token-xyz", NAMESPACE), (TOKEN, "unknown-namespace")])
 def test_unusable_target_stops_the_run(cf: FakeCloudflare, token: str, namespace: str) -> None:
-    client, pacer = client_for(cf, RateLimiter(None, 1000, 300), token=token)
+    client = client_for(cf, RateLimiter(None, 1000, 300), token=token)
     with pytest.raises(CutoverError) as err:
-        BulkSink(client, pacer, ACCOUNT_ID, namespace).write(records(3))
+        BulkSink(client, ACCOUNT_ID, namespace).write(records(3))
     assert "wrong-token-xyz" not in str(err.value)
     with pytest.raises(CutoverError):
-        PutSink(client, pacer, ACCOUNT_ID, namespace).write(records(3))
+        PutSink(client, ACCOUNT_ID, namespace).write(records(3))
 
 
 def test_paced_run_never_hits_the_limit() -> None:
@@ -176,14 +174,15 @@ def test_paced_run_never_hits_the_limit() -> None:
     cf_kv.install(fake).create_namespace(NAMESPACE)
     with fake:
         # budget 18 per 2 s (10% headroom), as the command derives it; rate alone would allow 100/s
-        client, pacer = client_for(fake, RateLimiter(100, 18, padded_window(2.0)))
+        limiter = RateLimiter(100, 18, padded_window(2.0))
+        client = client_for(fake, limiter)
         recs = records(60)
-        sink = PutSink(client, pacer, ACCOUNT_ID, NAMESPACE, workers=4)
+        sink = PutSink(client, ACCOUNT_ID, NAMESPACE, workers=4)
         result = sink.write(recs)
         sink.close()
         assert (result.written, result.failed) == (60, [])
         assert fake.rate_limited == 0
-        assert pacer.limiter.waited["window"] > 0  # the budget, not the rate, was the limit
+        assert limiter.waited["window"] > 0  # the budget, not the rate, was the limit
         assert_exact(fake.kv, recs)  # type: ignore[attr-defined]
 
 
@@ -192,10 +191,9 @@ def test_unpaced_client_gets_blocked_then_waits_and_resends() -> None:
 
     fake = FakeCloudflare(window_limit=5, window_seconds=1.0, block_seconds=1.0)
     cf_kv.install(fake).create_namespace(NAMESPACE)
-    blocks: List[Any] = []
     with fake:
-        client, pacer = client_for(fake, RateLimiter(None, None, 1.0))
-        sink = BulkSink(client, pacer, ACCOUNT_ID, NAMESPACE, max_pairs=2, on_block=blocks.append)
+        client = client_for(fake, RateLimiter(None, None, 1.0))
+        sink = BulkSink(client, ACCOUNT_ID, NAMESPACE, max_pairs=2)
         recs = records(16)
         result = sink.write(recs)
         assert (result.written, result.failed) == (16, [])
@@ -206,8 +204,8 @@ def test_unpaced_client_gets_blocked_then_waits_and_resends() -> None:
 @pytest.mark.parametrize("sink_class", [BulkSink, PutSink])
 def test_duplicate_keys_last_document_wins(cf: FakeCloudflare, sink_class: type) -> None:
     recs = [KVRecord("dup", f"v{i}".encode(), None, None, i) for i in range(30)] + [KVRecord("other", b"o", None, None, 99)]
-    client, pacer = client_for(cf, RateLimiter(None, 1000, 300))
-    sink = sink_class(client, pacer, ACCOUNT_ID, NAMESPACE)
+    client = client_for(cf, RateLimiter(None, 1000, 300))
+    sink = sink_class(client, ACCOUNT_ID, NAMESPACE)
     result = sink.write(recs)
     sink.close()
     assert (result.written, result.superseded) == (2, 29)
@@ -216,8 +214,8 @@ def test_duplicate_keys_last_document_wins(cf: FakeCloudflare, sink_class: type)
 
 def test_put_sink_stops_when_the_network_is_gone(cf: FakeCloudflare) -> None:
     cf.inject(Fault("reset", path="/values/", count=1000))
-    client, pacer = client_for(cf, RateLimiter(None, 1000, 300))
-    sink = PutSink(client, pacer, ACCOUNT_ID, NAMESPACE, workers=2)
+    client = client_for(cf, RateLimiter(None, 1000, 300))
+    sink = PutSink(client, ACCOUNT_ID, NAMESPACE, workers=2)
     with pytest.raises(CutoverError, match="failed"):
         sink.write(records(50))
     sink.close()
@@ -253,9 +251,11 @@ def clocked_peer(clock: FakeClock) -> FakeCloudflare:
     Fault("status", count=1, status=429, headers={"Retry-After": "40"}),
     Fault("status", count=3, status=503, headers={"Retry-After": "15"}),
     Fault("reset", count=2),
+    Fault("status", count=2, status=429, headers={"Retry-After": "300"}),  # Cloudflare's 5-minute block, twice
 ])
 def test_every_attempt_carries_ttls_valid_when_it_is_sent(sink_class: type, fault: Fault) -> None:
-    """The client's own retries resend: each attempt must be rebuilt with the TTLs of its moment."""
+    """The client's own retries and block waits resend: each attempt must be rebuilt with the TTLs
+    of its moment (a TTL computed before a 5-minute block would outlive Mongo's expiry by 5 minutes)."""
     clock = FakeClock()
     fake = clocked_peer(clock)
     fake.inject(dataclasses.replace(fault, path="/bulk" if sink_class is BulkSink else "/values/"))
@@ -264,16 +264,18 @@ def test_every_attempt_carries_ttls_valid_when_it_is_sent(sink_class: type, faul
             KVRecord("lives-an-hour", b"h", now + 3_600_000, None, 2),
             KVRecord("no-expiry", b"n", None, None, 3)]
     with fake:
-        pacer = Pacer(RateLimiter(None, 1000, 300, clock=clock.time, sleep=clock.sleep))
+        limiter = RateLimiter(None, 1000, 300, clock=clock.time, sleep=clock.sleep)
         client = HttpClient(fake.api_base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10, retries=4,
-                            backoff_base=30, backoff_max=30, max_retry_after=60, pace=pacer, sleep=clock.sleep)
+                            backoff_base=30, backoff_max=30, max_retry_after=60, pace=limiter, sleep=clock.sleep,
+                            block_waits=3)
         extra = {"workers": 1} if sink_class is PutSink else {}
-        sink = sink_class(client, pacer, ACCOUNT_ID, NAMESPACE, clock_ms=clock.ms, sleep=clock.sleep, **extra)
+        sink = sink_class(client, ACCOUNT_ID, NAMESPACE, clock_ms=clock.ms, sleep=clock.sleep, **extra)
         if sink_class is PutSink:
             recs = recs[1:] + recs[:1]  # the retried PUT is the hour-long key's
         result = sink.write(recs)
         sink.close()
     assert clock.t * 1000 - now >= 15_000  # the faults did make it wait
+    assert client.stats.blocks == (fault.count if fault.headers.get("Retry-After") == "300" else 0)
     assert (result.written, result.expired, result.failed) == (2, 1, [])
     live = fake.kv.live(NAMESPACE)  # type: ignore[attr-defined]
     assert "dies-while-waiting" not in fake.kv.ever_written  # type: ignore[attr-defined]
@@ -293,8 +295,8 @@ def test_pair_too_big_for_bulk_goes_by_single_put() -> None:
     big = KVRecord("control-chars", b"\x01" * 10_000, None, '{"m":1}', 1)  # 60 KB as a JSON pair
     small = records(30)
     with fake:
-        client, pacer = client_for(fake, RateLimiter(None, 1000, 300))
-        sink = BulkSink(client, pacer, ACCOUNT_ID, NAMESPACE, max_bytes=38_000)
+        client = client_for(fake, RateLimiter(None, 1000, 300))
+        sink = BulkSink(client, ACCOUNT_ID, NAMESPACE, max_bytes=38_000)
         result = sink.write(small[:10] + [big] + small[10:])
     assert (result.written, result.failed) == (31, [])
     assert kv.put_requests == 1 and kv.bulk_requests == 1
@@ -310,8 +312,8 @@ def test_real_size_control_character_value_is_written() -> None:
     kv.create_namespace(NAMESPACE)
     big = KVRecord("huge", b"\x02" * (20 * 1024 * 1024), None, None, 1)
     with fake:
-        client, pacer = client_for(fake, RateLimiter(None, 1000, 300))
-        result = BulkSink(client, pacer, ACCOUNT_ID, NAMESPACE).write([big, *records(3)])
+        client = client_for(fake, RateLimiter(None, 1000, 300))
+        result = BulkSink(client, ACCOUNT_ID, NAMESPACE).write([big, *records(3)])
     assert (result.written, result.failed) == (4, [])
     assert kv.live(NAMESPACE)["huge"].value == big.value
     assert all(len(r.body) <= cf_kv.MAX_BULK_BYTES for r in fake.log)
