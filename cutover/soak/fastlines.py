@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from array import array
 from bisect import bisect_right
 from itertools import compress, repeat
@@ -14,14 +15,16 @@ from typing import Callable, Dict, List, Tuple
 from cutover.soak.model import HOUR_MS
 from cutover.soak.rules import Counter
 
-# JSON numbers we do not read are checked to be valid JSON; durations are narrower (no sign, no
-# exponent), so float(bytes) is what json.loads + float() gives and never inf or -0.0. In a bytes
-# pattern \d is [0-9] (a faster opcode).
+# Numbers are taken in a narrow form of JSON's (no sign, no exponent): what timing.js writes. A
+# number outside it (valid JSON or not) fails the match and its line goes to the exact path, so
+# the form only has to be a subset of JSON's. For durations float(bytes) is then what json.loads +
+# float() gives and never inf or -0.0. In a bytes pattern \d is [0-9] (a faster opcode).
 # Optional parts are written "(?:X|)", not "X?" or "(?:X)?": the same matches, and Python's re
-# runs a branch faster than a repeat.
-_JNUM = rb"(?:-|)(?:[1-9]\d*|0)(?:\.\d+|)(?:[eE][-+]?\d+|)"
-_DUR = rb"(?:[1-9]\d{0,15}|0)(?:\.\d{1,17}|)"
-_TXT = rb"[ !#-\[\]-~]*"  # printable ASCII without quote and backslash: the bytes are the string
+# runs a branch faster than a repeat; repeats that never give back are possessive ("*+").
+_P = b"+" if sys.version_info >= (3, 11) else b""  # possessive repeats (Python 3.11+): the same matches here
+_JNUM = rb"(?:[1-9]\d*" + _P + rb"|0)(?:\.\d+" + _P + rb"|)"
+_DUR = rb"(?:[1-9]\d{0,15}" + _P + rb"|0)(?:\.\d{1,17}" + _P + rb"|)"
+_TXT = rb"[ !#-\[\]-~]*" + _P  # printable ASCII without quote and backslash: the bytes are the string
 # Entry times of exactly 13 digits (2001-09-09 .. 2286-11-20): compared as bytes they sort as numbers.
 _MS = rb"[1-9]\d{12}"
 # timing.js logs JSON.stringify(event) as the only argument of console.log; inside Logpush's
