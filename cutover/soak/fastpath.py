@@ -1,10 +1,11 @@
 """Fast path for Logpush NDJSON: our timing.js events taken by regex straight from large blocks.
 
-Every check runs over a whole block at C speed (one split into lines and a few mapped calls, a few
-bytes.find scans for failure markers, one regex scan for the events, in both message forms); a
-line goes through JSON parsing only when a check points at it. A line that is not one whole record
-(cut short, pretty-printed, blank) goes to the stream decoder for the lines it spans and the scan
-goes on after them. Both paths produce the same tally (tests/soak/test_fastpath.py)."""
+Every check runs over a whole block at C speed (one split at the Outcome keys and a few mapped
+calls that prove lines whole, a few bytes.find scans for failure markers, one regex scan for the
+events, in both message forms); a line goes through JSON parsing only when a check points at it.
+A line that is not one whole record (cut short, pretty-printed, blank) goes to the stream decoder
+for the lines it spans and the scan goes on after them. Positions are byte offsets; lines are
+only counted. Both paths produce the same tally (tests/soak/test_fastpath.py)."""
 from __future__ import annotations
 
 import io
@@ -45,10 +46,6 @@ def exact_stream(counter: Counter, stream: BinaryIO) -> None:
             counter.tally.malformed += 1
         else:
             count_value(counter, value)
-
-
-# -- which lines need JSON ----------------------------------------------------------------------
-
 
 
 # -- lines that are not one whole record --------------------------------------------------------
