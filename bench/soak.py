@@ -6,7 +6,8 @@ cut short at a random byte). DuckDB runs twice on each: "same-work" computes eve
 analyze-soak reports (groups and counts), "groups" only the per-(cmd, cold) percentiles. Both are
 compared with our figures, and ours with the exact path's (--exact).
 
-Run by hand: .venv/bin/python bench/soak.py [--records 400000] [--variant all] [--repeat 5]
+Run by hand: .venv/bin/python bench/soak.py [--records 400000] [--variant all] [--repeat 5] [--pyz FILE]
+Times the pyz an operator runs (built from this checkout unless --pyz names one).
 Prints, per file, wall time (median of alternated runs), CPU time and peak RSS (whole process
 tree, in a separate run) of each, the ratios, and whether the figures agree.
 """
@@ -227,12 +228,19 @@ def _median(values: list) -> float:
     return ordered[len(ordered) // 2]
 
 
-def _bench_file(path: Path, repeat: int) -> dict:
+def _build_pyz(out_dir: Path) -> Path:
+    """The pyz an operator runs (its modules precompiled), built from this checkout."""
+    pyz = out_dir / "cutover.pyz"
+    subprocess.run([sys.executable, str(REPO / "build.py"), "--output", str(pyz)], check=True, capture_output=True)
+    return pyz
+
+
+def _bench_file(path: Path, repeat: int, pyz: Path) -> dict:
     """Alternated timed runs of each tool, then one memory run each and one exact-path run."""
     with open(path, "rb") as handle:  # warm the page cache once so no side pays the first read
         while handle.read(1 << 24):
             pass
-    ours_argv = [sys.executable, "-m", "cutover", "analyze-soak", "--input", str(path), "--json", "-", "--output", os.devnull, "-q"]
+    ours_argv = [sys.executable, str(pyz), "analyze-soak", "--input", str(path), "--json", "-", "--output", os.devnull, "-q"]
     argvs = {
         "analyze-soak": ours_argv,
         "duckdb groups": [sys.executable, __file__, "--duckdb-child", "groups", str(path)],
@@ -267,6 +275,7 @@ def main() -> int:
     ap.add_argument("--out-dir", default=str(REPO / "bench" / "out"))
     ap.add_argument("--regenerate", action="store_true")
     ap.add_argument("--repeat", type=int, default=5, help="alternate the runs N times; report medians (shared machines are noisy)")
+    ap.add_argument("--pyz", type=Path, help="the cutover.pyz to time (default: built from this checkout into --out-dir)")
     ap.add_argument("--duckdb-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.duckdb_child:
@@ -275,6 +284,7 @@ def main() -> int:
     names = list(VARIANTS) if args.variant == "all" else [args.variant]
     with open("/proc/loadavg") as handle:
         print(f"load average before: {handle.read().split()[0]} on {os.cpu_count()} CPUs")
+    pyz = args.pyz or _build_pyz(Path(args.out_dir))
     rows = []
     for name in names:
         path = Path(args.out_dir) / f"soak-logpush-{name}-{args.records}.ndjson"
@@ -282,7 +292,7 @@ def main() -> int:
             t = time.perf_counter()
             generate(path, args.records, object_share=VARIANTS[name][0], cut_share=VARIANTS[name][1])
             print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s")
-        r = _bench_file(path, args.repeat)
+        r = _bench_file(path, args.repeat, pyz)
         for tool in ("analyze-soak", "duckdb groups", "duckdb same-work"):
             print(f"{name:8s} {tool + ':':18s} wall median {r[tool]['wall']:6.2f}s (runs: {', '.join(f'{w:.2f}' for w in r[tool]['walls'])})  "
                   f"CPU median {r[tool]['cpu']:6.2f}s  peak RSS {r[tool]['rss']:7.1f} MiB")

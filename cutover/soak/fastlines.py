@@ -5,23 +5,26 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from array import array
 from bisect import bisect_right
 from itertools import compress, repeat
 from operator import itemgetter, not_
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Tuple
 
 from cutover.soak.model import HOUR_MS
 from cutover.soak.rules import Counter
 
-# JSON numbers we do not read are checked to be valid JSON; durations are narrower (no sign, no
-# exponent), so float(bytes) is what json.loads + float() gives and never inf or -0.0. In a bytes
-# pattern \d is [0-9] (a faster opcode).
+# Numbers are taken in a narrow form of JSON's (no sign, no exponent): what timing.js writes. A
+# number outside it (valid JSON or not) fails the match and its line goes to the exact path, so
+# the form only has to be a subset of JSON's. For durations float(bytes) is then what json.loads +
+# float() gives and never inf or -0.0. In a bytes pattern \d is [0-9] (a faster opcode).
 # Optional parts are written "(?:X|)", not "X?" or "(?:X)?": the same matches, and Python's re
-# runs a branch faster than a repeat.
-_JNUM = rb"(?:-|)(?:[1-9]\d*|0)(?:\.\d+|)(?:[eE][-+]?\d+|)"
-_DUR = rb"(?:[1-9]\d{0,15}|0)(?:\.\d{1,17}|)"
-_TXT = rb"[ !#-\[\]-~]*"  # printable ASCII without quote and backslash: the bytes are the string
+# runs a branch faster than a repeat; repeats that never give back are possessive ("*+").
+_P = b"+" if sys.version_info >= (3, 11) else b""  # possessive repeats (Python 3.11+): the same matches here
+_JNUM = rb"(?:[1-9]\d*" + _P + rb"|0)(?:\.\d+" + _P + rb"|)"
+_DUR = rb"(?:[1-9]\d{0,15}" + _P + rb"|0)(?:\.\d{1,17}" + _P + rb"|)"
+_TXT = rb"[ !#-\[\]-~]*" + _P  # printable ASCII without quote and backslash: the bytes are the string
 # Entry times of exactly 13 digits (2001-09-09 .. 2286-11-20): compared as bytes they sort as numbers.
 _MS = rb"[1-9]\d{12}"
 # timing.js logs JSON.stringify(event) as the only argument of console.log; inside Logpush's
@@ -59,7 +62,14 @@ LOWER_MARKERS = (b"dual",)
 EXACT_MARKERS = (b"Mongo", b"mongo_connection_error")
 ESCAPE = b"\\u00"
 ESCAPED_LETTER = frozenset(b"4567")  # \u0041-\u007F: the ASCII letters and a few signs
-_ONES = bytes(range(256)).translate(bytes.maketrans(b"0123456789", b"1111111111"))
+# Digits folded for a line end's key: 1-9 as 1, 0 kept (a leading zero stays visible to JSON).
+_ONES = bytes(range(256)).translate(bytes.maketrans(b"123456789", b"111111111"))
+NL = b"\n"
+_SKIP = len(OUTCOME)
+_MID = re.compile(rb"(?:0|[1-9]\d*)\}\n\{")  # after the learned end: a line's last number, its close, the next line
+_LAST = re.compile(rb"(?:0|[1-9]\d*)\}\n\Z")
+_LEARN = re.compile(rb"(.*:)(?:0|[1-9]\d*)\}", re.S)
+_SHAPE = [b""]  # the common line end after the Outcome key, up to its last number (learned)
 
 
 def _tail_closes(end: bytes) -> bool:
@@ -77,31 +87,114 @@ def _tail_closes(end: bytes) -> bool:
     return isinstance(obj, dict) and obj.get("Outcome") == "ok"
 
 
-def whole_ok(data: bytes, lines: List[bytes]) -> List[bool]:
-    """Per line: one record of the common shape (starts with "{", holds one Outcome, "ok", and ends
-    with the close of the object it is a key of). Each line's end from its last Outcome on (found
-    taken from the line's end: Logpush puts Outcome near it) differs from other lines' mostly in digits
-    (WallTimeMs), so each distinct end (digits as 1) is checked once."""
-    ats = map(bytes.rfind, lines, repeat(OUTCOME))  # -1 (no Outcome): the last byte, never a whole end
-    keys = list(map(bytes.translate, map(bytes.__getitem__, lines, map(slice, ats, repeat(None))), repeat(_ONES)))
-    fresh = set(keys).difference(_TAILS)
-    if fresh:
-        if len(_TAILS) + len(fresh) > 4096:  # bounded: an export of ever-new line ends
+def _whole_line(line: bytes) -> bool:
+    """One record of the common shape: starts with "{", holds one Outcome, "ok", and from it on the
+    bytes close the object it is a key of (each distinct end, digits folded, checked once)."""
+    if not line.startswith(b"{") or line.count(OUTCOME) != 1:
+        return False
+    key = line[line.rfind(OUTCOME):].translate(_ONES)
+    known = _TAILS.get(key)
+    if known is None:
+        if len(_TAILS) >= 4096:  # bounded: an export of ever-new line ends
             _TAILS.clear()
-            fresh = set(keys)
-        for key in fresh:
-            _TAILS[key] = _tail_closes(key)
-    whole = list(map(_TAILS.__getitem__, keys))
-    # As many Outcomes in the block as whole lines have (one each, the one found from the end)
-    # plus those in the other lines: no whole line holds a second one.
-    twice = data.count(OUTCOME) != whole.count(True) + sum(line.count(OUTCOME) for line in compress(lines, map(not_, whole)))
-    if twice or not all(map(bytes.startswith, lines, repeat(b"{"))):
-        whole = [w and line.startswith(b"{") and line.count(OUTCOME) == 1 for w, line in zip(whole, lines)]
-    return whole
+        known = _TAILS[key] = _tail_closes(key)
+    return known
 
 
-def line_of(starts: Sequence[int], pos: int) -> int:
-    return bisect_right(starts, pos) - 1
+def _learn(tail: bytes) -> None:
+    """The common line end from a whole line's: its bytes after the Outcome key up to its last
+    number, when the line ends with `:` + an integer + `}` (Logpush's WallTimeMs)."""
+    got = _LEARN.fullmatch(tail)
+    if got:
+        _SHAPE[0] = got.group(1)[len(OUTCOME):]
+
+
+def _newlines(data: bytes, a: int, b: int) -> List[int]:
+    found = []
+    at = data.find(NL, a, b)
+    while at >= 0:
+        found.append(at)
+        at = data.find(NL, at + 1, b)
+    return found
+
+
+def line_start(data: bytes, pos: int) -> int:
+    return data.rfind(NL, 0, pos) + 1
+
+
+def line_end(data: bytes, pos: int) -> int:
+    """Just past the newline of the line holding pos (the end of data for its last line)."""
+    return data.find(NL, pos) + 1 or len(data)
+
+
+def count_lines(data: bytes, a: int, b: int) -> int:
+    """Lines that start in [a, b): a is a line start, b one or the end of data."""
+    return data.count(NL, a, b) + (b == len(data) and b > a and not data.endswith(NL))
+
+
+def line_index(data: bytes) -> Tuple[int, List[int]]:
+    """How many lines data has, and where the lines start that are not one whole record of the
+    common shape (_whole_line). Split at each Outcome key, data is pieces: a line's end from its
+    Outcome key on, its newline, the next line up to its Outcome key. A piece that is the learned
+    line end (any integer for its last number), its one newline and "{" proves both its lines' parts
+    whole at C speed: each line holds exactly one Outcome key and closes with the object it is a key
+    of. Only the lines a piece of another shape touches are looked at one by one."""
+    pieces = data.split(OUTCOME)
+    m = len(pieces)
+    lit = _SHAPE[0]
+    k = len(lit)
+    bad = set()
+    if m == 1 or NL in pieces[0] or not data.startswith(b"{"):
+        bad.add(0)
+    if not lit:
+        bad.update(range(1, m))
+    elif m > 1:
+        rest = pieces[1:]
+        shaped = list(map(bytes.startswith, rest, repeat(lit)))
+        if not all(shaped):
+            bad.update(compress(range(1, m), map(not_, shaped)))
+        # From the learned end on to just past the piece's last newline: exactly a number, "}", that
+        # newline and "{" (so that newline is the piece's only one).
+        lasts = map((2).__add__, map(bytes.rfind, rest[:-1], repeat(NL)))
+        closed = list(map(bool, map(_MID.fullmatch, rest[:-1], repeat(k), lasts)))  # (not a list of match objects)
+        if not all(closed):
+            bad.update(compress(range(1, m - 1), map(not_, closed)))
+        if not _LAST.fullmatch(rest[-1], k):
+            bad.add(m - 1)
+    if not bad:
+        return m - 1, []
+    newlines = m - 1 - len(bad) + (0 in bad) + sum(pieces[j].count(NL) for j in bad)
+    lines = newlines + (not data.endswith(NL))
+    return lines, _odd_lines(data, pieces, sorted(bad), len(bad) * 4 > m)
+
+
+def _odd_lines(data: bytes, pieces: List[bytes], bad: List[int], relearn: bool) -> List[int]:
+    """The lines a piece not of the learned shape touches (from the one holding the Outcome key
+    before it to the one holding the key after it) that are not whole records, one by one."""
+    size = len(data)
+    starts: List[int] = []
+    reach = 0
+    at = prev = 0  # where piece prev starts
+    for j in bad:
+        at += sum(map(len, pieces[prev:j])) + _SKIP * (j - prev)
+        prev = j
+        a = max(line_start(data, max(at - _SKIP, 0)), reach)
+        b = at + len(pieces[j])
+        b = size if b >= size else line_end(data, b)
+        if a < b:
+            starts.append(a)
+            starts.extend(at + 1 for at in _newlines(data, a, b) if at + 1 < b)
+            reach = b
+    odd = []
+    learned = not relearn
+    for a in starts:
+        line = data[a : line_end(data, a)].rstrip(NL)
+        if not _whole_line(line):
+            odd.append(a)
+        elif not learned:  # lines of another end than the one learned: learn theirs
+            _learn(line[line.rfind(OUTCOME) :])
+            learned = True
+    return odd
 
 
 def _find_all(haystack: bytes, needle: bytes) -> List[int]:
@@ -113,24 +206,27 @@ def _find_all(haystack: bytes, needle: bytes) -> List[int]:
     return found
 
 
-def marked(data: bytes, starts: Sequence[int]) -> List[int]:
-    """Indexes of the lines holding a failure marker or bytes that are not UTF-8."""
+def marked(data: bytes) -> List[int]:
+    """Starts of the lines holding a failure marker or bytes that are not UTF-8."""
     at = [pos for pos in _find_all(data, ESCAPE) if data[pos + 4 : pos + 5] and data[pos + 4] in ESCAPED_LETTER]
     for needle in EXACT_MARKERS:
         at += _find_all(data, needle)
     lowered = data.lower()
     for needle in LOWER_MARKERS:
         at += _find_all(lowered, needle)
-    hard = {line_of(starts, pos) for pos in at}
+    hard = {line_start(data, pos) for pos in at}
     if not data.isascii():
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:  # the decoder replaces them: those lines go through it
-            for i, (a, b) in enumerate(zip(starts, starts[1:])):
+            a = 0
+            while a < len(data):
+                b = line_end(data, a)
                 try:
                     data[a:b].decode("utf-8")
                 except UnicodeDecodeError:
-                    hard.add(i)
+                    hard.add(a)
+                a = b
     return sorted(hard)
 
 
@@ -201,12 +297,12 @@ def take(counter: Counter, found: List[Found]) -> None:
         tally.hour_bucket(hours[key], cold).extend(values)
 
 
-def timings(data: bytes, a: int, b: int, starts: Sequence[int]) -> Tuple[List[Found], int]:
-    """The events of whole record lines from a on, up to b or to the first line holding a cmd_timing
-    that is not our exact shape (it needs JSON); returns them and where they end."""
-    got = TIMING.findall(data, starts[a], starts[b])
+def timings(data: bytes, a: int, b: int) -> Tuple[List[Found], int]:
+    """The events of the whole record lines in [a, b), up to b or to the start of the first line
+    holding a cmd_timing that is not our exact shape (it needs JSON); returns them and where they end."""
+    got = TIMING.findall(data, a, b)
     if FAILED not in got:
         return got, b
-    odd = next(m.start() for m in TIMING.finditer(data, starts[a], starts[b]) if m.lastindex is None)
-    stop = line_of(starts, odd)
-    return TIMING.findall(data, starts[a], starts[stop]), stop
+    odd = next(m.start() for m in TIMING.finditer(data, a, b) if m.lastindex is None)
+    stop = max(line_start(data, odd), a)
+    return TIMING.findall(data, a, stop), stop

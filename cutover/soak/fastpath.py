@@ -1,21 +1,20 @@
 """Fast path for Logpush NDJSON: our timing.js events taken by regex straight from large blocks.
 
-Every check runs over a whole block at C speed (one split into lines and a few mapped calls, a few
-bytes.find scans for failure markers, one regex scan for the events, in both message forms); a
-line goes through JSON parsing only when a check points at it. A line that is not one whole record
-(cut short, pretty-printed, blank) goes to the stream decoder for the lines it spans and the scan
-goes on after them. Both paths produce the same tally (tests/soak/test_fastpath.py)."""
+Every check runs over a whole block at C speed (one split at the Outcome keys and a few mapped
+calls that prove lines whole, a few bytes.find scans for failure markers, one regex scan for the
+events, in both message forms); a line goes through JSON parsing only when a check points at it.
+A line that is not one whole record (cut short, pretty-printed, blank) goes to the stream decoder
+for the lines it spans and the scan goes on after them. Positions are byte offsets; lines are
+only counted. Both paths produce the same tally (tests/soak/test_fastpath.py)."""
 from __future__ import annotations
 
 import io
 import json
 import os
-from itertools import accumulate, compress
-from operator import not_
 from typing import BinaryIO, Callable, List
 
 from cutover.soak import jsonstream
-from cutover.soak.fastlines import Found, line_of, marked, take, timings, whole_ok
+from cutover.soak.fastlines import Found, count_lines, line_end, line_index, marked, take, timings
 from cutover.soak.formats import count_value
 from cutover.soak.model import Tally
 from cutover.soak.rules import Counter
@@ -47,10 +46,6 @@ def exact_stream(counter: Counter, stream: BinaryIO) -> None:
             counter.tally.malformed += 1
         else:
             count_value(counter, value)
-
-
-# -- which lines need JSON ----------------------------------------------------------------------
-
 
 
 # -- lines that are not one whole record --------------------------------------------------------
@@ -131,41 +126,36 @@ def scan_block(counter: Counter, data: bytes, final: bool = True) -> int:
     bytes beyond data (nothing from there on is counted)."""
     if not data:
         return 0
-    lines = data.split(b"\n")
-    if not lines[-1]:
-        lines.pop()
-    n = len(lines)
-    whole = whole_ok(data, lines)
-    starts = list(accumulate(map((1).__add__, map(len, lines)), initial=0))
-    starts[-1] = min(starts[-1], len(data))  # the input's last line without its newline
-    hard = set(compress(range(n), map(not_, whole))) if not all(whole) else set()
-    hard.update(marked(data, starts))
-    fast = 0
+    lines, odd = line_index(data)
+    size = len(data)
+    todo = sorted(set(odd).union(marked(data))) if odd else marked(data)
+    todo.append(size)
+    slow = 0  # lines not taken fast
     found: List[Found] = []
-    pos = 0  # the next line not yet counted
-    todo = sorted(hard) + [n]
+    pos = 0  # the start of the next line not yet counted
     k = 0
-    while pos < n:
+    while pos < size:
         while todo[k] < pos:
             k += 1
         nxt = todo[k]
-        if nxt > pos:  # lines [pos, nxt) are taken fast, up to a line with an odd event
-            got, stop = timings(data, pos, nxt, starts)
+        if nxt > pos:  # the lines from pos to nxt are taken fast, up to a line with an odd event
+            got, pos = timings(data, pos, nxt)
             found += got
-            fast += stop - pos
-            pos = stop
-            if stop == nxt:
+            if pos == nxt:
                 continue
-        if _one_line(counter, lines[pos]):  # one whole value alone on its line: the decoder reads it so too
-            pos += 1
+        end = line_end(data, pos)
+        if _one_line(counter, data[pos:end]):  # one whole value alone on its line: the decoder reads it so too
+            slow += 1
+            pos = end
             continue
-        stop = _region(counter, data, starts[pos], final)
+        stop = _region(counter, data, pos, final)
         if stop is None:
-            _close(counter, fast, found)
-            return starts[pos]
-        pos = line_of(starts, stop) if stop < len(data) else n
-    _close(counter, fast, found)
-    return len(data)
+            _close(counter, lines - slow - count_lines(data, pos, size), found)
+            return pos
+        slow += count_lines(data, pos, stop)
+        pos = stop
+    _close(counter, lines - slow, found)
+    return size
 
 
 def _close(counter: Counter, fast: int, found: List[Found]) -> None:

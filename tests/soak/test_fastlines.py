@@ -1,0 +1,107 @@
+"""fastlines.line_index against JSON itself: no line it lets through as whole is anything but one
+record with Outcome "ok", and it counts the lines as splitting at newlines does."""
+from __future__ import annotations
+
+import json
+from typing import Any, List
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cutover.soak import fastlines
+from tests.support.soak_records import T0, js, logpush, timing
+
+
+def _truth(line: bytes) -> bool:
+    """One whole record with Outcome "ok" (what a line must be for the fast path to take it)."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and value.get("Outcome") == "ok"
+
+
+def _lines(data: bytes) -> List[bytes]:
+    lines = data.split(b"\n")
+    if not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _check(data: bytes) -> List[int]:
+    if not data:  # (scan_block never asks about no bytes)
+        return []
+    count, odd = fastlines.line_index(data)
+    lines = _lines(data)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    assert count == len(lines)
+    assert set(odd) <= set(starts[:-1]) and odd == sorted(odd)
+    odd_set = set(odd)
+    for start, line in zip(starts, lines):
+        if start not in odd_set:
+            assert _truth(line), line  # let through as whole: it is one
+    return [starts.index(at) for at in odd]
+
+
+@st.composite
+def line(draw: Any) -> bytes:
+    ts = T0 + draw(st.integers(0, 10**7))
+    record = logpush([[js(timing(draw(st.sampled_from(["/a", "/b"])), float(draw(st.integers(0, 9999)))))]], ts=ts)
+    record["WallTimeMs"] = draw(st.sampled_from([0, 7, 130, 10**9]))
+    record["ScriptVersion"] = {"Id": draw(st.sampled_from(["v1", "v1", "v1", "v2"])), "Message": draw(st.sampled_from(["x", "a}}", "{"]))}
+    record["Outcome"] = draw(st.sampled_from(["ok"] * 6 + ["exceededCpu"]))
+    if draw(st.integers(0, 9)) == 0:
+        record["Event"]["Outcome"] = "ok"  # a second Outcome key, nested
+    text = js(record).encode()
+    twist = draw(st.sampled_from(["none"] * 6 + ["cut", "blank", "two", "zero", "crlf", "junk"]))
+    if twist == "cut":
+        text = text[: draw(st.integers(0, len(text) - 1))]
+    elif twist == "blank":
+        text = draw(st.sampled_from([b"", b" ", b"{}"]))
+    elif twist == "two":
+        text = text + text
+    elif twist == "zero":  # a leading zero: not JSON
+        text = text.replace(b'"WallTimeMs":', b'"WallTimeMs":0', 1)
+    elif twist == "crlf":
+        text += b"\r"
+    elif twist == "junk":
+        text = b"x" + text
+    return text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(line(), min_size=1, max_size=30), st.booleans())
+def test_no_line_is_let_through_that_is_not_one_ok_record(lines: List[bytes], newline_at_end: bool) -> None:
+    _check(b"\n".join(lines) + (b"\n" if newline_at_end else b""))
+
+
+def test_whole_lines_are_proven_without_looking_at_them_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    good = [js(logpush([[js(timing("/s", float(i)))]], ts=T0 + i)).encode() for i in range(50)]
+    _check(b"\n".join(good) + b"\n")  # learns the line end
+    seen: List[bytes] = []
+    real = fastlines._whole_line
+    monkeypatch.setattr(fastlines, "_whole_line", lambda text: seen.append(text) or real(text))
+    assert _check(b"\n".join(good) + b"\n") == [] and seen == []
+    cut = list(good)
+    cut[20] = cut[20][:100]
+    assert _check(b"\n".join(cut) + b"\n") == [20]
+    assert cut[20] in seen and len(seen) <= 3  # the cut line and at most its neighbours, one by one
+
+
+def test_a_new_line_end_is_learned_and_both_stay_exact() -> None:
+    def lines(script: str) -> List[bytes]:
+        out = []
+        for i in range(40):
+            record = logpush([[js(timing("/s", float(i)))]], ts=T0 + i)
+            record["ScriptVersion"] = {"Id": script}
+            out.append(js(record).encode())
+        return out
+
+    assert _check(b"\n".join(lines("v1")) + b"\n") == []
+    assert _check(b"\n".join(lines("v2")) + b"\n") == []  # a deploy: another end, learned
+    assert fastlines._SHAPE[0].endswith(b'"v2"},"WallTimeMs":')
+    mixed = [a if i % 2 else b for i, (a, b) in enumerate(zip(lines("v1"), lines("v2")))]
+    assert _check(b"\n".join(mixed) + b"\n") == []  # slower (one by one), still exact
