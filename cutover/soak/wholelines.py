@@ -44,6 +44,8 @@ def count_lines(data: bytes, a: int, b: int) -> int:
 def line_index(data: bytes) -> Tuple[int, List[int]]:
     """How many lines data (not empty) has, and the starts of the lines that are not proven one
     whole record with Outcome "ok" (those the caller reads one by one)."""
+    if not _SHAPES:
+        _learn_first(data)
     pieces = data.split(OUTCOME)
     m = len(pieces)
     bad = set(range(1, m))
@@ -116,6 +118,18 @@ def _whole_record(line: bytes) -> dict | None:
     except ValueError:
         return None
     return record if isinstance(record, dict) and record.get("Outcome") == "ok" else None
+
+
+def _learn_first(data: bytes, lines: int = 16) -> None:
+    """Learn a line end from the first whole records of the data, before the block is proven."""
+    a = 0
+    for _ in range(lines):
+        b = line_end(data, a)
+        line = data[a:b].rstrip(NL)
+        record = _whole_record(line)
+        if (record is not None and _learn(line, record)) or b >= len(data):
+            return
+        a = b
 
 
 def _learn(line: bytes, record: dict) -> bool:
