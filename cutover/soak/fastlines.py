@@ -3,17 +3,16 @@
 (failure markers, odd outcomes, a line not closed as a record). `fastpath` drives the blocks."""
 from __future__ import annotations
 
-import json
 import re
 import sys
 from array import array
 from bisect import bisect_right
-from itertools import compress, repeat
-from operator import itemgetter, not_
+from operator import itemgetter
 from typing import Callable, Dict, List, Tuple
 
 from cutover.soak.model import HOUR_MS
 from cutover.soak.rules import Counter
+from cutover.soak.wholelines import line_end, line_start
 
 # Numbers are taken in a narrow form of JSON's (no sign, no exponent): what timing.js writes. A
 # number outside it (valid JSON or not) fails the match and its line goes to the exact path, so
@@ -48,8 +47,6 @@ TIMING = re.compile(
 )
 Found = Tuple[bytes, bytes, bytes, bytes, bytes, bytes]  # string form, cmd, duration, t, f, ms
 FAILED: Found = (b"", b"", b"", b"", b"", b"")  # one-byte and empty groups cost no allocation
-_TAILS: Dict[bytes, bool] = {}  # a line's end from its last Outcome (digits as 1) -> it ends a whole record, "ok"
-OUTCOME = b'"Outcome":"'
 
 # Bytes a line must contain for the default text rules or the failure events to count it: "dual"
 # in any letter case (the dual-write rule ignores case; its event names it too), "Mongo" (the
@@ -62,139 +59,6 @@ LOWER_MARKERS = (b"dual",)
 EXACT_MARKERS = (b"Mongo", b"mongo_connection_error")
 ESCAPE = b"\\u00"
 ESCAPED_LETTER = frozenset(b"4567")  # \u0041-\u007F: the ASCII letters and a few signs
-# Digits folded for a line end's key: 1-9 as 1, 0 kept (a leading zero stays visible to JSON).
-_ONES = bytes(range(256)).translate(bytes.maketrans(b"123456789", b"111111111"))
-NL = b"\n"
-_SKIP = len(OUTCOME)
-_MID = re.compile(rb"(?:0|[1-9]\d*)\}\n\{")  # after the learned end: a line's last number, its close, the next line
-_LAST = re.compile(rb"(?:0|[1-9]\d*)\}\n\Z")
-_LEARN = re.compile(rb"(.*:)(?:0|[1-9]\d*)\}", re.S)
-_SHAPE = [b""]  # the common line end after the Outcome key, up to its last number (learned)
-
-
-def _tail_closes(end: bytes) -> bool:
-    """From the last Outcome in a line's end on, the bytes close the object that Outcome is a key
-    of, at the line's end, and the value is "ok". The line starts with "{" and holds one Outcome,
-    so with that Outcome a key of the top level this is the whole record: a line cut short
-    anywhere ends before its close."""
-    at = end.rfind(OUTCOME)
-    if at < 0 or not end.startswith(b'"Outcome":"ok"', at):
-        return False
-    try:
-        obj = json.loads(b"{" + end[at:])
-    except ValueError:
-        return False
-    return isinstance(obj, dict) and obj.get("Outcome") == "ok"
-
-
-def _whole_line(line: bytes) -> bool:
-    """One record of the common shape: starts with "{", holds one Outcome, "ok", and from it on the
-    bytes close the object it is a key of (each distinct end, digits folded, checked once)."""
-    if not line.startswith(b"{") or line.count(OUTCOME) != 1:
-        return False
-    key = line[line.rfind(OUTCOME):].translate(_ONES)
-    known = _TAILS.get(key)
-    if known is None:
-        if len(_TAILS) >= 4096:  # bounded: an export of ever-new line ends
-            _TAILS.clear()
-        known = _TAILS[key] = _tail_closes(key)
-    return known
-
-
-def _learn(tail: bytes) -> None:
-    """The common line end from a whole line's: its bytes after the Outcome key up to its last
-    number, when the line ends with `:` + an integer + `}` (Logpush's WallTimeMs)."""
-    got = _LEARN.fullmatch(tail)
-    if got:
-        _SHAPE[0] = got.group(1)[len(OUTCOME):]
-
-
-def _newlines(data: bytes, a: int, b: int) -> List[int]:
-    found = []
-    at = data.find(NL, a, b)
-    while at >= 0:
-        found.append(at)
-        at = data.find(NL, at + 1, b)
-    return found
-
-
-def line_start(data: bytes, pos: int) -> int:
-    return data.rfind(NL, 0, pos) + 1
-
-
-def line_end(data: bytes, pos: int) -> int:
-    """Just past the newline of the line holding pos (the end of data for its last line)."""
-    return data.find(NL, pos) + 1 or len(data)
-
-
-def count_lines(data: bytes, a: int, b: int) -> int:
-    """Lines that start in [a, b): a is a line start, b one or the end of data."""
-    return data.count(NL, a, b) + (b == len(data) and b > a and not data.endswith(NL))
-
-
-def line_index(data: bytes) -> Tuple[int, List[int]]:
-    """How many lines data has, and where the lines start that are not one whole record of the
-    common shape (_whole_line). Split at each Outcome key, data is pieces: a line's end from its
-    Outcome key on, its newline, the next line up to its Outcome key. A piece that is the learned
-    line end (any integer for its last number), its one newline and "{" proves both its lines' parts
-    whole at C speed: each line holds exactly one Outcome key and closes with the object it is a key
-    of. Only the lines a piece of another shape touches are looked at one by one."""
-    pieces = data.split(OUTCOME)
-    m = len(pieces)
-    lit = _SHAPE[0]
-    k = len(lit)
-    bad = set()
-    if m == 1 or NL in pieces[0] or not data.startswith(b"{"):
-        bad.add(0)
-    if not lit:
-        bad.update(range(1, m))
-    elif m > 1:
-        rest = pieces[1:]
-        shaped = list(map(bytes.startswith, rest, repeat(lit)))
-        if not all(shaped):
-            bad.update(compress(range(1, m), map(not_, shaped)))
-        # From the learned end on to just past the piece's last newline: exactly a number, "}", that
-        # newline and "{" (so that newline is the piece's only one).
-        lasts = map((2).__add__, map(bytes.rfind, rest[:-1], repeat(NL)))
-        closed = list(map(bool, map(_MID.fullmatch, rest[:-1], repeat(k), lasts)))  # (not a list of match objects)
-        if not all(closed):
-            bad.update(compress(range(1, m - 1), map(not_, closed)))
-        if not _LAST.fullmatch(rest[-1], k):
-            bad.add(m - 1)
-    if not bad:
-        return m - 1, []
-    newlines = m - 1 - len(bad) + (0 in bad) + sum(pieces[j].count(NL) for j in bad)
-    lines = newlines + (not data.endswith(NL))
-    return lines, _odd_lines(data, pieces, sorted(bad), len(bad) * 4 > m)
-
-
-def _odd_lines(data: bytes, pieces: List[bytes], bad: List[int], relearn: bool) -> List[int]:
-    """The lines a piece not of the learned shape touches (from the one holding the Outcome key
-    before it to the one holding the key after it) that are not whole records, one by one."""
-    size = len(data)
-    starts: List[int] = []
-    reach = 0
-    at = prev = 0  # where piece prev starts
-    for j in bad:
-        at += sum(map(len, pieces[prev:j])) + _SKIP * (j - prev)
-        prev = j
-        a = max(line_start(data, max(at - _SKIP, 0)), reach)
-        b = at + len(pieces[j])
-        b = size if b >= size else line_end(data, b)
-        if a < b:
-            starts.append(a)
-            starts.extend(at + 1 for at in _newlines(data, a, b) if at + 1 < b)
-            reach = b
-    odd = []
-    learned = not relearn
-    for a in starts:
-        line = data[a : line_end(data, a)].rstrip(NL)
-        if not _whole_line(line):
-            odd.append(a)
-        elif not learned:  # lines of another end than the one learned: learn theirs
-            _learn(line[line.rfind(OUTCOME) :])
-            learned = True
-    return odd
 
 
 def _find_all(haystack: bytes, needle: bytes) -> List[int]:

@@ -14,10 +14,11 @@ import os
 from typing import BinaryIO, Callable, List
 
 from cutover.soak import jsonstream
-from cutover.soak.fastlines import Found, count_lines, line_end, line_index, marked, take, timings
+from cutover.soak.fastlines import Found, marked, take, timings
 from cutover.soak.formats import count_value
 from cutover.soak.model import Tally
 from cutover.soak.rules import Counter
+from cutover.soak.wholelines import count_lines, line_end, line_index
 
 BLOCK = 4 << 20  # big enough that per-block Python work is noise, small enough to stay bounded
 MAX_REGION = 64 << 20  # lines the stream decoder needs at once beyond this: the exact path from there

@@ -1,4 +1,4 @@
-"""fastlines.line_index against JSON itself: no line it lets through as whole is anything but one
+"""wholelines.line_index against JSON itself: no line it lets through as whole is anything but one
 record with Outcome "ok", and it counts the lines as splitting at newlines does."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cutover.soak import fastlines
+from cutover.soak import wholelines
 from tests.support.soak_records import T0, js, logpush, timing
 
 
@@ -32,7 +32,7 @@ def _lines(data: bytes) -> List[bytes]:
 def _check(data: bytes) -> List[int]:
     if not data:  # (scan_block never asks about no bytes)
         return []
-    count, odd = fastlines.line_index(data)
+    count, odd = wholelines.line_index(data)
     lines = _lines(data)
     starts = [0]
     for line in lines:
@@ -82,8 +82,8 @@ def test_whole_lines_are_proven_without_looking_at_them_one_by_one(monkeypatch: 
     good = [js(logpush([[js(timing("/s", float(i)))]], ts=T0 + i)).encode() for i in range(50)]
     _check(b"\n".join(good) + b"\n")  # learns the line end
     seen: List[bytes] = []
-    real = fastlines._whole_line
-    monkeypatch.setattr(fastlines, "_whole_line", lambda text: seen.append(text) or real(text))
+    real = wholelines._whole_record
+    monkeypatch.setattr(wholelines, "_whole_record", lambda text: seen.append(text) or real(text))
     assert _check(b"\n".join(good) + b"\n") == [] and seen == []
     cut = list(good)
     cut[20] = cut[20][:100]
@@ -102,6 +102,20 @@ def test_a_new_line_end_is_learned_and_both_stay_exact() -> None:
 
     assert _check(b"\n".join(lines("v1")) + b"\n") == []
     assert _check(b"\n".join(lines("v2")) + b"\n") == []  # a deploy: another end, learned
-    assert fastlines._SHAPE[0].endswith(b'"v2"},"WallTimeMs":')
+    assert wholelines._SHAPES[0].endswith(b'"v2"},"WallTimeMs":')
     mixed = [a if i % 2 else b for i, (a, b) in enumerate(zip(lines("v1"), lines("v2")))]
     assert _check(b"\n".join(mixed) + b"\n") == []  # slower (one by one), still exact
+
+
+@pytest.mark.parametrize("end", [b"", b"\n"])
+def test_a_line_cut_right_after_a_nested_ok_outcome_is_not_whole(end: bytes) -> None:
+    """A line whose only Outcome key is a nested one, cut right after that object's close, ends
+    like a record's end read from its last Outcome on; JSON says it is not one."""
+    good = js(logpush([[js(timing("/s", 1.0))]], ts=T0)).encode()
+    nested = logpush([[{"Outcome": "ok"}], [js(timing("/s", 2.0))]], ts=T0)
+    nested["Event"]["Outcome"] = "ok"
+    for text in (js(nested).encode(),):
+        for cut_after in (b'"Outcome":"ok"}', b'"Outcome":"ok"}]'):
+            cut = text[: text.index(cut_after) + len(cut_after)]
+            assert _check(good + b"\n" + cut + end) == [1]
+            assert _check(cut + b"\n" + good + end) == [0]

@@ -1,0 +1,163 @@
+"""Which lines of a Logpush block are one whole record with Outcome "ok", proven for the whole block
+at C speed: the block split at every `"Outcome":"` key is pieces, each one line's end from its
+Outcome key on, its newline and the next line up to its key. A piece that is exactly a learned line
+end (any integer for its last number), its close, its only newline and "{" proves both lines' parts
+whole: each holds one Outcome key, "ok", and ends with the record's end. Only the lines a piece of
+no learned shape touches are read one by one, as JSON. `fastpath` drives the blocks.
+
+What this takes on trust is what the fast path documents (docs/design/analyze-soak-fast-path.md):
+a line that starts with "{" and ends with the bytes of a record's end is that record, not one cut
+short inside a nested object that repeats those bytes."""
+from __future__ import annotations
+
+import json
+import re
+from itertools import compress, repeat
+from operator import and_
+from typing import List, Tuple
+
+NL = b"\n"
+OUTCOME = b'"Outcome":"'
+_SKIP = len(OUTCOME)
+# After a learned end: the line's last number, its close, its newline, and the next line's "{".
+_MID = re.compile(rb"(?:0|[1-9]\d*)\}\n\{")
+_LAST = re.compile(rb"(?:0|[1-9]\d*)\}\n\Z")
+_TAIL = re.compile(rb"(.*:)(?:0|[1-9]\d*)\}", re.S)  # a record's end whose last value is an integer
+MAX_SHAPES = 4  # line ends kept (a gradual deploy interleaves two ScriptVersions for hours)
+_SHAPES: List[bytes] = []  # learned line ends after the Outcome key, up to the last number; newest first
+
+
+def line_start(data: bytes, pos: int) -> int:
+    return data.rfind(NL, 0, pos) + 1
+
+
+def line_end(data: bytes, pos: int) -> int:
+    """Just past the newline of the line holding pos (the end of data for its last line)."""
+    return data.find(NL, pos) + 1 or len(data)
+
+
+def count_lines(data: bytes, a: int, b: int) -> int:
+    """Lines that start in [a, b): a is a line start, b one or the end of data."""
+    return data.count(NL, a, b) + (b == len(data) and b > a and not data.endswith(NL))
+
+
+def line_index(data: bytes) -> Tuple[int, List[int]]:
+    """How many lines data (not empty) has, and the starts of the lines that are not proven one
+    whole record with Outcome "ok" (those the caller reads one by one)."""
+    if not _SHAPES:
+        _learn_first(data)
+    pieces = data.split(OUTCOME)
+    m = len(pieces)
+    bad = set(range(1, m))
+    for lit in _SHAPES:
+        bad.difference_update(_shaped(pieces, sorted(bad), lit))
+        if not bad:
+            break
+    if m == 1 or NL in pieces[0] or not data.startswith(b"{"):
+        bad.add(0)
+    if not bad:
+        return m - 1, []
+    newlines = m - 1 - len(bad) + (0 in bad) + sum(pieces[j].count(NL) for j in bad)
+    lines = newlines + (not data.endswith(NL))
+    return lines, _odd_lines(data, pieces, sorted(bad), learn=len(bad) * 4 > m or not _SHAPES)
+
+
+def _shaped(pieces: List[bytes], which: List[int], lit: bytes) -> List[int]:
+    """Those of the pieces `which` (indexes >= 1, sorted) that are `lit`, an integer, "}" and their
+    only newline, followed by "{" (the block's last piece: by the block's end instead)."""
+    if not which:
+        return []
+    m = len(pieces)
+    last = which[-1] == m - 1
+    mids = which[:-1] if last else which
+    rest = pieces[1 : m - 1] if len(mids) == m - 2 else [pieces[j] for j in mids]
+    k = len(lit)
+    # from the learned end to just past the piece's last newline: exactly a number, "}", that newline, "{"
+    ends = map((2).__add__, map(bytes.rfind, rest, repeat(NL)))
+    fits = map(and_, map(bytes.startswith, rest, repeat(lit)), map(bool, map(_MID.fullmatch, rest, repeat(k), ends)))
+    proven = list(compress(mids, fits))
+    if last and pieces[-1].startswith(lit) and _LAST.fullmatch(pieces[-1], k):
+        proven.append(m - 1)
+    return proven
+
+
+def _odd_lines(data: bytes, pieces: List[bytes], bad: List[int], learn: bool) -> List[int]:
+    """Of the lines a piece not proven touches (from the one holding the Outcome key before it to
+    the one holding the key after it), the starts of those that are not whole records."""
+    size = len(data)
+    starts: List[int] = []
+    reach = 0
+    at = prev = 0  # where piece prev starts
+    for j in bad:
+        at += sum(map(len, pieces[prev:j])) + _SKIP * (j - prev)
+        prev = j
+        a = max(line_start(data, max(at - _SKIP, 0)), reach)
+        b = at + len(pieces[j])
+        b = size if b >= size else line_end(data, b)
+        if a < b:
+            starts.append(a)
+            starts.extend(nl + 1 for nl in _newlines(data, a, b) if nl + 1 < b)
+            reach = b
+    odd = []
+    for a in starts:
+        line = data[a : line_end(data, a)].rstrip(NL)
+        record = _whole_record(line)
+        if record is None:
+            odd.append(a)
+        elif learn:  # lines of another end than those learned: learn theirs
+            learn = not _learn(line, record)
+    return odd
+
+
+def _whole_record(line: bytes) -> dict | None:
+    """The record, when the line is one (JSON itself says so) with a top-level Outcome "ok"."""
+    if not line.startswith(b"{"):
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and record.get("Outcome") == "ok" else None
+
+
+def _learn_first(data: bytes, lines: int = 16) -> None:
+    """Learn a line end from the first whole records of the data, before the block is proven."""
+    a = 0
+    for _ in range(lines):
+        b = line_end(data, a)
+        line = data[a:b].rstrip(NL)
+        record = _whole_record(line)
+        if (record is not None and _learn(line, record)) or b >= len(data):
+            return
+        a = b
+
+
+def _learn(line: bytes, record: dict) -> bool:
+    """Keep the line's end after its last Outcome key up to its last number as a shape, when that
+    end is the top level's: read as an object it holds that Outcome and only the record's own
+    values (a nested Outcome's end is not valid there, or differs)."""
+    tail = line[line.rfind(OUTCOME) :]
+    got = _TAIL.fullmatch(tail)
+    if not got:
+        return False
+    try:
+        end = json.loads(b"{" + tail)
+    except ValueError:
+        return False
+    if not isinstance(end, dict) or end.get("Outcome") != "ok" or any(record.get(key, end) != value for key, value in end.items()):
+        return False
+    lit = got.group(1)[_SKIP:]
+    if lit in _SHAPES:
+        _SHAPES.remove(lit)
+    _SHAPES.insert(0, lit)
+    del _SHAPES[MAX_SHAPES:]
+    return True
+
+
+def _newlines(data: bytes, a: int, b: int) -> List[int]:
+    found = []
+    at = data.find(NL, a, b)
+    while at >= 0:
+        found.append(at)
+        at = data.find(NL, at + 1, b)
+    return found
