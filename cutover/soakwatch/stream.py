@@ -110,11 +110,12 @@ class StreamWatch:
         now_ms = int(rt.clock() * 1000)
         since_ms = parse_time_ms(options.since, now_ms, "--since") if options.since else None
         until_ms = since_ms + options.duration_ms if since_ms is not None else None
-        session = Session(options, rt, Watch(options.patterns, since_ms, until_ms), "stream")
+        session = Session(options, rt, Watch(options.patterns, since_ms, until_ms, gate_cmd=options.limits.gate_cmd), "stream")
         if self.checkpoint is not None and self.checkpoint.load():
             saved = self.checkpoint.state
             since_ms, until_ms = saved.get("since_ms"), saved.get("until_ms")
-            watch = Watch.from_json(saved["watch"], options.patterns, since_ms, until_ms, f"--state {options.state}")
+            watch = Watch.from_json(saved["watch"], options.patterns, since_ms, until_ms, f"--state {options.state}",
+                                     options.limits.gate_cmd)
             session = Session(options, rt, watch, "stream")
             session.started, session.pulls = float(saved["started"]), int(saved["pulls"])
             session.say(f"soak-watch: resuming from {options.state}: {watch.tally.cmd_timing:,} samples counted; "
