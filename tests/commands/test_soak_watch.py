@@ -25,10 +25,11 @@ from tests.support import cf_telemetry
 from tests.support.atlas_server import FakeAtlas
 from tests.support.cf_telemetry import make_row
 from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare, serving
-from tests.support.soak_records import tail, timing
+from tests.support.soak_records import SOAK_T0, tail, tail_events, timing
+from tests.support.soak_records import tail_format_json as pretty
 from tests.support.tools import REPO
 
-T0 = 1_795_802_400_000  # 2026-11-27T18:00:00Z
+T0 = SOAK_T0  # 2026-11-27T18:00:00Z
 SINCE = "2026-11-27T18:00:00Z"
 BASELINE = "400"  # threshold 2.5 x 400 = 1000 ms
 COMPARED = ("gate", "groups", "counts", "hourly", "span")
@@ -268,23 +269,6 @@ def test_kill_9_mid_watch_and_restart_count_nothing_twice(tmp_path: Path, cf: Fa
 
 
 # -- a stream: wrangler tail --format json -----------------------------------------------------
-
-def tail_events(hours: int, slow: set, per_hour: int = 40, start: int = T0, seed: int = 1) -> List[Dict[str, Any]]:
-    rnd = random.Random(seed)
-    events = []
-    for h in range(hours):
-        for i in range(per_hour):
-            cold = i % 2 == 0
-            ms = rnd.uniform(100, 400) * (8 if h in slow and cold else 1)
-            events.append(tail([[json.dumps(timing(rnd.choice(["/start", "/ping"]), ms, cold))]],
-                               ts=start + h * HOUR_MS + i * (HOUR_MS // per_hour)))
-    return events
-
-
-def pretty(events: List[Dict[str, Any]]) -> bytes:
-    """What `wrangler tail --format json` prints: JSON.stringify(event, null, 2) one after another."""
-    return "".join(json.dumps(e, indent=2) + "\n" for e in events).encode()
-
 
 def test_follows_tail_on_a_pipe_and_stops_before_eof(tmp_path: Path) -> None:
     events = tail_events(8, slow={2, 3, 4})

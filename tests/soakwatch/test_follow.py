@@ -18,9 +18,11 @@ from cutover.commands.soak_watch import options_from
 from cutover.errors import CutoverError, UsageError
 from cutover.soak.model import HOUR_MS
 from cutover.soakwatch.run import Runtime, run
-from tests.support.soak_records import tail, timing
+from tests.support.soak_records import SOAK_T0, timing
+from tests.support.soak_records import tail_events as events
+from tests.support.soak_records import tail_format_json as pretty
 
-T0 = 1_795_802_400_000  # 2026-11-27T18:00:00Z
+T0 = SOAK_T0  # 2026-11-27T18:00:00Z
 BASELINE = "400"  # threshold 2.5 x 400 = 1000 ms
 COMPARED = ("gate", "groups", "counts", "hourly", "span")
 
@@ -49,23 +51,6 @@ class Writer:
         if self.steps:
             self.steps.pop(0)()
         assert len(self.sleeps) < 100_000, "the follow loop did not end"
-
-
-def events(hours: int, slow: set, per_hour: int = 40, start: int = T0, seed: int = 1) -> List[Dict[str, Any]]:
-    rnd = random.Random(seed)
-    out = []
-    for h in range(hours):
-        for i in range(per_hour):
-            cold = i % 2 == 0
-            ms = rnd.uniform(100, 400) * (8 if h in slow and cold else 1)
-            out.append(tail([[json.dumps(timing(rnd.choice(["/start", "/ping"]), ms, cold))]],
-                            ts=start + h * HOUR_MS + i * (HOUR_MS // per_hour)))
-    return out
-
-
-def pretty(evs: List[Dict[str, Any]]) -> bytes:
-    """What `wrangler tail --format json` prints: JSON.stringify(event, null, 2) one after another."""
-    return "".join(json.dumps(e, indent=2) + "\n" for e in evs).encode()
 
 
 def append(path: Path, data: bytes) -> Callable[[], None]:
