@@ -158,6 +158,38 @@ def percent_or_off(text: str) -> float | None:
     return value
 
 
+def add_gate(parser: argparse.ArgumentParser, title: str, *, live: bool = False) -> Any:
+    """--baseline-cold-ping-ms, --factor, --gate-cmd, --min-cold-samples: analyze-soak's gate.
+    `live` (soak-watch): the same gate also judges each complete event-hour towards a stop."""
+    group = parser.add_argument_group(title)
+    group.add_argument("--baseline-cold-ping-ms", type=positive_float, metavar="MS",
+                       help="cold /ping P95 of the old stack (default $BASELINE_COLD_PING_MS; none = REPORT-ONLY"
+                            + (", no latency stop)" if live else ")"))
+    group.add_argument("--factor", type=positive_float, default=2.5,
+                       help="PROCEED when cold P95 <= factor x baseline"
+                            + ("; an hour above it counts towards a stop" if live else "") + " (default 2.5)")
+    group.add_argument("--gate-cmd", metavar="CMD",
+                       help="gate on this command's cold samples only (e.g. /start)"
+                            + (", at the end and in each hour" if live else "") + "; default all commands")
+    group.add_argument("--min-cold-samples", type=non_negative_int, default=20, metavar="N",
+                       help=("cold samples an hour needs to count towards a stop, and the run to decide" if live
+                             else "fewer cold samples than this -> INCONCLUSIVE, exit 5") + " (default 20)")
+    return group
+
+
+def add_counting_rules(parser: argparse.ArgumentParser, title: str) -> Any:
+    """--dual-write-pattern, --mongo-error-pattern, --cpu-outcome: what the soak counts as a failure."""
+    group = parser.add_argument_group(title)
+    group.add_argument("--dual-write-pattern", metavar="REGEX",
+                       help="log text counted as a dual-write failure (default: (?i)dual.?write.*(fail|error))")
+    group.add_argument("--mongo-error-pattern", metavar="REGEX",
+                       help="log text / exception counted as a Mongo connection error (default: "
+                            "Mongo(Network|NetworkTimeout|ServerSelection|TopologyClosed|PoolClosed)Error)")
+    group.add_argument("--cpu-outcome", metavar="OUTCOME",
+                       help="invocation outcome counted as CPU limit exceeded (default exceededCpu)")
+    return group
+
+
 def add_atlas(parser: argparse.ArgumentParser, *, poll_interval: bool = True, stop: str = "abort",
               can_be_off: bool = False) -> Any:
     """--atlas-group, --atlas-process, --atlas-cap, --atlas-max-pct (and --atlas-poll-interval):
@@ -180,23 +212,31 @@ def add_atlas(parser: argparse.ArgumentParser, *, poll_interval: bool = True, st
 
 
 def options(cls: Callable[..., T], args: argparse.Namespace, renamed: Mapping[str, str] | None = None,
-            **values: Any) -> T:
+            parts: Mapping[str, Callable[..., Any]] | None = None, **values: Any) -> T:
     """The feature's frozen Options from the parsed flags, one way for every command.
 
     Each flag's value goes to the field of the same name (`renamed` maps a flag's dest to another
-    field name); `values` give fields computed here. Lists become tuples (None -> () for a tuple
-    field). Strict both ways, so a flag can never be silently dropped: every parsed flag must
-    land in a field (TypeError otherwise); a field with no flag keeps its default.
+    field name); `values` give fields computed here. `parts` name fields that hold a dataclass of
+    their own (e.g. soak-watch's `limits`): a flag named after one of its fields goes there.
+    Lists become tuples (None -> () for a tuple field). Strict both ways, so a flag can never be
+    silently dropped: every parsed flag must land in a field (TypeError otherwise); a field with
+    no flag keeps its default.
     """
     import dataclasses
 
     renamed = dict(renamed or {})
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    owner = {name: part for part, part_cls in (parts or {}).items()
+             for name in (f.name for f in dataclasses.fields(part_cls))}  # type: ignore[arg-type]
     given: Dict[str, Any] = {}
+    in_parts: Dict[str, Dict[str, Any]] = {part: {} for part in parts or {}}
     for dest, value in vars(args).items():
         if dest.startswith("_") and dest not in renamed:
             continue  # the CLI's bookkeeping (the subcommand, its module), not a flag of this command
         name = renamed.get(dest, dest)
+        if name not in fields and name in owner:
+            in_parts[owner[name]][name] = value
+            continue
         if name not in fields:
             raise TypeError(f"{getattr(cls, '__name__', cls)} has no field for the flag {dest!r}")
         if isinstance(value, list):
@@ -204,5 +244,7 @@ def options(cls: Callable[..., T], args: argparse.Namespace, renamed: Mapping[st
         elif value is None and isinstance(fields[name].default, tuple):
             value = ()
         given[name] = value
+    for part, part_cls in (parts or {}).items():
+        given[part] = options(part_cls, argparse.Namespace(**in_parts[part]))
     given.update(values)
     return cls(**given)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from cutover.commands import _args
-from cutover.commands._args import non_negative_int, positive_float
+from cutover.commands._args import non_negative_int
 
 EXAMPLES = """\
   cutover analyze-soak --input cf-logs.ndjson.gz --baseline-cold-ping-ms 420 --output soak-decision.md --json -
@@ -28,22 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="spreadsheet CSV dates like 03/11/2025: dmy = day first, mdy = month first "
                           "(default: learned from the file; asked for only when no value shows it)")
     _args.add_time_window(parser, "events")
-    gate = parser.add_argument_group("gate")
-    gate.add_argument("--baseline-cold-ping-ms", type=positive_float, metavar="MS",
-                      help="cold /ping P95 of the old stack (default $BASELINE_COLD_PING_MS; none = REPORT-ONLY)")
-    gate.add_argument("--factor", type=positive_float, default=2.5, help="PROCEED when cold P95 <= factor x baseline (default 2.5)")
-    gate.add_argument("--gate-cmd", metavar="CMD", help="gate on this command's cold samples only (e.g. /start); default all commands")
-    gate.add_argument("--min-cold-samples", type=non_negative_int, default=20, metavar="N",
-                      help="fewer cold samples than this -> INCONCLUSIVE, exit 5 (default 20)")
+    _args.add_gate(parser, "gate")
     out = parser.add_argument_group("output")
     out.add_argument("--output", "-o", default="soak-decision.md", metavar="FILE|-", help="markdown report (default soak-decision.md; '-' = stdout)")
     out.add_argument("--json", metavar="FILE|-", help="write the figures as JSON ('-' = stdout)")
     out.add_argument("--chart", metavar="FILE.svg", help="SVG chart: cold vs warm latency distribution and p95 per hour")
-    rules = parser.add_argument_group("counting rules")
-    rules.add_argument("--dual-write-pattern", metavar="REGEX", help="log text counted as a dual-write failure (default: (?i)dual.?write.*(fail|error))")
-    rules.add_argument("--mongo-error-pattern", metavar="REGEX",
-                       help="log text / exception counted as a Mongo connection error (default: Mongo(Network|NetworkTimeout|ServerSelection|TopologyClosed|PoolClosed)Error)")
-    rules.add_argument("--cpu-outcome", metavar="OUTCOME", help="invocation outcome counted as CPU limit exceeded (default exceededCpu)")
+    _args.add_counting_rules(parser, "counting rules")
     perf = parser.add_argument_group("performance")
     perf.add_argument("--jobs", "-j", type=non_negative_int, default=0, metavar="N", help="processes for big plain files (default: one per CPU)")
     perf.add_argument("--exact", action="store_true", help="parse every record as JSON (no regex fast path); same figures, slower")

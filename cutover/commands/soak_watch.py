@@ -1,7 +1,9 @@
 """Judge the soak while it runs and stop it early on a stop-condition.
 
-Follows `wrangler tail --format json` on stdin (or reads a file), or pulls the Workers
-Observability API every --interval (resumable from --state), and keeps analyze-soak's figures
+Follows `wrangler tail --format json` on stdin, or a log file still being written (like
+`tail -F`: appends, a value half written, rotation; until the soak's window ends on the events or
+on the clock, --no-follow reads it once), or pulls the Workers Observability API every
+--interval (resumable from --state), and keeps analyze-soak's figures
 incrementally: the same counting rules, percentiles and gate. Hours are event time (UTC).
 After each pull the report (markdown, JSON, SVG chart) is rewritten atomically and one status
 line is printed. Stop-conditions, each judged on a complete event-hour (defaults):
@@ -20,12 +22,15 @@ from __future__ import annotations
 import argparse
 
 from cutover.commands import _args
-from cutover.commands._args import non_negative_int, positive_float
+from cutover.commands._args import non_negative_int
 
 EXAMPLES = """\
   # live from the Worker's tail; stops (exit 4) when cold P95 stays above 2.5 x 420 ms for 3 hours
   wrangler tail bot --format json | cutover soak-watch --input - --baseline-cold-ping-ms 420 \\
       --output soak-decision.md --json soak.json --chart soak.svg
+
+  # follow the file a `wrangler tail bot --format json > soak.log` (or a Logpush sink) is writing
+  cutover soak-watch --input soak.log --baseline-cold-ping-ms 420 --gate-cmd /start --json soak.json
 
   # the whole 72 h soak from the Observability API, a pull every 5 min, paging yourself on the end
   # (CLOUDFLARE_API_TOKEN with Workers Observability Read, CLOUDFLARE_ACCOUNT_ID)
@@ -57,8 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_argument_group("where the logs come from (one of)")
     one = src.add_mutually_exclusive_group(required=True)
     one.add_argument("--input", "-i", metavar="FILE|-",
-                     help="a log export, or '-' to follow stdin until EOF (wrangler tail --format json | ...)")
+                     help="a log file, followed like tail -F (appends, rotation) while the soak's window is open; "
+                          "or '-' to follow stdin until EOF (wrangler tail --format json | ...)")
     one.add_argument("--from-api", action="store_true", help="pull the Workers Observability API every --interval")
+    src.add_argument("--no-follow", dest="follow", action="store_false",
+                     help="--input FILE: read it to its end once and decide (a finished soak's log, a test)")
+    src.add_argument("--wait-for-file", action="store_true",
+                     help="--input FILE not there yet: wait for the writer to create it (default: an error)")
     src.add_argument("--script", metavar="NAME", help="Worker script name (with --from-api)")
     src.add_argument("--api-delay", type=_duration_ms, default=120_000, metavar="DURATION",
                      help="pull only logs older than this; Workers Logs arrive with a lag (default 2m)")
@@ -73,12 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sched.add_argument("--state", metavar="FILE",
                        help="figures and position, saved after each pull (--from-api default soak-watch.state.json; "
                             "with --input - a restarted pipe goes on from it)")
-    gate = parser.add_argument_group("gate and stop-conditions")
-    gate.add_argument("--baseline-cold-ping-ms", type=positive_float, metavar="MS",
-                      help="cold /ping P95 of the old stack (default $BASELINE_COLD_PING_MS; none = REPORT-ONLY, no latency stop)")
-    gate.add_argument("--factor", type=positive_float, default=2.5, help="threshold = factor x baseline (default 2.5)")
-    gate.add_argument("--min-cold-samples", type=non_negative_int, default=20, metavar="N",
-                      help="cold samples an hour needs to count towards a stop, and the run to decide (default 20)")
+    gate = _args.add_gate(parser, "gate and stop-conditions", live=True)
     gate.add_argument("--stop-hours", type=non_negative_int, default=3, metavar="N",
                       help="consecutive event-hours with cold P95 above the threshold that stop the soak (default 3)")
     gate.add_argument("--max-mongo-error-pct", type=_args.percent_or_off, default=2.0, metavar="PCT|off",
@@ -98,18 +103,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--on-stop", metavar="CMD",
                      help="shell command run when the watch ends with a decision; SOAK_DECISION, SOAK_CONDITION, "
                           "SOAK_DETAIL, SOAK_EXIT_CODE ... in its environment, no secret")
-    rules = parser.add_argument_group("counting rules (as analyze-soak)")
-    rules.add_argument("--dual-write-pattern", metavar="REGEX", help="log text counted as a dual-write failure")
-    rules.add_argument("--mongo-error-pattern", metavar="REGEX", help="log text / exception counted as a Mongo connection error")
-    rules.add_argument("--cpu-outcome", metavar="OUTCOME", help="invocation outcome counted as CPU limit exceeded (default exceededCpu)")
+    _args.add_counting_rules(parser, "counting rules (as analyze-soak)")
 
 
 def options_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The feature's Options from the parsed flags (no check here: `soakwatch.options.resolved`)."""
+    from cutover.soakwatch.conditions import Limits
     from cutover.soakwatch.options import Options
 
     return _args.options(Options, args, renamed={"duration": "duration_ms", "interval": "interval_s",
-                                                 "api_delay": "api_delay_ms"}, interval_s=args.interval / 1000.0)
+                                                 "api_delay": "api_delay_ms"}, parts={"limits": Limits},
+                         interval_s=args.interval / 1000.0)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -133,10 +133,12 @@ class Source:
         return self.guard.error if self.guard is not None else None
 
 
-def open_input(name: str, stdin: BinaryIO | None = None, on_read: Callable[[int], None] | None = None) -> Source:
-    """Open a file or stdin; gzip is detected by content, not by the file name."""
+def open_input(name: str, stdin: BinaryIO | None = None, on_read: Callable[[int], None] | None = None,
+               opened: BinaryIO | None = None) -> Source:
+    """Open a file or stdin; gzip is detected by content, not by the file name. `opened`: the
+    file `name` already open as a raw stream (soak-watch's followed file), read instead."""
     try:
-        raw: BinaryIO = (stdin or sys.stdin.buffer) if name == "-" else open(name, "rb", buffering=0)  # noqa: SIM115
+        raw: BinaryIO = opened or ((stdin or sys.stdin.buffer) if name == "-" else open(name, "rb", buffering=0))  # noqa: SIM115
     except OSError as exc:
         raise CutoverError(f"cannot read --input {name}: {exc.strerror or exc}") from None
     if on_read is not None and name != "-":

@@ -18,14 +18,14 @@ _COUNTERS = ("outcomes", "formats")
 HANDLED_FIELDS = frozenset(_SCALARS + _COUNTERS + ("groups", "hourly", "outcome_by_request", "unsorted_hours"))
 
 
-def _pack(values: array) -> str:
+def pack_values(values: array) -> str:
     data = array("d", values)
     if sys.byteorder == "big":
         data.byteswap()  # saved little-endian whatever the machine
     return base64.b64encode(data.tobytes()).decode("ascii")
 
 
-def _unpack(text: str) -> array:
+def unpack_values(text: str) -> array:
     data = array("d")
     data.frombytes(base64.b64decode(text.encode("ascii"), validate=True))
     if sys.byteorder == "big":
@@ -42,8 +42,8 @@ def tally_to_json(tally: Tally) -> Dict[str, Any]:
     for name in _COUNTERS:
         saved[name] = dict(getattr(tally, name))
     saved["outcome_by_request"] = dict(tally.outcome_by_request)
-    saved["groups"] = [[cmd, cold, _pack(group.settled)] for (cmd, cold), group in tally.groups.items()]
-    saved["hourly"] = [[hour, cold, _pack(values)] for (hour, cold), values in tally.hourly.items()]
+    saved["groups"] = [[cmd, cold, pack_values(group.settled)] for (cmd, cold), group in tally.groups.items()]
+    saved["hourly"] = [[hour, cold, pack_values(values)] for (hour, cold), values in tally.hourly.items()]
     return saved
 
 
@@ -63,10 +63,10 @@ def tally_from_json(saved: Any, where: str = "state") -> Tally:
         tally.outcome_by_request = {str(k): str(v) for k, v in saved["outcome_by_request"].items()}
         for cmd, cold, packed in saved["groups"]:
             group = Group()
-            group.settled = _unpack(packed)
+            group.settled = unpack_values(packed)
             tally.groups[(str(cmd), bool(cold))] = group
         for hour, cold, packed in saved["hourly"]:
-            tally.hourly[(int(hour), bool(cold))] = _unpack(packed)
+            tally.hourly[(int(hour), bool(cold))] = unpack_values(packed)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CutoverError(f"{where}: saved figures are damaged ({exc}); move the file away to start over") from None
     return tally

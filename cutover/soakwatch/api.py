@@ -51,7 +51,8 @@ class ApiWatch:
         if self.checkpoint.load():
             saved = self.checkpoint.state
             since_ms, until_ms = int(saved["since_ms"]), int(saved["until_ms"])
-            watch = Watch.from_json(saved["watch"], options.patterns, since_ms, until_ms, f"--state {self.state_path}")
+            watch = Watch.from_json(saved["watch"], options.patterns, since_ms, until_ms, f"--state {self.state_path}",
+                                     options.limits.gate_cmd)
             session = Session(options, self.rt, watch, "api")
             session.started = float(saved["started"])
             session.pulls, session.pull_errors = int(saved["pulls"]), int(saved.get("pull_errors", 0))
@@ -67,7 +68,7 @@ class ApiWatch:
             now_ms = int(self.rt.clock() * 1000)
             since_ms = parse_time_ms(options.since, now_ms, "--since") if options.since else now_ms
             until_ms = since_ms + options.duration_ms
-            session = Session(options, self.rt, Watch(options.patterns, since_ms, until_ms), "api")
+            session = Session(options, self.rt, Watch(options.patterns, since_ms, until_ms, gate_cmd=options.limits.gate_cmd), "api")
             covered, self.ids = since_ms, {}
             session.say(f"soak-watch: watching {options.script!r} from {iso_ms(since_ms)} to {iso_ms(until_ms)}, "
                         f"a pull every {format_duration(options.interval_s)}; state in {self.state_path}")

@@ -19,15 +19,22 @@ HOUR_FIELDS = ("cmd_timing", DUAL_WRITE, MONGO, CPU)
 
 @dataclass(frozen=True)
 class Limits:
-    """What stops the watch (None disables a rate condition)."""
+    """The gate and what stops the watch: the flags of that name (None disables a rate condition)."""
 
-    threshold_ms: float | None  # factor x baseline; None = no baseline, no latency condition
+    baseline_cold_ping_ms: float | None = None  # None: no baseline (REPORT-ONLY), no latency condition
+    factor: float = 2.5
+    gate_cmd: str | None = None  # the gate's cold samples: this command's only (None: all commands)
     min_cold_samples: int = 20
     stop_hours: int = 3
     max_mongo_error_pct: float | None = 2.0
     max_dual_write_pct: float | None = 1.0
     max_cpu_exceeded_pct: float | None = 1.0
     min_failures: int = 5
+
+    @property
+    def threshold_ms(self) -> float | None:
+        """factor x baseline, as the gate computes it (None without a baseline)."""
+        return self.baseline_cold_ping_ms * self.factor if self.baseline_cold_ping_ms is not None else None
 
 
 @dataclass(frozen=True)
@@ -45,19 +52,22 @@ def hour_label(hour_ms: int) -> str:
 
 def sustained_cold(hourly: Mapping[Tuple[int, bool], Sequence[float]], last_hour: int, limits: Limits) -> Stop | None:
     """Cold P95 above the threshold in `stop_hours` consecutive hours ending with `last_hour`,
-    each with at least `min_cold_samples` cold samples (values per hour sorted)."""
-    if limits.threshold_ms is None or limits.stop_hours < 1:
+    each with at least `min_cold_samples` cold samples (values per hour sorted; the gate command's
+    only when `limits.gate_cmd` is set)."""
+    threshold = limits.threshold_ms
+    if threshold is None or limits.stop_hours < 1:
         return None
     parts = []
     for k in range(limits.stop_hours - 1, -1, -1):
         hour = last_hour - k * HOUR_MS
         values = hourly.get((hour, True), ())
         p95 = percentile_sorted(values, 0.95)
-        if len(values) < max(1, limits.min_cold_samples) or p95 is None or p95 <= limits.threshold_ms:
+        if len(values) < max(1, limits.min_cold_samples) or p95 is None or p95 <= threshold:
             return None
         parts.append(f"{hour_label(hour)[11:16]} {p95:,.1f} ms (n={len(values):,})")
+    scope = f"cold {limits.gate_cmd}" if limits.gate_cmd else "cold"
     return Stop(COLD_P95, last_hour,
-                f"cold P95 above {limits.threshold_ms:,.1f} ms in {limits.stop_hours} consecutive hours: " + ", ".join(parts))
+                f"{scope} P95 above {threshold:,.1f} ms in {limits.stop_hours} consecutive hours: " + ", ".join(parts))
 
 
 def failure_rates(counts: Sequence[int], hour: int, limits: Limits) -> Stop | None:

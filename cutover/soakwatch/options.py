@@ -23,14 +23,11 @@ class Options:
     api_delay_ms: int = 120_000  # Workers Logs ingestion lag: pull only rows older than this
     budget_headroom: float = DEFAULT_HEADROOM
     limit: int = 2000
-    baseline_cold_ping_ms: float | None = None  # None: $BASELINE_COLD_PING_MS (see `resolved`), else REPORT-ONLY
-    factor: float = 2.5
-    min_cold_samples: int = 20
-    stop_hours: int = 3
-    max_mongo_error_pct: float | None = 2.0
-    max_dual_write_pct: float | None = 1.0
-    max_cpu_exceeded_pct: float | None = 1.0
-    min_failures: int = 5
+    # The gate and the stop-conditions (--baseline-cold-ping-ms, --factor, --gate-cmd, --stop-hours, ...);
+    # a baseline of None becomes $BASELINE_COLD_PING_MS in `resolved`, else REPORT-ONLY.
+    limits: Limits = Limits()
+    follow: bool = True  # --input FILE: follow it while the window is open (--no-follow: read it once)
+    wait_for_file: bool = False  # --input FILE not there yet: wait for it instead of an error
     atlas_group: str | None = None
     atlas_process: str | None = None
     atlas_cap: float = 500.0
@@ -50,12 +47,6 @@ class Options:
     def patterns(self) -> Patterns:
         return soak_options.patterns(self.dual_write_pattern, self.mongo_error_pattern, self.cpu_outcome)
 
-    @property
-    def limits(self) -> Limits:
-        threshold = self.baseline_cold_ping_ms * self.factor if self.baseline_cold_ping_ms is not None else None
-        return Limits(threshold, self.min_cold_samples, self.stop_hours, self.max_mongo_error_pct,
-                      self.max_dual_write_pct, self.max_cpu_exceeded_pct, self.min_failures)
-
 
 def resolved(options: Options) -> Options:
     """The options checked (UsageError naming the flag), with the baseline read from
@@ -69,11 +60,19 @@ def resolved(options: Options) -> Options:
         validate_process_id(options.atlas_process or "")
         if options.atlas_max_pct is None:
             raise UsageError("--atlas-max-pct off: leave out --atlas-group/--atlas-process instead")
-    if options.stop_hours < 1:
+    if options.limits.stop_hours < 1:
         raise UsageError("--stop-hours must be at least 1")
+    if options.input in (None, "-"):
+        where = "--from-api" if options.from_api else "--input -"
+        if not options.follow:
+            raise UsageError(f"--no-follow is for --input FILE; {where} is read as it comes")
+        if options.wait_for_file:
+            raise UsageError(f"--wait-for-file is for --input FILE, not {where}")
+    elif options.wait_for_file and not options.follow:
+        raise UsageError("--wait-for-file waits for a file to follow: leave out --no-follow")
     if not 0.0 <= options.budget_headroom < 1.0:
         raise UsageError("--budget-headroom must be at least 0 and less than 1")
     soak_options.one_stdout((("--output", options.output), ("--json", options.json), ("--chart", options.chart)))
-    baseline = soak_options.baseline(options.baseline_cold_ping_ms)
+    baseline = soak_options.baseline(options.limits.baseline_cold_ping_ms)
     soak_options.check_patterns(options.patterns)
-    return dataclasses.replace(options, baseline_cold_ping_ms=baseline)
+    return dataclasses.replace(options, limits=dataclasses.replace(options.limits, baseline_cold_ping_ms=baseline))

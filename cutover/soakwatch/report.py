@@ -28,6 +28,7 @@ def with_stop(result: SoakResult, stop: Stop | None) -> SoakResult:
 
 def limits_json(limits: Limits, atlas: Dict[str, Any] | None) -> Dict[str, Any]:
     out: Dict[str, Any] = dataclasses.asdict(limits)
+    out["threshold_ms"] = limits.threshold_ms
     out["atlas"] = atlas
     return out
 
@@ -59,7 +60,7 @@ def _watch_section(stop: Stop | None, watch: Dict[str, Any], limits: Limits) -> 
 
     lines += [
         "", "| stop-condition | limit |", "|---|---|",
-        f"| cold P95 above the threshold ({threshold}) | {limits.stop_hours} consecutive hours, each ≥ {limits.min_cold_samples} cold samples |",
+        f"| {'cold ' + limits.gate_cmd if limits.gate_cmd else 'cold'} P95 above the threshold ({threshold}) | {limits.stop_hours} consecutive hours, each ≥ {limits.min_cold_samples} cold samples |",
         f"| Mongo connection errors per cmd_timing in an hour | {pct(limits.max_mongo_error_pct)} and ≥ {limits.min_failures} |",
         f"| dual-write failures per cmd_timing in an hour | {pct(limits.max_dual_write_pct)} and ≥ {limits.min_failures} |",
         f"| exceededCpu invocations per cmd_timing in an hour | {pct(limits.max_cpu_exceeded_pct)} and ≥ {limits.min_failures} |",

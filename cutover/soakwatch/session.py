@@ -64,10 +64,10 @@ class Session:
 
     # -- figures -----------------------------------------------------------------------------
     def result(self) -> analyze.SoakResult:
-        o = self.options
-        aopts = analyze.Options(baseline_cold_ping_ms=o.baseline_cold_ping_ms, factor=o.factor, gate_cmd=None,
-                                min_cold_samples=o.min_cold_samples, patterns=o.patterns, since_ms=self.since_ms,
-                                until_ms=self.until_ms, hourly=True, chart=bool(o.chart))
+        o, limits = self.options, self.options.limits
+        aopts = analyze.Options(baseline_cold_ping_ms=limits.baseline_cold_ping_ms, factor=limits.factor,
+                                gate_cmd=limits.gate_cmd, min_cold_samples=limits.min_cold_samples, patterns=o.patterns,
+                                since_ms=self.since_ms, until_ms=self.until_ms, hourly=True, chart=bool(o.chart))
         tally = self.watch.tally
         name = o.input if o.input is not None else "observability-api"
         inputs = [analyze.InputSummary(name, self.source, dict(tally.formats), tally.records, tally.malformed, 0)]

@@ -1,14 +1,16 @@
 """The running figures: analyze-soak's own Counter and Tally fed record by record, plus the
 failure counts of each event-hour (the core's counts before and after a record, attributed to
-its hour) and which hours have been judged against the stop-conditions."""
+its hour), the gate command's cold samples per hour (--gate-cmd), and which hours have been
+judged against the stop-conditions."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from array import array
+from typing import Any, Dict, List, Set, Tuple
 
 from cutover.soak.formats import count_value
 from cutover.soak.jsonstream import MALFORMED
 from cutover.soak.model import HOUR_MS, Patterns, Record, Tally
-from cutover.soak.persist import tally_from_json, tally_to_json
+from cutover.soak.persist import pack_values, tally_from_json, tally_to_json, unpack_values
 from cutover.soak.rules import Counter
 from cutover.soakwatch.conditions import HourCounts, Limits, Stop, empty_hour, failure_rates, sustained_cold
 
@@ -19,9 +21,13 @@ def hour_of(ms: int) -> int:
 
 class Watch:
     def __init__(self, patterns: Patterns, since_ms: int | None = None, until_ms: int | None = None,
-                 tally: Tally | None = None) -> None:
+                 tally: Tally | None = None, gate_cmd: str | None = None) -> None:
         self.counter = Counter(tally or Tally(), patterns, since_ms, until_ms)
         self.hours: HourCounts = {}  # hour start ms -> [cmd_timing, dual-write, mongo, cpu]
+        # --gate-cmd: that command's cold durations per hour (the tally's hours hold all commands)
+        self.gate_cmd = gate_cmd
+        self.gate_hours: Dict[int, array] = {}
+        self._gate_unsorted: Set[int] = set()
         self.first_ms: int | None = None  # oldest / newest record time seen (also outside the window)
         self.latest_ms: int | None = None
         self.judged_hour: int | None = None  # hours up to this one were judged complete
@@ -45,7 +51,10 @@ class Watch:
         # Only a record with the CPU outcome can change the CPU count (the rules count it per invocation).
         cpu_outcome = self.counter.patterns.cpu_outcome
         cpu = self._cpu_count(record) if record.outcome == cpu_outcome else 0
+        gate_before = self._gate_pending()
         self.counter.record(record)
+        if self.gate_cmd is not None:
+            self._file_gate_samples(gate_before)
         ts = record.timestamp_ms
         if ts is None:
             return
@@ -59,6 +68,32 @@ class Watch:
             bucket = self.hours.setdefault(hour_of(ts), empty_hour())
             for i, delta in enumerate(deltas):
                 bucket[i] += delta
+
+    def _gate_pending(self) -> int:
+        """How many of the gate command's cold samples wait in the tally for the next settle."""
+        group = self.tally.groups.get((self.gate_cmd, True)) if self.gate_cmd is not None else None
+        return len(group.values) if group is not None else 0
+
+    def _file_gate_samples(self, before: int) -> None:
+        """The gate command's cold samples the last record added, filed under their hours."""
+        group = self.tally.groups.get((self.gate_cmd or "", True))
+        if group is None:
+            return
+        for value, ms in zip(group.values[before:], group.times[before:]):
+            if ms >= 0:  # as the tally's own hours: a sample without a time has no hour
+                hour = hour_of(ms)
+                self.gate_hours.setdefault(hour, array("d")).append(value)
+                self._gate_unsorted.add(hour)
+
+    def cold_by_hour(self) -> Dict[Tuple[int, bool], array]:
+        """(hour, True) -> sorted cold durations the latency condition judges: the gate command's
+        with --gate-cmd, else all commands' (the tally's, settled)."""
+        if self.gate_cmd is None:
+            return self.tally.hourly
+        for hour in self._gate_unsorted:
+            self.gate_hours[hour] = array("d", sorted(self.gate_hours[hour]))
+        self._gate_unsorted.clear()
+        return {(hour, True): values for hour, values in self.gate_hours.items()}
 
     def _cpu_count(self, record: Record) -> int:
         tally = self.tally
@@ -91,6 +126,7 @@ class Watch:
         self._horizon_hour = boundary
         tally = self.tally
         tally.settle()
+        cold = self.cold_by_hour()
         hours = sorted({hour for hour, _cold in tally.hourly} | set(self.hours))
         for hour in hours:
             if self.judged_hour is not None and hour <= self.judged_hour:
@@ -98,7 +134,7 @@ class Watch:
             if hour >= boundary:
                 break
             self.judged_hour = hour
-            stop = sustained_cold(tally.hourly, hour, limits) or failure_rates(self.hours.get(hour, empty_hour()), hour, limits)
+            stop = sustained_cold(cold, hour, limits) or failure_rates(self.hours.get(hour, empty_hour()), hour, limits)
             if stop is not None:
                 return stop
         return None
@@ -109,15 +145,26 @@ class Watch:
 
     def to_json(self) -> Dict[str, Any]:
         return {"tally": tally_to_json(self.tally), "hours": [[h, list(c)] for h, c in sorted(self.hours.items())],
-                "first_ms": self.first_ms, "latest_ms": self.latest_ms, "judged_hour": self.judged_hour}
+                "first_ms": self.first_ms, "latest_ms": self.latest_ms, "judged_hour": self.judged_hour,
+                "gate_cmd": self.gate_cmd,
+                "gate_hours": [[h, pack_values(v)] for h, v in sorted(self.gate_hours.items())]}
 
     @classmethod
     def from_json(cls, saved: Dict[str, Any], patterns: Patterns, since_ms: int | None, until_ms: int | None,
-                  where: str) -> Watch:
+                  where: str, gate_cmd: str | None = None) -> Watch:
         from cutover.errors import CutoverError
 
-        watch = cls(patterns, since_ms, until_ms, tally_from_json(saved.get("tally"), where))
+        started_with = saved.get("gate_cmd")  # absent: a watch saved before --gate-cmd, on all commands
+        if started_with != gate_cmd:
+            def flag(cmd: str | None) -> str:
+                return f"--gate-cmd {cmd}" if cmd else "no --gate-cmd"
+
+            raise CutoverError(f"{where} was started with {flag(started_with)}, not {flag(gate_cmd)}: its hours "
+                               f"were judged on those samples; run again with {flag(started_with)}, or with a new "
+                               "--state to start over")
+        watch = cls(patterns, since_ms, until_ms, tally_from_json(saved.get("tally"), where), gate_cmd)
         try:
+            watch.gate_hours = {int(h): unpack_values(packed) for h, packed in saved.get("gate_hours") or []}
             watch.hours = {int(h): [int(n) for n in counts] for h, counts in saved["hours"]}
             watch.first_ms = None if saved["first_ms"] is None else int(saved["first_ms"])
             watch.latest_ms = None if saved["latest_ms"] is None else int(saved["latest_ms"])

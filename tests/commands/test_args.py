@@ -91,3 +91,35 @@ def test_every_flag_reaches_the_features_options(name: str, monkeypatch: pytest.
         assert fields["interval_s"] == 120.0
     if name == "drill":
         assert fields["run_cutover"] is cli.main
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+    rate: float = 0.0
+    limit: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class WithPart:
+    config: str | None = None
+    part: Part = Part()
+
+
+def test_a_flag_named_after_a_parts_field_lands_in_that_part() -> None:
+    got = _args.options(WithPart, ns(config="c", rate=2.0, lim=3), renamed={"lim": "limit"}, parts={"part": Part})
+    assert got == WithPart(config="c", part=Part(rate=2.0, limit=3))
+    with pytest.raises(TypeError, match="'nowhere'"):
+        _args.options(WithPart, ns(nowhere=1), parts={"part": Part})
+
+
+def test_soak_watch_gate_and_stop_flags_reach_its_limits() -> None:
+    from cutover.commands.soak_watch import options_from
+    from cutover.soakwatch.conditions import Limits
+
+    args = cli.build_parser().parse_args(["soak-watch", "--input", "soak.log", "--gate-cmd", "/start", "--factor", "3",
+                                          "--baseline-cold-ping-ms", "400", "--stop-hours", "2", "--min-failures", "9",
+                                          "--max-dual-write-pct", "off", "--no-follow"])
+    options = options_from(args)
+    assert options.limits == Limits(baseline_cold_ping_ms=400.0, factor=3.0, gate_cmd="/start", stop_hours=2,
+                                    min_failures=9, max_dual_write_pct=None)
+    assert options.follow is False and options.wait_for_file is False

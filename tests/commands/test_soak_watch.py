@@ -25,10 +25,11 @@ from tests.support import cf_telemetry
 from tests.support.atlas_server import FakeAtlas
 from tests.support.cf_telemetry import make_row
 from tests.support.cfapi import ACCOUNT_ID, TOKEN, FakeCloudflare, serving
-from tests.support.soak_records import tail, timing
+from tests.support.soak_records import SOAK_T0, tail, tail_events, timing
+from tests.support.soak_records import tail_format_json as pretty
 from tests.support.tools import REPO
 
-T0 = 1_795_802_400_000  # 2026-11-27T18:00:00Z
+T0 = SOAK_T0  # 2026-11-27T18:00:00Z
 SINCE = "2026-11-27T18:00:00Z"
 BASELINE = "400"  # threshold 2.5 x 400 = 1000 ms
 COMPARED = ("gate", "groups", "counts", "hourly", "span")
@@ -269,23 +270,6 @@ def test_kill_9_mid_watch_and_restart_count_nothing_twice(tmp_path: Path, cf: Fa
 
 # -- a stream: wrangler tail --format json -----------------------------------------------------
 
-def tail_events(hours: int, slow: set, per_hour: int = 40, start: int = T0, seed: int = 1) -> List[Dict[str, Any]]:
-    rnd = random.Random(seed)
-    events = []
-    for h in range(hours):
-        for i in range(per_hour):
-            cold = i % 2 == 0
-            ms = rnd.uniform(100, 400) * (8 if h in slow and cold else 1)
-            events.append(tail([[json.dumps(timing(rnd.choice(["/start", "/ping"]), ms, cold))]],
-                               ts=start + h * HOUR_MS + i * (HOUR_MS // per_hour)))
-    return events
-
-
-def pretty(events: List[Dict[str, Any]]) -> bytes:
-    """What `wrangler tail --format json` prints: JSON.stringify(event, null, 2) one after another."""
-    return "".join(json.dumps(e, indent=2) + "\n" for e in events).encode()
-
-
 def test_follows_tail_on_a_pipe_and_stops_before_eof(tmp_path: Path) -> None:
     events = tail_events(8, slow={2, 3, 4})
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDFLARE_", "BASELINE_"))}
@@ -415,3 +399,72 @@ def test_an_atlas_condition_can_be_switched_off() -> None:
     parse = build_parser().parse_args
     assert options_from(parse(["soak-watch", "--input", "-", "--atlas-max-pct", "off"])).atlas_max_pct is None
     assert options_from(parse(["soak-watch", "--input", "-"])).atlas_max_pct == 60.0
+
+
+# -- --gate-cmd: the gate (live and final) on one command's cold samples, as analyze-soak -------
+
+def mixed_events(hours: int, slow_cmd: str, per_hour_ping: int = 100, per_hour_start: int = 5) -> List[Dict[str, Any]]:
+    """Each hour: many cold /ping and a few cold /start (plus as many warm); `slow_cmd` is slow when cold.
+    /start is under 5 % of the cold samples, so its slowness hides in the all-commands P95."""
+    rnd = random.Random(3)
+    events = []
+    for h in range(hours):
+        cmds = ["/ping"] * per_hour_ping + ["/start"] * per_hour_start
+        rnd.shuffle(cmds)
+        n = len(cmds) * 2
+        for i in range(n):
+            cmd, cold = cmds[i // 2], i % 2 == 0
+            ms = rnd.uniform(2000, 3000) if cold and cmd == slow_cmd else rnd.uniform(100, 400)
+            events.append(tail([[json.dumps(timing(cmd, ms, cold))]], ts=T0 + h * HOUR_MS + i * (HOUR_MS // n)))
+    return events
+
+
+def gate_argv(tmp_path: Path, *extra: str) -> List[str]:
+    return ["--input", "-", "--baseline-cold-ping-ms", BASELINE, "--min-cold-samples", "5",
+            "--output", str(tmp_path / "w.md"), "--json", str(tmp_path / "w.json"), *extra]
+
+
+def analyze_pretty(tmp_path: Path, events: List[Dict[str, Any]], *extra: str) -> tuple:
+    (tmp_path / "same.json").write_bytes(pretty(events))
+    code = main(["analyze-soak", "--input", str(tmp_path / "same.json"), "--baseline-cold-ping-ms", BASELINE,
+                 "--min-cold-samples", "5", "--output", str(tmp_path / "a.md"), "--json", str(tmp_path / "a.json"), *extra])
+    return code, json.loads((tmp_path / "a.json").read_text())
+
+
+def test_gate_cmd_stops_on_that_commands_slow_hours_that_all_commands_hide(tmp_path: Path) -> None:
+    events = mixed_events(6, slow_cmd="/start")
+    # All commands: /start's slow samples are under 5 % of the cold ones: no stop, PROCEED, as analyze-soak.
+    assert watch(gate_argv(tmp_path), stdin=pretty(events)) == 0
+    code_a, everything = analyze_pretty(tmp_path, events)
+    assert code_a == 0 and everything["gate"]["cmd"] is None
+    same_figures(json.loads((tmp_path / "w.json").read_text()), everything)
+    # --gate-cmd /start: three slow /start hours stop the watch at the first event of the fourth hour.
+    assert watch(gate_argv(tmp_path, "--gate-cmd", "/start"), stdin=pretty(events)) == 4
+    out = json.loads((tmp_path / "w.json").read_text())
+    assert out["stop"]["condition"] == "cold_p95_sustained" and out["stop"]["hour"] == "2026-11-27T20:00Z"
+    assert "/start" in out["stop"]["detail"]
+    counted = events[: 3 * 210 + 1]
+    assert out["counts"]["cmd_timing"] == len(counted)
+    code_a, start_only = analyze_pretty(tmp_path, counted, "--gate-cmd", "/start")
+    assert start_only["gate"]["cmd"] == "/start" and start_only["decision"] == "PIVOT"
+    same_figures(out, start_only)
+
+
+def test_gate_cmd_keeps_a_slow_other_command_from_stopping_and_decides_as_analyze_soak(tmp_path: Path) -> None:
+    events = mixed_events(6, slow_cmd="/ping")
+    assert watch(gate_argv(tmp_path), stdin=pretty(events)) == 4  # all commands: /ping's slow hours stop it
+    code = watch(gate_argv(tmp_path, "--gate-cmd", "/start"), stdin=pretty(events))
+    out = json.loads((tmp_path / "w.json").read_text())
+    code_a, analyzed = analyze_pretty(tmp_path, events, "--gate-cmd", "/start")
+    assert out["stop"] is None and code == code_a == 0 and out["decision"] == analyzed["decision"] == "PROCEED"
+    same_figures(out, analyzed)
+    assert out["watch"]["limits"]["gate_cmd"] == "/start"
+
+
+def test_a_restarted_pipe_keeps_the_gate_cmd_it_started_with(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = mixed_events(2, slow_cmd="/start")
+    state = str(tmp_path / "s.json")
+    assert watch(gate_argv(tmp_path, "--gate-cmd", "/start", "--state", state), stdin=pretty(events[:100])) in (0, 5)
+    args = gate_argv(tmp_path, "--gate-cmd", "/ping", "--state", state)
+    assert main(["soak-watch", *args]) == 1
+    assert "--gate-cmd /start" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from cutover.soakwatch.conditions import (
 )
 
 H0 = 1764288000000  # 2025-11-28T00:00:00Z
-LIMITS = Limits(threshold_ms=1000.0, min_cold_samples=20, stop_hours=3)
+LIMITS = Limits(baseline_cold_ping_ms=400.0, factor=2.5, min_cold_samples=20, stop_hours=3)  # threshold 1000 ms
 
 
 def hours(*per_hour: tuple) -> dict:
@@ -57,7 +57,7 @@ def test_p95_not_mean_decides_an_hour() -> None:
 
 
 def test_no_baseline_no_latency_stop() -> None:
-    assert sustained_cold(hours((20, 9e9), (20, 9e9), (20, 9e9)), H0 + 2 * HOUR_MS, Limits(threshold_ms=None)) is None
+    assert sustained_cold(hours((20, 9e9), (20, 9e9), (20, 9e9)), H0 + 2 * HOUR_MS, Limits(baseline_cold_ping_ms=None)) is None
 
 
 @pytest.mark.parametrize(("counts", "limits", "condition"), [

@@ -58,3 +58,29 @@ def obs_row(source: Any, outcome: str = "ok", request_id: str = "req-1", ts: int
 
 def ndjson(records: List[Any]) -> str:
     return "".join(js(r) + "\n" for r in records)
+
+
+SOAK_T0 = 1_795_802_400_000  # 2026-11-27T18:00:00Z, the start of the soak-watch tests' soak
+
+
+def tail_events(hours: int, slow: set, per_hour: int = 40, start: int = SOAK_T0, seed: int = 1) -> List[Dict[str, Any]]:
+    """`wrangler tail` events of a soak: `per_hour` cmd_timing an hour (every other one cold, /start
+    or /ping, 100-400 ms), cold ones 8 x slower in the hours of `slow`."""
+    import random
+
+    from cutover.soak.model import HOUR_MS
+
+    rnd = random.Random(seed)
+    events = []
+    for h in range(hours):
+        for i in range(per_hour):
+            cold = i % 2 == 0
+            ms = rnd.uniform(100, 400) * (8 if h in slow and cold else 1)
+            events.append(tail([[json.dumps(timing(rnd.choice(["/start", "/ping"]), ms, cold))]],
+                               ts=start + h * HOUR_MS + i * (HOUR_MS // per_hour)))
+    return events
+
+
+def tail_format_json(events: List[Dict[str, Any]]) -> bytes:
+    """What `wrangler tail --format json` prints: JSON.stringify(event, null, 2) one after another."""
+    return "".join(json.dumps(e, indent=2) + "\n" for e in events).encode()

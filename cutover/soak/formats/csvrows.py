@@ -127,7 +127,7 @@ def scan(counter: Counter, stream: BinaryIO, date_order: str | None = None) -> N
 def rows(stream: BinaryIO) -> Iterator[Dict[str, str] | None]:
     """Rows as dicts keyed by normalised column names; None for a row that cannot be read."""
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
-    sample = text.read(1 << 16)
+    sample = text.readline()  # the header only: a file still being written is not waited on for more
     header_line = sample.split("\n", 1)[0]
     delimiter = max(",;\t", key=header_line.count)
     reader = csv.reader(_chain(sample, text), delimiter=delimiter)
