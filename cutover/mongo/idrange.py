@@ -10,20 +10,8 @@ from __future__ import annotations
 import decimal
 from typing import Any, Dict, List, Tuple
 
+from cutover.mongo import values as v
 from cutover.mongo.base import ScanOptions, SourceIncomplete
-from cutover.mongo.values import (
-    Binary,
-    Code,
-    DateTime,
-    Decimal128,
-    MaxKey,
-    MinKey,
-    ObjectId,
-    Regex,
-    Symbol,
-    Timestamp,
-    Undefined,
-)
 
 # MongoDB's sort order across BSON types, as `$type` aliases per bracket. `$gt` only matches
 # values of the same bracket, so paging past the last `_id` must also ask for every later
@@ -46,36 +34,24 @@ _TYPE_BRACKETS: List[List[str]] = [
 ]
 
 
+# (types, bracket), tested in this order: bool before the numbers (a bool is an int in Python).
+_BRACKET_OF_TYPE: Tuple[Tuple[Any, int], ...] = (
+    (bool, 8), ((int, float, v.Decimal128), 2), ((str, v.Symbol), 3), (dict, 4), (list, 5), (v.Binary, 6),
+    (v.ObjectId, 7), (v.DateTime, 9), (v.Timestamp, 10), (v.Regex, 11), (v.Code, 12),
+)
+
+
 def _bracket(value: Any) -> int:
     """Index into `_TYPE_BRACKETS` of a decoded `_id` value."""
-    if value is MinKey:
+    if value is v.MinKey:
         return 0
-    if value is None or value is Undefined:
+    if value is None or value is v.Undefined:
         return 1
-    if isinstance(value, bool):
-        return 8
-    if isinstance(value, (int, float, Decimal128)):
-        return 2
-    if isinstance(value, (str, Symbol)):
-        return 3
-    if isinstance(value, dict):
-        return 4
-    if isinstance(value, list):
-        return 5
-    if isinstance(value, Binary):
-        return 6
-    if isinstance(value, ObjectId):
-        return 7
-    if isinstance(value, DateTime):
-        return 9
-    if isinstance(value, Timestamp):
-        return 10
-    if isinstance(value, Regex):
-        return 11
-    if isinstance(value, Code):
-        return 12
-    if value is MaxKey:
+    if value is v.MaxKey:
         return 13
+    for types, bracket in _BRACKET_OF_TYPE:
+        if isinstance(value, types):
+            return bracket
     return 4  # DBRef and friends are documents on the wire
 
 
@@ -85,20 +61,20 @@ def id_order(value: Any) -> tuple | None:  # type: ignore[type-arg]
     b = _bracket(value)
     if isinstance(value, bool):
         return (b, int(value))
-    if isinstance(value, Decimal128):
+    if isinstance(value, v.Decimal128):
         try:
             return (b, decimal.Decimal(value.value))
         except decimal.InvalidOperation:
             return None
     if isinstance(value, (int, float)):
         return (b, decimal.Decimal(value)) if value == value else (b, decimal.Decimal("-Infinity"))
-    if isinstance(value, (str, Symbol)):
+    if isinstance(value, (str, v.Symbol)):
         return (b, str(value).encode("utf-8", "surrogatepass"))
-    if isinstance(value, ObjectId):
+    if isinstance(value, v.ObjectId):
         return (b, value.binary)
-    if isinstance(value, DateTime):
+    if isinstance(value, v.DateTime):
         return (b, value.millis)
-    if value is MinKey or value is MaxKey or value is None or value is Undefined:
+    if value is v.MinKey or value is v.MaxKey or value is None or value is v.Undefined:
         return (b,)
     return None
 
@@ -144,7 +120,7 @@ def scan_count_range(base: Dict[str, Any], options: ScanOptions, last: Any, scan
     """The query an end-of-scan count runs, and how many documents the earlier runs read in it.
 
     The range ends at the last `_id` read, so documents added past the read end while the scan
-    ran (an ObjectId the bot inserts now sorts last) are not counted: they are not a loss. A
+    ran (an v.ObjectId the bot inserts now sorts last) are not counted: they are not a loss. A
     resume that knows what its earlier runs read (`read_before`) counts from the start, so a
     document added behind the position between the runs is found missing, not skipped.
     """
