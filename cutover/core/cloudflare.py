@@ -63,7 +63,7 @@ def client(
 
     `pace`: a callable run before every request (e.g. a wrapper around `budget(...)`); by
     default the token's shared budget. A paced client waits out 429 blocks (`on_block(seconds)`
-    is told of each). `paced=False` only for a handful of interactive lookups (delete-guard)
+    is told once per block event, however many threads' requests hit it). `paced=False` only for a handful of interactive lookups (delete-guard)
     that must not wait minutes for the budget, nor for a block.
     """
     token = token if token is not None else api_token(required=True)

@@ -12,6 +12,7 @@ import json as jsonlib
 import random
 import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -178,6 +179,9 @@ class HttpClient:
         self.max_block_wait = max_block_wait
         self.on_block = on_block
         self.block_note = block_note
+        # thread -> when the block it waits out ends: threads waiting out one block tell it once
+        self._blocked: dict[int, float] = {}
+        self._blocked_lock = threading.Lock()
         self.stats = HttpStats()
         handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
         if ssl_context is not None:
@@ -327,10 +331,19 @@ class HttpClient:
                 f"is using this token hard; stop it, or try again after {clock_time(seconds)}",
                 429, response)
         self.stats.blocks += 1
-        if self.on_block is not None:
-            self.on_block(seconds)
-        waits.wait(seconds, "429", self.sleep, f": {self.block_note}; until {clock_time(seconds)}, "
-                                              f"then sending again (block wait {done + 1} of {self.block_waits})")
+        me, end = threading.get_ident(), time.monotonic() + seconds
+        with self._blocked_lock:
+            # Another thread already waits out a block ending then: the same event (as waits.wait judges it).
+            told = any(end <= other + 1.0 for other in self._blocked.values())
+            self._blocked[me] = end
+        try:
+            if self.on_block is not None and not told:
+                self.on_block(seconds)
+            waits.wait(seconds, "429", self.sleep, f": {self.block_note}; until {clock_time(seconds)}, "
+                                                  f"then sending again (block wait {done + 1} of {self.block_waits})")
+        finally:
+            with self._blocked_lock:
+                self._blocked.pop(me, None)
 
     def _send(
         self, method: str, url: str, shown: str, body: bytes | None, headers: Mapping[str, str], timeout: float

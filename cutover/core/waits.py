@@ -24,12 +24,29 @@ _lock = threading.Lock()
 _settings = {"quiet": False, "verbose": False}
 _showing: Dict[str, float] = {}  # what -> when the wait being shown ends (clock time)
 _said: set = set()  # type: ignore[type-arg]
+_abandoned = threading.Event()
+
+
+class WaitAbandoned(Exception):
+    """A wait woke after the run was interrupted: the thread stops instead of going on."""
 
 
 def configure(quiet: bool = False, verbose: bool = False) -> None:
     """Set once per command from -q/-v (cli.main does it)."""
     _settings["quiet"], _settings["verbose"] = bool(quiet), bool(verbose)
     _said.clear()
+    _abandoned.clear()
+
+
+def abandon() -> None:
+    """The run was interrupted: waits in worker threads print nothing more and raise
+    WaitAbandoned when they next wake (a countdown wakes every second on a terminal)."""
+    _abandoned.set()
+
+
+def _check_abandoned() -> None:
+    if _abandoned.is_set():
+        raise WaitAbandoned("the run was interrupted")
 
 
 def _stream() -> TextIO:
@@ -89,6 +106,7 @@ def wait(
             _showing[what] = end
     if silent:
         sleep(seconds)
+        _check_abandoned()
         return
     try:
         _line(f"{what}: waiting {format_duration(seconds)}{detail}")
@@ -112,6 +130,7 @@ def _countdown(seconds: float, what: str, sleep: Callable[[float], None]) -> Non
         while left > 0:
             chunk = min(step, left)
             sleep(chunk)
+            _check_abandoned()
             left -= chunk
             if left <= 0.05:
                 break

@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Callable, Iterator, List, Sequence, Tuple
 from urllib.parse import quote
 
+from cutover.core import waits
 from cutover.core.http import Attempt, HttpClient, HttpError
+from cutover.core.workers import Workers
 from cutover.errors import CutoverError
 from cutover.kv.record import EXPIRED, KVRecord, expiration_ttl_at_send
 from cutover.kv.sink import FailedKey, KVSink, WriteResult, last_per_key, now_ms
@@ -31,6 +32,10 @@ FATAL_STATUSES = frozenset({401, 403, 404})
 
 class _AllExpired(Exception):
     """Every record of a request died while it waited: nothing left to send."""
+
+
+class _Abandoned(Exception):
+    """The run was interrupted while this request waited: it is not sent."""
 
 
 def namespace_path(account_id: str, namespace_id: str) -> str:
@@ -154,6 +159,7 @@ class _ApiSink(KVSink):
         self.namespace_id = namespace_id
         self.clock_ms = clock_ms  # type: ignore[assignment]
         self.sleep = sleep
+        self.stopped = False  # an interrupt: no request is sent from now on
 
     def _put_one(self, record: KVRecord) -> WriteResult:
         """`PUT …/values/{key}`; the TTL query parameter is computed afresh for every attempt."""
@@ -165,6 +171,8 @@ class _ApiSink(KVSink):
             body, ctype = record.value, "application/octet-stream"
 
         def prepare() -> Attempt:
+            if self.stopped:
+                raise _Abandoned
             ttl = expiration_ttl_at_send(record.expires_at_ms, self.clock_ms())
             if ttl == EXPIRED:
                 raise _AllExpired
@@ -290,14 +298,18 @@ def put_batch_records(rate: float, window_budget: int, window_seconds: float) ->
 
 
 class PutSink(_ApiSink):
-    """`PUT …/values/{key}` one key at a time, `workers` in flight, paced by the shared limiter."""
+    """`PUT …/values/{key}` one key at a time, `workers` in flight, paced by the shared limiter.
+
+    Ctrl-C (or a fatal answer) stops at once: the queued PUTs are cancelled, none is sent after
+    it, and those in flight are not waited for (their batch is not acknowledged, so the
+    checkpoint still predates it and a --resume sends it again)."""
 
     batch_records = 200
 
     def __init__(self, *args, workers: int = 8, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.workers = max(1, workers)
-        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="kv-put")
+        self._pool = Workers(self.workers, "kv-put")
 
     def write(self, records: Sequence[KVRecord]) -> WriteResult:
         result = WriteResult()
@@ -308,11 +320,11 @@ class PutSink(_ApiSink):
             for future in futures:
                 result.add(future.result())
         except BaseException:
-            # Ctrl-C or a fatal answer: nothing more starts; the checkpoint still predates this batch.
-            for future in futures:
-                future.cancel()
+            self.stopped = True
+            waits.abandon()  # workers waiting out a budget or block wait stop when they wake, silently
+            self._pool.abandon()
             raise
         return result
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._pool.close()

@@ -7,7 +7,10 @@ resume after a given `_id` (`ScanOptions`):
 - `dataapi:https://…/endpoint/data/v1` — `dataapi.DataApiSource`: the Atlas Data API protocol,
   paged by `_id`, its completeness cross-checked by a count.
 - `mongodb://…`, `mongodb+srv://…` — `native.source.NativeSource`: a read-only native driver
-  (TLS, SCRAM, SRV), sorted by `_id` (a bare scheme takes the whole URI from MONGODB_URI).
+  (TLS, SCRAM, SRV), sorted by `_id`, its completeness cross-checked by a count (a bare
+  scheme takes the whole URI from MONGODB_URI).
+
+`idrange` holds MongoDB's `_id` order, the paging/counting filters and the end-of-scan check.
 
 Beside them: `values` (the types), `ejson` (Extended JSON), `jsvalue` (values as a Worker's
 `JSON.stringify` prints them), `filtering` (the `since` filter and projection for files).

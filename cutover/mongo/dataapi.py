@@ -11,9 +11,8 @@ gateway that drops `sort`), and at the end counts the range it read through `agg
 """
 from __future__ import annotations
 
-import decimal
 import json
-from typing import Any, Dict, Iterator, List, Mapping
+from typing import Any, Dict, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from cutover.core import redact
@@ -22,131 +21,14 @@ from cutover.core.endpoint import require_private_channel
 from cutover.core.http import HttpClient, Response, excerpt
 from cutover.errors import ConfigError, CutoverError
 from cutover.mongo import ejson
-from cutover.mongo.base import Batch, MongoSource, ScanOptions, SourceIncomplete
-from cutover.mongo.values import (
-    Binary,
-    Code,
-    DateTime,
-    Decimal128,
-    MaxKey,
-    MinKey,
-    ObjectId,
-    Regex,
-    Symbol,
-    Timestamp,
-    Undefined,
-)
+from cutover.mongo.base import Batch, MongoSource, ScanOptions
+from cutover.mongo.idrange import after_filter, all_of, check_scan_count, increases, scan_count_range
+
+__all__ = ["DataApiSource", "after_filter", "auth_headers"]
 
 DEFAULT_PAGE_SIZE = 1000  # the Data API's default `limit`
 MAX_PAGE_SIZE = 50_000  # "Each request may return up to 50,000 documents"
 KEY_ENV = "MONGODB_DATA_API_KEY"
-
-# MongoDB's sort order across BSON types, as `$type` aliases per bracket. `$gt` only matches
-# values of the same bracket, so paging past the last `_id` must also ask for every later
-# bracket, or a collection with mixed `_id` types would silently lose the later ones.
-_TYPE_BRACKETS: List[List[str]] = [
-    ["minKey"],
-    ["null", "undefined"],
-    ["int", "long", "double", "decimal"],
-    ["string", "symbol"],
-    ["object"],
-    ["array"],
-    ["binData"],
-    ["objectId"],
-    ["bool"],
-    ["date"],
-    ["timestamp"],
-    ["regex"],
-    ["javascript", "javascriptWithScope", "dbPointer"],
-    ["maxKey"],
-]
-
-
-def _bracket(value: Any) -> int:
-    """Index into `_TYPE_BRACKETS` of a decoded `_id` value."""
-    if value is MinKey:
-        return 0
-    if value is None or value is Undefined:
-        return 1
-    if isinstance(value, bool):
-        return 8
-    if isinstance(value, (int, float, Decimal128)):
-        return 2
-    if isinstance(value, (str, Symbol)):
-        return 3
-    if isinstance(value, dict):
-        return 4
-    if isinstance(value, list):
-        return 5
-    if isinstance(value, Binary):
-        return 6
-    if isinstance(value, ObjectId):
-        return 7
-    if isinstance(value, DateTime):
-        return 9
-    if isinstance(value, Timestamp):
-        return 10
-    if isinstance(value, Regex):
-        return 11
-    if isinstance(value, Code):
-        return 12
-    if value is MaxKey:
-        return 13
-    return 4  # DBRef and friends are documents on the wire
-
-
-def id_order(value: Any) -> tuple | None:  # type: ignore[type-arg]
-    """MongoDB's order of `_id` values as a sortable tuple; None within a bracket this does not
-    order (documents, arrays, binaries, ...), where only the bracket is compared."""
-    b = _bracket(value)
-    if isinstance(value, bool):
-        return (b, int(value))
-    if isinstance(value, Decimal128):
-        try:
-            return (b, decimal.Decimal(value.value))
-        except decimal.InvalidOperation:
-            return None
-    if isinstance(value, (int, float)):
-        return (b, decimal.Decimal(value)) if value == value else (b, decimal.Decimal("-Infinity"))
-    if isinstance(value, (str, Symbol)):
-        return (b, str(value).encode("utf-8", "surrogatepass"))
-    if isinstance(value, ObjectId):
-        return (b, value.binary)
-    if isinstance(value, DateTime):
-        return (b, value.millis)
-    if value is MinKey or value is MaxKey or value is None or value is Undefined:
-        return (b,)
-    return None
-
-
-def increases(previous: Any, current: Any) -> bool:
-    """Whether `current` comes strictly after `previous` in MongoDB's `_id` order (as far as known)."""
-    pb, cb = _bracket(previous), _bracket(current)
-    if pb != cb:
-        return cb > pb
-    p, c = id_order(previous), id_order(current)
-    if p is None or c is None:
-        return bool(previous != current)
-    return c > p
-
-
-def upto_filter(last_id: Any) -> Dict[str, Any]:
-    """Query for every `_id` up to and including `last_id` in MongoDB's sort order (all types)."""
-    earlier = [alias for bracket in _TYPE_BRACKETS[: _bracket(last_id)] for alias in bracket]
-    same_type = {"_id": {"$lte": last_id}}
-    if not earlier:
-        return same_type
-    return {"$or": [same_type, {"_id": {"$type": earlier}}]}
-
-
-def after_filter(last_id: Any) -> Dict[str, Any]:
-    """Query for every `_id` after `last_id` in MongoDB's sort order (all types)."""
-    later = [alias for bracket in _TYPE_BRACKETS[_bracket(last_id) + 1 :] for alias in bracket]
-    same_type = {"_id": {"$gt": last_id}}
-    if not later:
-        return same_type
-    return {"$or": [same_type, {"_id": {"$type": later}}]}
-
 
 def _check_endpoint(endpoint: str) -> str:
     endpoint = endpoint.strip().rstrip("/")
@@ -267,8 +149,7 @@ class DataApiSource(MongoSource):
         scanned = 0
         where = f"{self.description}: find on {self.database}.{collection}"
         while True:
-            clauses = [c for c in (base, after_filter(last) if resumed else None) if c]
-            query = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else {})
+            query = all_of([base, after_filter(last) if resumed else {}])
             body: Dict[str, Any] = {"filter": query, "sort": {"_id": 1}, "limit": self.page_size}
             if projection:
                 body["projection"] = projection
@@ -297,33 +178,17 @@ class DataApiSource(MongoSource):
                 for doc in batch:
                     doc.pop("_id", None)
             yield batch
-        self._check_scanned(collection, options, last if scanned else None, scanned)
+        self._check_scanned(collection, options, last, scanned)
 
     def _check_scanned(self, collection: str, options: ScanOptions, last: Any, scanned: int) -> None:
         """Count the range the scan covered with `aggregate`; fewer documents read than counted
-        means the service lost some (deletions meanwhile only make the count smaller). A resume
-        that knows what its earlier runs read (`read_before`) counts from the start."""
-        from_start = options.after_id is not None and options.read_before is not None
-        earlier = (options.read_before or 0) if from_start else 0
-        clauses = [self._base_filter(options)]
-        if options.after_id is not None and not from_start:
-            clauses.append(after_filter(options.after_id))
-        upper = last if last is not None else (options.after_id if from_start else None)
-        if upper is not None:
-            clauses.append(upto_filter(upper))
-        clauses = [c for c in clauses if c]
-        match = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else {})
-        counted = self._aggregate_count(collection, match)
-        read = scanned + earlier
-        if counted is not None and counted > read:
-            runs = f" ({earlier} of them in the runs before this --resume)" if earlier else ""
-            raise SourceIncomplete(
-                f"{self.description}: {self.database}.{collection}: aggregate counts {counted} documents in the "
-                f"range read, find returned {read}{runs}: {counted - read} were lost in paging (a gateway that "
-                "drops pages or ignores sort?) or added behind the read position meanwhile; if it repeats, read "
-                "through a mongodb:// source or an export",
-                counted=counted, scanned=read,
-            )
+        means the service lost some (see `idrange.scan_count_range` for the range)."""
+        match, earlier = scan_count_range(self._base_filter(options), options, last, scanned)
+        check_scan_count(
+            f"{self.description}: {self.database}.{collection}", counted=self._aggregate_count(collection, match),
+            scanned=scanned, earlier=earlier, cause="in paging (a gateway that drops pages or ignores sort?)",
+            instead="read through a mongodb:// source or an export",
+        )
 
     def _aggregate_count(self, collection: str, match: Dict[str, Any]) -> int | None:
         reply = self.call("aggregate", collection, {"pipeline": [{"$match": match}, {"$count": "n"}]})
@@ -337,9 +202,8 @@ class DataApiSource(MongoSource):
 
     def count(self, collection: str, options: ScanOptions = ScanOptions()) -> int | None:
         """Exact count through `/action/aggregate` (`$match` + `$count`)."""
-        clauses = [c for c in (self._base_filter(options), after_filter(options.after_id) if options.after_id is not None else None) if c]
-        match = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else {})
-        return self._aggregate_count(collection, match)
+        after = after_filter(options.after_id) if options.after_id is not None else {}
+        return self._aggregate_count(collection, all_of([self._base_filter(options), after]))
 
     def close(self) -> None:
         pass

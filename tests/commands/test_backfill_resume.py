@@ -159,6 +159,51 @@ def test_ctrl_c_on_a_terminal_says_where_the_checkpoint_is_and_how_to_resume(cf:
     assert_kv_matches(cf.kv, expected, time.time())  # type: ignore[attr-defined]
 
 
+def _claimed(checkpoint: Path) -> Tuple[int, dict]:
+    """(documents done up to the saved position, the module's saved counters)."""
+    module = json.loads(checkpoint.read_text())["state"]["modules"]["sessions"]
+    return int(json.loads(module["after_id"])["$oid"], 16), module["stats"]
+
+
+def test_ctrl_c_in_put_mode_stops_at_once_with_requests_in_flight_and_resume_writes_the_rest(
+        cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path) -> None:
+    expected, cfg = kv_setup(tmp_path, 300, with_invalid=False)
+    kv = cf.kv  # type: ignore[attr-defined]
+    kv.hold_puts_after = 45  # from the 46th PUT on no answer comes: requests are in flight at Ctrl-C
+    argv = ["backfill-kv", "--config", "rollback.json", "--mode", "put", "--rate", "100"]
+    proc = subprocess.Popen(cutover_cmd(*argv), cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: kv.held >= 1, lambda: proc.poll() is None)
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, raw = proc.communicate(timeout=30)  # a hang guard: the held requests are never answered
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail("Ctrl-C did not end the run: it waited for the PUTs in flight")
+        err = raw.decode()
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err and err.count("continue with") == 1, err
+        stored = set(kv.put_keys)
+        # the checkpoint claims only keys the API confirmed: every one before its position is stored
+        done, stats = _claimed(tmp_path / CHECKPOINT)
+        claimed = {k for k in expected if int(k.split(":")[1]) < done}
+        assert claimed and claimed <= stored and stats["written"] == len(claimed)
+        kv.hold_puts_after = None
+        printed = resume_line(err)
+        assert printed[-len(argv) - 1:] == [*argv, "--resume"], printed
+        resumed = subprocess.run([sys.executable, *printed[1:]], cwd=str(tmp_path), env=env, capture_output=True, timeout=120)
+        assert resumed.returncode == 0, resumed.stderr.decode()
+        again = kv.put_keys[len(stored):]
+        assert len(again) == len(set(again)) and not set(again) & claimed  # exactly the rest, nothing twice
+        assert set(again) | claimed >= {k for k, e in expected.items() if k in kv.live(NAMESPACE)}
+        assert_kv_matches(kv, expected, time.time())
+    finally:
+        kv.release.set()
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_interrupt_before_anything_was_written_leaves_nothing_to_resume(cf: FakeCloudflare, env: Dict[str, str], tmp_path: Path) -> None:
     kv_setup(tmp_path, 50)
     cf.inject(Fault("slow", path="/bulk", delay=20.0))  # the first request hangs: nothing acknowledged

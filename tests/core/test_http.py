@@ -167,6 +167,35 @@ def test_a_block_is_waited_out_with_fresh_attempts_and_the_budget_told(server, c
     assert lines[0].endswith("Z, then sending again (block wait 1 of 3)") and lines[1].endswith("(block wait 2 of 3)")
 
 
+def test_threads_that_hit_the_same_block_tell_it_once(server, capsys):
+    """8 put-mode workers share a client: one block event is one on_block call (one warning)."""
+    import threading
+
+    workers = 8
+    server.inject(Fault("status", "/ok", count=workers, status=429, headers={"Retry-After": "300"}))
+    together = threading.Barrier(workers, timeout=30)
+    first_sleep: set = set()
+
+    def sleep(seconds: float) -> None:  # every thread is inside its block wait before any goes on
+        if threading.get_ident() not in first_sleep:
+            first_sleep.add(threading.get_ident())
+            together.wait()
+
+    budget, told = Budget(), []
+    c = HttpClient(server.base_url, sleep=sleep, rng=random.Random(1), pace=budget, on_block=told.append,
+                   max_retry_after=60, block_waits=3, block_note="the token is blocked")
+    answers: list = []
+    threads = [threading.Thread(target=lambda: answers.append(c.get_json("/ok"))) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(answers) == workers and c.stats.blocks == workers  # each request waited the block out
+    assert told == [300]  # ... and the block was told once
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("429: waiting")]
+    assert len(lines) == 1
+
+
 def test_more_blocks_than_allowed_end_with_one_line_that_says_what_to_do(server):
     server.inject(Fault("status", "/ok", count=10, status=429, headers={"Retry-After": "300"}))
     c, slept, budget, told = blocking(server)

@@ -172,3 +172,24 @@ def test_a_plain_stream_without_isatty_still_works(monkeypatch: pytest.MonkeyPat
     waits.wait(65, "429", lambda s: None)
     assert "".join(bare.parts).splitlines() == ["429: waiting 1m05s", "429: still waiting, 35s left",
                                                 "429: still waiting, 5s left"]
+
+
+@pytest.mark.parametrize("seconds", [299.0, 0.5])  # a countdown said on stderr, and a silent pacing wait
+def test_an_abandoned_run_ends_waits_when_they_wake_and_says_nothing_more(capsys, seconds: float) -> None:
+    waits.configure()
+    slept: List[float] = []
+
+    def sleep(chunk: float) -> None:
+        slept.append(chunk)
+        waits.abandon()  # the main thread was interrupted meanwhile
+
+    try:
+        with pytest.raises(waits.WaitAbandoned):
+            waits.wait(seconds, "429", sleep)
+        assert len(slept) == 1
+        lines = capsys.readouterr().err.splitlines()
+        assert len(lines) == (1 if seconds > 1 else 0) and "left" not in "".join(lines)
+    finally:
+        waits.configure()  # the next command waits normally again
+    waits.wait(0.5, "429", slept.append)
+    assert slept[-1] == 0.5

@@ -9,8 +9,9 @@
 - `GET  …/keys?prefix&limit&cursor` -> `[{name, expiration?, metadata?}]`, `result_info.cursor`
 
 Faults beyond the base server's: `unsuccessful_once` (keys reported unsuccessful — and not
-stored — on their next bulk write), `unsuccessful_always` (on every write) and
-`unsuccessful_rate` (each pair fails with that chance).
+stored — on their next bulk write), `unsuccessful_always` (on every write),
+`unsuccessful_rate` (each pair fails with that chance) and `hold_puts_after` (single-key PUTs
+past that many get no answer until `release` is set: requests in flight, a slow API).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ MAX_BULK_PAIRS = 10_000
 MAX_BULK_BYTES = 100_000_000
 MAX_BULK_GET = 100
 MIN_TTL = 60
+HOLD_LIMIT = 90.0  # seconds a held request waits for `release` at most (every wait is bounded)
 
 
 @dataclass
@@ -63,6 +65,10 @@ class KVState:
         self.bulk_requests = 0
         self.put_requests = 0
         self.ttl_too_low = 0  # writes refused because the TTL was under 60 s (must stay 0)
+        self.hold_puts_after: int | None = None  # PUTs arriving past this many are held until `release`
+        self.release = threading.Event()
+        self.held = 0  # PUTs held so far
+        self.put_keys: List[str] = []  # keys stored by single-key PUTs, in order
 
     def create_namespace(self, namespace_id: str) -> Dict[str, Entry]:
         return self.namespaces.setdefault(namespace_id, {})
@@ -133,6 +139,11 @@ def install(fake: FakeCloudflare, state: KVState | None = None) -> KVState:
         store, err = namespace(request)
         if err is not None:
             return err
+        with kv.lock:
+            hold = kv.hold_puts_after is not None and kv.put_requests + kv.held >= kv.hold_puts_after
+            kv.held += hold
+        if hold and not kv.release.wait(HOLD_LIMIT):
+            return error(504, 10000, "held request never released")
         key = unquote(request.params["key"])
         bad = _key_error(key)
         if bad is not None:
@@ -163,6 +174,7 @@ def install(fake: FakeCloudflare, state: KVState | None = None) -> KVState:
             kv.ever_written.add(key)
             kv.writes += 1
             kv.put_requests += 1
+            kv.put_keys.append(key)
         return envelope(None)
 
     def get_value(request: Request) -> Reply:

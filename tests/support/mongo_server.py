@@ -1,5 +1,7 @@
 """A small MongoDB server for tests: OP_MSG (and OP_QUERY for legacy handshakes), hello, SCRAM-SHA-256/1
-server side, find/getMore/killCursors/count, optional TLS and replica-set roles, injectable faults.
+server side, find/getMore/killCursors/count/aggregate ($match, $count), optional TLS and replica-set
+roles, injectable faults. Queries use the Data API fake's matcher (`$gt..$type/$and/$or` with
+MongoDB's type bracketing); an operator it does not know is an error, never ignored.
 
 It uses pymongo's `bson` (an implementation independent of ours) and is first checked by real pymongo.
 Loopback only; every socket wait is bounded.
@@ -26,6 +28,8 @@ from bson.max_key import MaxKey
 from bson.min_key import MinKey
 from bson.objectid import ObjectId
 from pymongo.saslprep import saslprep
+
+from tests.support.dataapi_server import QueryError, matches
 
 OPTIONS = CodecOptions(datetime_conversion=DatetimeConversion.DATETIME_MS)
 OP_REPLY, OP_QUERY, OP_MSG = 1, 2004, 2013
@@ -61,28 +65,6 @@ def bson_order(value: Any) -> tuple:
     return (50, repr(value))
 
 
-def _compare(op: str, left: Any, right: Any) -> bool:
-    a, b = bson_order(left), bson_order(right)
-    if op != "$eq" and a[0] != b[0]:
-        return False  # query comparison operators stay within one type bracket, like mongod
-    return {"$gt": a > b, "$gte": a >= b, "$lt": a < b, "$lte": a <= b, "$eq": a == b}[op]
-
-
-def matches(doc: dict, query: dict) -> bool:
-    for key, cond in query.items():
-        if key == "$and":
-            if not all(matches(doc, q) for q in cond):
-                return False
-            continue
-        value = doc.get(key)
-        if isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond):
-            if key not in doc or not all(_compare(op, value, arg) for op, arg in cond.items()):
-                return False
-        elif key not in doc or not _compare("$eq", value, cond):
-            return False
-    return True
-
-
 @dataclass
 class ScramUser:
     """Stored SCRAM credentials (what mongod keeps): salt, iterations, StoredKey, ServerKey per mechanism."""
@@ -111,6 +93,8 @@ class Faults:
     drop_on_getmore: int = 0  # close the connection instead of answering the next N getMores
     drop_on_find: int = 0
     lose_cursor_on_getmore: int = 0  # answer the next N getMores with CursorNotFound (cursor timed out)
+    lose_on_getmore: int = 0  # the next N getMore batches silently leave out their first document (count still sees it)
+    lose_ids: list = field(default_factory=list)  # find never returns these _ids; count and aggregate still see them
     forget_skip_empty_exchange: bool = False  # behave like servers before 4.4 (one more empty round)
 
 
@@ -274,12 +258,15 @@ class MongoTestServer:
         handler: Callable[[dict, dict], dict | None] | None = getattr(self, "_cmd_" + name.lower(), None)
         if handler is None:
             return _error(59, "CommandNotFound", f"no such command: '{name}'")
-        if name.lower() in ("find", "getmore", "count", "killcursors") and self.users and state["user"] is None:
+        if name.lower() in ("find", "getmore", "count", "aggregate", "killcursors") and self.users and state["user"] is None:
             return _error(13, "Unauthorized", f"command {name} requires authentication")
         if name.lower() in ("find", "getmore") and self._fault(name.lower()):
             sock.shutdown(socket.SHUT_RDWR)
             return None
-        return handler(cmd, state)
+        try:
+            return handler(cmd, state)
+        except QueryError as exc:
+            return _error(2, "BadValue", str(exc))
 
     def _fault(self, name: str) -> bool:
         with self._lock:
@@ -393,7 +380,8 @@ class MongoTestServer:
         refused = self._readable(cmd)
         if refused:
             return refused
-        docs = [d for d in self._collection(cmd, "find") if matches(d, cmd.get("filter") or {})]
+        lost = self.faults.lose_ids
+        docs = [d for d in self._collection(cmd, "find") if matches(d, cmd.get("filter") or {}) and d.get("_id") not in lost]
         if cmd.get("sort"):
             (field_name, direction), *_ = cmd["sort"].items()
             docs.sort(key=lambda d: bson_order(d.get(field_name)), reverse=direction < 0)
@@ -433,6 +421,9 @@ class MongoTestServer:
                 self.faults.lose_cursor_on_getmore -= 1
                 self._cursors.pop(cursor_id, None)
                 return _error(43, "CursorNotFound", f"cursor id {cursor_id} not found")
+            if self.faults.lose_on_getmore > 0 and rest:
+                self.faults.lose_on_getmore -= 1
+                rest = rest[1:]
         return self._batch(ns, rest, int(cmd.get("batchSize", 0)), "nextBatch", cursor_id)
 
     def _cmd_killcursors(self, cmd: dict, state: dict) -> dict:
@@ -449,6 +440,25 @@ class MongoTestServer:
             return refused
         docs = [d for d in self._collection(cmd, "count") if matches(d, cmd.get("query") or {})]
         return {"n": len(docs), "ok": 1.0}
+
+    def _cmd_aggregate(self, cmd: dict, state: dict) -> dict:
+        """`{aggregate: coll, pipeline: [...], cursor: {batchSize?}}`: the stages a count needs."""
+        refused = self._readable(cmd)
+        if refused:
+            return refused
+        if not isinstance(cmd.get("cursor"), dict):
+            return _error(9, "FailedToParse", "The 'cursor' option is required, except for aggregate with the explain argument")
+        docs = list(self._collection(cmd, "aggregate"))
+        for stage in cmd.get("pipeline") or []:
+            (name, arg), = stage.items()
+            if name == "$match":
+                docs = [d for d in docs if matches(d, arg)]
+            elif name == "$count":
+                docs = [{arg: len(docs)}] if docs else []
+            else:
+                raise QueryError(f"Unrecognized pipeline stage name: '{name}'")
+        ns = f"{cmd['$db']}.{cmd['aggregate']}"
+        return self._batch(ns, docs, int(cmd["cursor"].get("batchSize", 101)), "firstBatch")
 
     def open_cursors(self) -> int:
         with self._lock:

@@ -1,4 +1,9 @@
-"""`NativeSource`: scan collections over the native driver, sorted by _id, resuming after drops."""
+"""`NativeSource`: scan collections over the native driver, sorted by _id, resuming after drops.
+
+At the end of a scan the range it read is counted with `aggregate` (`$match` + `$count`, the
+count MongoDB documents as exact, unlike a `count` without a predicate) and a scan that read
+fewer documents than counted fails loudly (`SourceIncomplete`), the same as the Data API source.
+"""
 from __future__ import annotations
 
 import time
@@ -6,6 +11,7 @@ from typing import Any, Callable, Dict, Iterator
 
 from cutover.errors import ConfigError
 from cutover.mongo.base import Batch, MongoSource, ScanOptions
+from cutover.mongo.idrange import check_scan_count, scan_count_range
 from cutover.mongo.native.client import MongoClient
 from cutover.mongo.native.connection import Warn, stderr_warning
 from cutover.mongo.native.dns import DNSError, Resolver, parse_nameserver
@@ -22,6 +28,16 @@ def scan_filter(options: ScanOptions) -> Dict[str, Any]:
     if options.since is None:
         return {}
     return {options.since_field: {"$gte": options.since}}
+
+
+def _count_in(first_batch: Any) -> int | None:
+    """`n` of a `$count` stage's reply batch: no document means nothing matched; None: not a count."""
+    if not isinstance(first_batch, list):
+        return None
+    if not first_batch:
+        return 0
+    value = first_batch[0].get("n") if isinstance(first_batch[0], dict) else None
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def scan_projection(options: ScanOptions) -> Dict[str, Any] | None:
@@ -74,7 +90,7 @@ class NativeSource(MongoSource):
     def scan(self, collection: str, options: ScanOptions = ScanOptions()) -> Iterator[Batch]:
         """Batches sorted by _id; a dropped connection is reopened and the scan resumes after the last _id."""
         last_id: Any = _NO_ID if options.after_id is None else options.after_id
-        failures = 0
+        failures = scanned = 0
         while True:
             find: Dict[str, Any] = {"filter": scan_filter(options), "sort": {"_id": 1}}
             projection = scan_projection(options)
@@ -96,8 +112,9 @@ class NativeSource(MongoSource):
                     if batch:
                         last_id = batch[-1].get("_id")
                         failures = 0
+                        scanned += len(batch)
                         yield batch
-                return
+                break
             except (MongoNetworkError, MongoCommandError) as exc:
                 if isinstance(exc, MongoCommandError) and exc.code != _CURSOR_NOT_FOUND:
                     raise
@@ -115,6 +132,25 @@ class NativeSource(MongoSource):
                 self.sleep(min(0.5 * 2 ** (failures - 1), 10.0))
             finally:
                 cursor.close()  # killCursors now, not when the garbage collector gets to it
+        self._check_scanned(collection, options, last_id, scanned)
+
+    def _check_scanned(self, collection: str, options: ScanOptions, last_id: Any, scanned: int) -> None:
+        """Count the range the scan read (up to its last _id, so the bot's inserts past the end are
+        not a loss) through `aggregate`, a different server path than the find cursor."""
+        match, earlier = scan_count_range(scan_filter(options), options, last_id, scanned)
+        reply = self.client.connection().command(
+            self.database, {"aggregate": collection, "pipeline": [{"$match": match}, {"$count": "n"}], "cursor": {}}
+        )
+        first = (reply.get("cursor") or {}).get("firstBatch")
+        value = _count_in(first)
+        if value is None:
+            self.warn(f"{collection}: the server's aggregate reply holds no count; the scan is not cross-checked")
+            return
+        check_scan_count(
+            f"{self.description}: {self.database}.{collection}", counted=value, scanned=scanned, earlier=earlier,
+            cause="by the find cursor (a proxy or server that dropped documents?)",
+            instead="read from a mongoexport of the collection (an export: source)",
+        )
 
     def count(self, collection: str, options: ScanOptions = ScanOptions()) -> int | None:
         reply = self.client.connection().command(self.database, {"count": collection, "query": scan_filter(options)})

@@ -72,6 +72,22 @@ def test_kv_emit_same_through_native_and_export(kv_setup, tmp_path: Path) -> Non
         assert (ttl_a is None) == (ttl_b is None) and (ttl_a is None or abs(ttl_a - ttl_b) <= 5)
 
 
+def test_a_document_the_cursor_lost_fails_the_run_loudly_and_a_rerun_emits_it(
+        kv_setup, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    exported, native, server = kv_setup
+    server.faults.lose_ids = [server.data["bot"]["kv_sessions"][120]["_id"]]  # find leaves it out; aggregate counts it
+    args = ["backfill-kv", "--config", str(native), "--emit", "b-{module}.json", "-q"]
+    assert cli.main(args) == 1
+    err = capsys.readouterr().err
+    assert "aggregate counts 300 documents in the range read, find returned 299: 1 were lost" in err, err
+    assert "read from a mongoexport" in err and err.strip().endswith("run the same command again"), err
+    server.faults.lose_ids = []
+    assert cli.main(args) == 0, capsys.readouterr().err
+    assert cli.main(["backfill-kv", "--config", str(exported), "--emit", "a-{module}.json", "-q"]) == 0
+    keys = [{r["key"] for r in json.loads((tmp_path / f"{n}-sessions.json").read_text())} for n in "ab"]
+    assert keys[0] == keys[1] and len(keys[1]) > 200
+
+
 SCHEMA = """CREATE TABLE trading_trades (
   id INTEGER PRIMARY KEY,
   user_id INTEGER NOT NULL,

@@ -5,10 +5,10 @@ from urllib.parse import quote
 
 import pytest
 
-from cutover.mongo.base import ScanOptions
+from cutover.mongo.base import ScanOptions, SourceIncomplete
 from cutover.mongo.native.errors import MongoAuthError, MongoCommandError, MongoNetworkError, MongoTLSError
 from cutover.mongo.native.source import NativeSource
-from cutover.mongo.values import DateTime, ObjectId
+from cutover.mongo.values import DateTime, Int64, ObjectId
 from tests.mongo.native.conftest import PASSWORD, SASL_PASSWORD, sample_documents, uri_for
 from tests.support.dns_server import DNSTestServer
 from tests.support.mongo_server import MongoTestServer, ScramUser, replica_set
@@ -283,3 +283,90 @@ def test_unreachable_server_fails_after_one_selection_timeout_not_many_reconnect
         list(source.scan("users", ScanOptions(batch_size=5)))
     assert "gave up after" not in str(info.value)
     assert not any("reconnecting" in w for w in warnings)
+
+
+# -- the end-of-scan count: a scan never silently loses a document -----------------------
+
+
+def test_a_document_lost_in_a_getmore_batch_fails_the_scan_after_the_last_batch(server: MongoTestServer, ca_file: str) -> None:
+    server.faults.lose_on_getmore = 1  # the second batch leaves out one document
+    batches: list = []
+    expected = r"aggregate counts 27 documents in the range read, find returned 26: 1 "
+    with pytest.raises(SourceIncomplete, match=expected) as info, _source(uri_for(server, ca_file)) as source:
+        for batch in source.scan("users", ScanOptions(batch_size=5)):
+            batches.append(batch)
+    assert (info.value.counted, info.value.scanned) == (27, 26) and info.value.exit_code == 1
+    assert sum(len(b) for b in batches) == 26  # everything read was handed on before the error
+    pipeline = server.commands("aggregate")[0]["body"]["pipeline"]
+    assert pipeline[-1] == {"$count": "n"} and "$match" in pipeline[0]
+
+
+def test_a_complete_scan_passes_its_count_with_since_and_resume_position(server: MongoTestServer, ca_file: str) -> None:
+    since = DateTime(1_700_000_000_000 + 20 * 1000)
+    with _source(uri_for(server, ca_file)) as source:
+        assert sum(len(b) for b in source.scan("users", ScanOptions(batch_size=4))) == 27
+        assert sum(len(b) for b in source.scan("users", ScanOptions(since=since, batch_size=2))) == 6
+        docs = _expected(server)
+        resumed = ScanOptions(after_id=docs[10]["_id"], read_before=11, batch_size=4)
+        assert sum(len(b) for b in source.scan("users", resumed)) == 16
+        assert sum(len(b) for b in source.scan("users", ScanOptions(after_id=docs[10]["_id"], batch_size=4))) == 16
+    assert len(server.commands("aggregate")) == 4
+
+
+def _added(server: MongoTestServer, doc: dict) -> None:
+    with server._lock:
+        server.data["bot"]["users"].append(doc)
+
+
+def test_documents_added_past_the_read_end_during_the_scan_are_not_a_loss(server: MongoTestServer, ca_file: str) -> None:
+    from bson.objectid import ObjectId as BsonObjectId
+
+    newest = {"_id": BsonObjectId(bytes.fromhex("7f000000") + bytes(8)), "n": 999}  # the bot's next insert
+    with _source(uri_for(server, ca_file)) as source:
+        scan = source.scan("users", ScanOptions(batch_size=5))
+        read = len(next(scan))
+        _added(server, newest)  # the open cursor does not return it; the count must not take it for a loss
+        read += sum(len(b) for b in scan)
+    assert read == 27
+    match = server.commands("aggregate")[0]["body"]["pipeline"][0]["$match"]
+    assert "$lte" in str(match)  # the count stops at the last _id read
+
+
+def test_a_document_added_behind_the_read_position_during_the_scan_is_found_missing(server: MongoTestServer, ca_file: str) -> None:
+    expected = "counts 28 .* returned 27: 1 were lost .* or added behind the read position"
+    with pytest.raises(SourceIncomplete, match=expected), _source(uri_for(server, ca_file)) as source:
+        scan = source.scan("users", ScanOptions(batch_size=5))
+        next(scan)
+        _added(server, {"_id": -5, "n": -5})  # sorts before every _id already read
+        list(scan)
+
+
+def test_a_resume_that_knows_what_earlier_runs_read_counts_from_the_start(server: MongoTestServer, ca_file: str) -> None:
+    docs = _expected(server)
+    position = ScanOptions(after_id=docs[10]["_id"], read_before=11, batch_size=4)
+    _added(server, {"_id": -5, "n": -5})  # added behind the position between the runs
+    with _source(uri_for(server, ca_file)) as source:
+        with pytest.raises(SourceIncomplete, match=r"counts 28 .* returned 27 \(11 of them in the runs before this --resume\)"):
+            list(source.scan("users", position))
+        # without what the earlier runs read only this run's range is counted: the addition goes unseen
+        assert sum(len(b) for b in source.scan("users", ScanOptions(after_id=docs[10]["_id"]))) == 16
+        # nothing left after the position: the count still covers the start
+        with pytest.raises(SourceIncomplete, match="counts 28"):
+            list(source.scan("users", ScanOptions(after_id=docs[-1]["_id"], read_before=27)))
+
+
+def test_a_reconnect_mid_scan_does_not_upset_the_count(server: MongoTestServer, ca_file: str) -> None:
+    server.faults.drop_on_getmore = 2
+    with _source(uri_for(server, ca_file)) as source:
+        assert sum(len(b) for b in source.scan("users", ScanOptions(batch_size=5))) == 27
+    assert len(server.commands("aggregate")) == 1
+
+
+@pytest.mark.parametrize("batch, expected", [
+    ([], 0), ([{"n": 5}], 5), ([{"n": Int64(7)}], 7), (None, None), ({"n": 1}, None), ([{"x": 1}], None),
+    ([{"n": True}], None), ([{"n": 2.0}], None),
+])
+def test_count_in_an_aggregate_reply(batch: object, expected: int | None) -> None:
+    from cutover.mongo.native.source import _count_in
+
+    assert _count_in(batch) == expected
