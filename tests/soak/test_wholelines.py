@@ -119,3 +119,15 @@ def test_a_line_cut_right_after_a_nested_ok_outcome_is_not_whole(end: bytes) -> 
             cut = text[: text.index(cut_after) + len(cut_after)]
             assert _check(good + b"\n" + cut + end) == [1]
             assert _check(cut + b"\n" + good + end) == [0]
+
+
+def test_a_fresh_process_learns_the_end_from_the_first_records_not_the_whole_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before its first block a process knows no line end: it learns one from the block's first
+    record, then proves the rest of the block by pieces (not every line read as JSON)."""
+    good = [js(logpush([[js(timing("/s", float(i)))]], ts=T0 + i)).encode() for i in range(50)]
+    monkeypatch.setattr(wholelines, "_SHAPES", [])
+    seen: List[bytes] = []
+    real = wholelines._whole_record
+    monkeypatch.setattr(wholelines, "_whole_record", lambda text: seen.append(text) or real(text))
+    assert _check(b"\n".join(good) + b"\n") == []
+    assert seen == [good[0]] and len(wholelines._SHAPES) == 1
