@@ -142,7 +142,8 @@ def test_since_takes_every_form_of_the_one_time_grammar(cf: FakeCloudflare, env:
     if form == "relative":
         since_ms, text = now - 10 * 3_600_000, "10h"
     elif form == "date":
-        since_ms = (now - 30 * 3_600_000) // 86_400_000 * 86_400_000
+        # documents are 0..47 h old; midnight of the day 20 h ago is 20..44 h back at any time of day
+        since_ms = (now - 20 * 3_600_000) // 86_400_000 * 86_400_000
         text = time.strftime("%Y-%m-%d", time.gmtime(since_ms / 1000))
     elif form == "epoch_ms":
         since_ms = now - 5 * 3_600_000
