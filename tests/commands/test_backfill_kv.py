@@ -140,7 +140,9 @@ def test_since_takes_every_form_of_the_one_time_grammar(cf: FakeCloudflare, env:
     expected, cfg = setup_data(tmp_path, 200, with_invalid=False)
     now = int(time.time() * 1000)
     if form == "relative":
-        since_ms, text = now - 10 * 3_600_000, "10h"
+        # half an hour off every document's age (whole hours): the run resolves "630m" (10.5 h) a moment
+        # after `now`, and no document can lie within that moment (with "10h" the 10 h old ones did)
+        since_ms, text = now - 630 * 60_000, "630m"
     elif form == "date":
         # documents are 0..47 h old; midnight of the day 20 h ago is 20..44 h back at any time of day
         since_ms = (now - 20 * 3_600_000) // 86_400_000 * 86_400_000
@@ -153,7 +155,6 @@ def test_since_takes_every_form_of_the_one_time_grammar(cf: FakeCloudflare, env:
         text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since_ms / 1000 + 2 * 3600)) + "+0200"
     assert run("--config", str(cfg), "--since", text) == 0
     docs = [json.loads(x) for x in (tmp_path / "dump" / "kv_sessions.json").read_text().splitlines()]
-    # relative: the run resolved "10h" a moment after `now`; no document sits within that moment
     keep = {d["key"] for d in docs if int(d["updatedAt"]["$date"]["$numberLong"]) >= since_ms}
     recent = {k: e for k, e in expected.items() if k in keep}
     assert 0 < len(recent) < len(expected)
