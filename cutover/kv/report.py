@@ -78,6 +78,9 @@ class Reporter:
                 failed: int, problems: ProblemLog) -> None:
         """One source of truth: the module counters, carried through the checkpoint, cover the
         whole job; the totals are their sums, the headline time the job's (all runs)."""
+        # Rounded once: the headline formats the very seconds the JSON reports (1.4996 s was
+        # "1s" in one and 1.5 = "2s" in the other).
+        elapsed, total_elapsed = round(elapsed, 3), round(total_elapsed, 3)
         doc = {
             "ok": failed == 0,
             "dry_run": self.s.dry_run,
@@ -86,10 +89,10 @@ class Reporter:
             "requests": sum(s.requests for s in stats.values()),
             "retries": sum(s.retries for s in stats.values()),
             "throttled": client.stats.throttled if client else 0,
-            "elapsed_s": round(total_elapsed, 3),
+            "elapsed_s": total_elapsed,
             "runs": runs,
             "this_run": {
-                "elapsed_s": round(elapsed, 3),
+                "elapsed_s": elapsed,
                 "requests": client.stats.requests if client else sum(s.requests for s in stats.values()),
                 "retries": client.stats.retries if client else 0,
             },

@@ -140,7 +140,9 @@ def test_since_takes_every_form_of_the_one_time_grammar(cf: FakeCloudflare, env:
     expected, cfg = setup_data(tmp_path, 200, with_invalid=False)
     now = int(time.time() * 1000)
     if form == "relative":
-        since_ms, text = now - 10 * 3_600_000, "10h"
+        # half an hour off every document's age (whole hours): the run resolves "630m" (10.5 h) a moment
+        # after `now`, and no document can lie within that moment (with "10h" the 10 h old ones did)
+        since_ms, text = now - 630 * 60_000, "630m"
     elif form == "date":
         # documents are 0..47 h old; midnight of the day 20 h ago is 20..44 h back at any time of day
         since_ms = (now - 20 * 3_600_000) // 86_400_000 * 86_400_000
@@ -153,7 +155,6 @@ def test_since_takes_every_form_of_the_one_time_grammar(cf: FakeCloudflare, env:
         text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since_ms / 1000 + 2 * 3600)) + "+0200"
     assert run("--config", str(cfg), "--since", text) == 0
     docs = [json.loads(x) for x in (tmp_path / "dump" / "kv_sessions.json").read_text().splitlines()]
-    # relative: the run resolved "10h" a moment after `now`; no document sits within that moment
     keep = {d["key"] for d in docs if int(d["updatedAt"]["$date"]["$numberLong"]) >= since_ms}
     recent = {k: e for k, e in expected.items() if k in keep}
     assert 0 < len(recent) < len(expected)
@@ -241,6 +242,7 @@ def test_kill_9_at_random_points_then_resume_is_exact(cf: FakeCloudflare, env: D
 
 def test_emit_file_loads_into_real_wrangler(env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     expected, cfg = setup_data(tmp_path, 60)
+    emit_started = time.time()
     assert run("--config", str(cfg), "--emit", "kv-{module}.json") == 0
     out = capsys.readouterr().out
     assert "wrangler kv bulk put kv-sessions.json --namespace-id " + NAMESPACE in out
@@ -249,20 +251,23 @@ def test_emit_file_loads_into_real_wrangler(env: Dict[str, str], tmp_path: Path,
     home, state = tmp_path / "wrangler-home", tmp_path / "wrangler-state"
     local = ["--namespace-id", NAMESPACE, "--local", "--persist-to", str(state)]
     put = run_wrangler(["kv", "bulk", "put", "kv-sessions.json", *local], cwd=tmp_path, home=home)
+    put_done = time.time()
     assert put.returncode == 0, put.stderr
     listed = wrangler_read(["kv", "key", "list", *local], tmp_path, home)
     assert listed.returncode == 0, listed.stderr
     keys = {k["name"]: k for k in json.loads(listed.stdout)}
     assert set(keys) == set(expected)
-    sent_at = time.time()
     for name, item in keys.items():
         want = expected[name]
         assert item.get("metadata") == want.metadata
         if want.expires_at_ms is None:
             assert "expiration" not in item
         else:
-            # TTLs count from when the file was written; wrangler applied it seconds later
-            assert want.expires_at_ms / 1000 - 1 < item["expiration"] <= max(want.expires_at_ms / 1000, sent_at + 60) + 30
+            # TTLs count from when the file was written (60 s at least), wrangler applied them
+            # later: expiry moves by that delay, measured rather than assumed short (a slow wrangler
+            # start), plus a second for each of the two roundings to whole seconds
+            exp_s = want.expires_at_ms / 1000
+            assert exp_s - 1 < item["expiration"] <= max(exp_s, emit_started + 60) + (put_done - emit_started) + 2
     samples: List[str] = [k for i, k in enumerate(sorted(expected)) if i % 20 == 0]
     for key in samples:
         got = wrangler_read(["kv", "key", "get", key, "--text", *local], tmp_path, home)

@@ -11,7 +11,25 @@ import pytest
 from cutover.cli import main
 from tests.support import cf_kv
 from tests.support.cfapi import TOKEN, FakeCloudflare
+from tests.support.httpserver import Reply, Request
 from tests.support.kvdata import NAMESPACE, write_config, write_export
+
+
+def block_at_first_request(fake: FakeCloudflare, seconds: float) -> None:
+    """Another client on this token crosses the limit just as the next request arrives: that
+    request meets a block of exactly `seconds` however long the command took to send it (a block
+    set before the command started shrank to 1 s, or ended, when a loaded machine started slowly)."""
+    plain_before = fake.before
+    armed = [True]
+
+    def before(request: Request) -> Reply | None:
+        if armed[0] and request.path.startswith("/client/v4/"):
+            armed[0] = False
+            with fake.lock:
+                fake.blocked_until = fake.clock() + seconds
+        return plain_before(request)
+
+    fake.before = before  # type: ignore[method-assign]
 
 
 def test_verify_blocked_by_a_429_says_it_is_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -28,8 +46,7 @@ def test_verify_blocked_by_a_429_says_it_is_waiting(tmp_path: Path, monkeypatch:
         cfg = write_config(tmp_path / "rollback.json", tmp_path / "dump")
         assert main(["backfill-kv", "--config", str(cfg), "-q"]) == 0
         capsys.readouterr()
-        with fake.lock:
-            fake.blocked_until = fake.clock() + 2.0  # another client on this token crossed the limit
+        block_at_first_request(fake, 2.0)
         assert main(["verify", "--config", str(cfg), "-v", "--json", "-"]) == 0
         out = capsys.readouterr()
     assert json.loads(out.out)["ok"] is True

@@ -6,7 +6,7 @@ from typing import Any, Dict, List
 import pytest
 
 from cutover.core.http import HttpClient
-from cutover.core.ratelimit import RateLimiter
+from cutover.core.ratelimit import RateLimiter, padded_window
 from cutover.errors import ConfigError, CutoverError
 from cutover.logfetch.client import TelemetryClient
 from cutover.logfetch.frames import BoundaryDedup, FrameWalker
@@ -139,8 +139,9 @@ def test_shared_limiter_keeps_under_the_budget() -> None:
     fake = FakeCloudflare(window_limit=3, window_seconds=1.0, block_seconds=5.0).start()
     try:
         cf_telemetry.install(fake)
-        # the limiter's clock runs a little ahead of the server's (latency): keep time headroom
-        limiter = RateLimiter(window_limit=3, window_seconds=1.3)
+        # the limiter takes a slot a moment before the server counts the request: pad the window as
+        # the commands do (1 s; 0.3 s was less than a request can be delayed on a loaded machine)
+        limiter = RateLimiter(window_limit=3, window_seconds=padded_window(1.0))
         client = client_for(fake, pace=limiter)
         for i in range(7):
             client.query(T0 + i, T0 + i)
