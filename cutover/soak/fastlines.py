@@ -36,7 +36,8 @@ _MS = rb"[1-9]\d{12}"
 # groups: FAILED.
 _Q = rb'(?(1)\\)"'
 _MARK = _Q + _TXT + _Q + rb":" + _JNUM
-_BODY = (
+TIMING = re.compile(
+    rb'_timing(?:(?:(\\)(?<="Message":\["\{\\"event\\":\\"cmd_timing\\)|(?<="Message":\[\{"event":"cmd_timing))'
     rb'",' + _Q + rb"cmd" + _Q + rb":" + _Q + rb"(" + _TXT + rb")" + _Q + rb"," + _Q + rb"durationMs" + _Q + rb":(" + _DUR + rb")"
     + rb"(?:," + _Q + rb"cold" + _Q + rb":(?:(t)rue|(f)alse)|)"
     + rb"(?:," + _Q + rb"isolateAgeMs" + _Q + rb":" + _JNUM + rb"|)"
@@ -44,21 +45,14 @@ _BODY = (
     + rb"(?:," + _Q + rb"ok" + _Q + rb":(?:true|false)|," + _Q + rb"error" + _Q + rb":" + _Q + _TXT + _Q + rb")*"  # timing.js extras
     + rb'\}(?(1)")\],"TimestampMs":(' + _MS + rb")\}|)"
 )
-TIMING = re.compile(
-    rb'_timing(?:(?:(\\)(?<="Message":\["\{\\"event\\":\\"cmd_timing\\)|(?<="Message":\[\{"event":"cmd_timing))' + _BODY
-)
-# The same without looking behind (cheaper): exact where every "_timing" of the range is one of
-# these prefixes' (each holds one), which two counts of them over the range prove.
-_UNCHECKED = re.compile(rb"_timing(?:(?:(\\)|)" + _BODY)
-_PREFIXES = (b'"Message":["{\\"event\\":\\"cmd_timing\\"', b'"Message":[{"event":"cmd_timing"')
 Found = Tuple[bytes, bytes, bytes, bytes, bytes, bytes]  # string form, cmd, duration, t, f, ms
 FAILED: Found = (b"", b"", b"", b"", b"", b"")  # one-byte and empty groups cost no allocation
 
 # Bytes a line must contain for the default text rules or the failure events to count it: "dual"
 # in any letter case (the dual-write rule ignores case; its event names it too), "Mongo" (the
 # driver's error names, matched with case), "mongo_connection_error" (the event, an exact value),
-# and a \u escape of an ASCII letter, which could spell any of them. Each is found by bytes.rfind
-# (the escape by re), "dual" in a lowercased copy (same offsets): no non-ASCII character case-folds to one of its
+# and a \u escape of an ASCII letter, which could spell any of them. Each is found by bytes.find,
+# "dual" in a lowercased copy (same offsets): no non-ASCII character case-folds to one of its
 # letters. timing.js's own "mongo_connect" mark is none of them. A false hit only costs its line
 # the slow path.
 LOWER_MARKERS = (b"dual",)
@@ -177,9 +171,7 @@ def take(counter: Counter, found: List[Found]) -> None:
 def timings(data: bytes, a: int, b: int) -> Tuple[List[Found], int]:
     """The events of the whole record lines in [a, b), up to b or to the start of the first line
     holding a cmd_timing that is not our exact shape (it needs JSON); returns them and where they end."""
-    got = _UNCHECKED.findall(data, a, b)
-    if len(got) != data.count(_PREFIXES[0], a, b) + data.count(_PREFIXES[1], a, b):
-        got = TIMING.findall(data, a, b)  # a "_timing" elsewhere: each match looks behind
+    got = TIMING.findall(data, a, b)
     if FAILED not in got:
         return got, b
     odd = next(m.start() for m in TIMING.finditer(data, a, b) if m.lastindex is None)
