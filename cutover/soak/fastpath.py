@@ -220,27 +220,31 @@ class _Chain(io.RawIOBase):
 def scan_file_range(counter: Counter, handle: BinaryIO, start: int, end: int, block: int = BLOCK,
                     on_read: Callable[[int], None] | None = None) -> int:
     """Bytes [start, end) of a plain file (start and end right after a newline) in blocks cut at a
-    newline, read by offset. Returns where the counting stopped: end, or further when the lines of
-    a value (or a cut-short line) that starts before end run on past it."""
+    newline, read by offset into one reused buffer (each block then copied once, up to its cut).
+    Returns where the counting stopped: end, or further when the lines of a value (or a cut-short
+    line) that starts before end run on past it."""
     size_of_file = _size(handle)
+    buf = bytearray(block)
     pos = start
-    size = block
     while pos < end:
-        data = _pread(handle, pos, min(size, end - pos))
-        if not data:
+        want = min(len(buf), end - pos)
+        handle.seek(pos)
+        got = handle.readinto(memoryview(buf)[:want]) or 0  # type: ignore[attr-defined]
+        if not got:
             return pos
-        cut = len(data)
-        if pos + cut < end:
-            cut = data.rfind(b"\n") + 1
+        cut = got
+        if pos + got < end:
+            cut = buf.rfind(b"\n", 0, got) + 1
             if cut == 0:  # one line longer than the block: grow
-                size *= 2
+                buf = bytearray(2 * len(buf))
                 continue
-            data = data[:cut]
+        data = bytes(memoryview(buf)[:cut])
         if on_read is not None:
             on_read(cut)
         done = scan_block(counter, data, final=pos + cut >= size_of_file)
         pos += done
-        size = block
+        if len(buf) > block:
+            buf = bytearray(block)
         if done < cut:  # the decoder needs what follows: the lines from there in a bigger block
             pos = _region_from(counter, handle, pos, block, size_of_file)
     return pos

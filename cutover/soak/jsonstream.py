@@ -77,6 +77,10 @@ class Decoder:
                 return None
         return buf.dropped_lines + text.count("\n", 0, pos)
 
+    def pending_text(self) -> str:
+        """What the decoder holds but has not read yet (the text after the last value it gave)."""
+        return self.buf.text[self.buf.pos :]
+
     def __iter__(self) -> Iterator[object]:
         decoder = json.JSONDecoder()
         buf = self.buf

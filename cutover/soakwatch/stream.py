@@ -214,7 +214,7 @@ class StreamWatch:
     def _holds_only_junk(self) -> bool:
         if self._decoder is None:
             return False
-        held = self._decoder.buf.text[self._decoder.buf.pos:]
+        held = self._decoder.pending_text()
         complete = held[: held.rfind("\n") + 1]  # a last line may still be being written
         return bool(complete.strip()) and _LINE_STARTS_VALUE.search(complete) is None
 

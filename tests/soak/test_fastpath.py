@@ -447,3 +447,14 @@ def test_events_of_one_block_spread_over_many_hours(tmp_path: Path, spread_hours
     exact = analyze([str(path)], Options(fast=False))
     assert snapshot(fast.tally) == snapshot(exact.tally) and fast.tally.fast_records == 300
     assert fast.hourly == exact.hourly and len(fast.hourly) == (1 if spread_hours == 0 else len(exact.hourly))
+
+
+def test_a_timing_look_alike_in_text_is_not_taken(tmp_path: Path) -> None:
+    """A plain text message holding the rest of a string-form event after "cmd_timing" (without
+    the event's own prefix: the event first in the only message) is text, not an event."""
+    fake = 'fake cmd_timing","cmd":"/x","durationMs":5,"marks":{}}'
+    lines = [js(logpush([[js(timing("/s", float(i), True))]], ts=T0 + i)) for i in range(10)]
+    lines.insert(4, js(logpush([[fake]], ts=T0 + 50)))
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    fast, exact = both(path)
+    assert fast == exact and exact["n"][1] == 10

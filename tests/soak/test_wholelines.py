@@ -13,6 +13,13 @@ from cutover.soak import wholelines
 from tests.support.soak_records import T0, js, logpush, timing
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts as a fresh process does: no line end learned (earlier tests' ends would
+    otherwise leave this test's lines unproven, read by JSON, and the proof untested)."""
+    monkeypatch.setattr(wholelines, "_SHAPES", [])
+
+
 def _truth(line: bytes) -> bool:
     """One whole record with Outcome "ok" (what a line must be for the fast path to take it)."""
     try:
@@ -56,15 +63,22 @@ def line(draw: Any) -> bytes:
     if draw(st.integers(0, 9)) == 0:
         record["Event"]["Outcome"] = "ok"  # a second Outcome key, nested
     text = js(record).encode()
-    twist = draw(st.sampled_from(["none"] * 6 + ["cut", "blank", "two", "zero", "crlf", "junk"]))
+    if draw(st.integers(0, 9)) == 0:
+        record["Logs"].append({"Message": [{"WallTimeMs": 5}]})  # a nested object that ends like a record
+        text = js(record).encode()
+    twist = draw(st.sampled_from(["none"] * 6 + ["cut", "cutbrace", "blank", "two", "zero", "crlf", "junk"]))
     if twist == "cut":
         text = text[: draw(st.integers(0, len(text) - 1))]
+    elif twist == "cutbrace":  # cut right after one of its "}" (not the last): ends like a record
+        closes = [i + 1 for i, byte in enumerate(text[:-1]) if byte == ord("}")]
+        text = text[: draw(st.sampled_from(closes))]
     elif twist == "blank":
         text = draw(st.sampled_from([b"", b" ", b"{}"]))
     elif twist == "two":
         text = text + text
     elif twist == "zero":  # a leading zero: not JSON
-        text = text.replace(b'"WallTimeMs":', b'"WallTimeMs":0', 1)
+        at = text.rindex(b'"WallTimeMs":') + len(b'"WallTimeMs":')  # the record's own
+        text = text[:at] + b"0" + text[at:]
     elif twist == "crlf":
         text += b"\r"
     elif twist == "junk":
@@ -72,10 +86,23 @@ def line(draw: Any) -> bytes:
     return text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.lists(line(), min_size=1, max_size=30), st.booleans())
 def test_no_line_is_let_through_that_is_not_one_ok_record(lines: List[bytes], newline_at_end: bool) -> None:
     _check(b"\n".join(lines) + (b"\n" if newline_at_end else b""))
+
+
+def test_a_doubled_line_and_a_line_cut_after_a_nested_record_end_are_not_whole() -> None:
+    """A line holding two records (one record end too many) and a line cut right after a nested
+    object that ends like a record (one too few) in the same block: the totals match, the lines do not."""
+    good = [js(logpush([[js(timing("/s", float(i)))]], ts=T0 + i)).encode() for i in range(6)]
+    nested = logpush([[{"WallTimeMs": 5}], [js(timing("/s", 9.0))]], ts=T0)
+    text = js(nested).encode()
+    cut = text[: text.index(b'{"WallTimeMs":5}') + len(b'{"WallTimeMs":5}')]
+    lines = [good[0], good[1] + good[2], good[3], cut, good[4], good[5]]
+    assert _check(b"\n".join(lines) + b"\n") == [1, 3]
+    lines = [good[0], good[1] + good[2], good[3], good[4][:-1] + b"}", good[5]]  # no cut: the doubled line alone
+    assert _check(b"\n".join(lines) + b"\n") == [1]
 
 
 def test_whole_lines_are_proven_without_looking_at_them_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,7 +152,6 @@ def test_a_fresh_process_learns_the_end_from_the_first_records_not_the_whole_blo
     """Before its first block a process knows no line end: it learns one from the block's first
     record, then proves the rest of the block by pieces (not every line read as JSON)."""
     good = [js(logpush([[js(timing("/s", float(i)))]], ts=T0 + i)).encode() for i in range(50)]
-    monkeypatch.setattr(wholelines, "_SHAPES", [])
     seen: List[bytes] = []
     real = wholelines._whole_record
     monkeypatch.setattr(wholelines, "_whole_record", lambda text: seen.append(text) or real(text))
