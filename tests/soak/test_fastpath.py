@@ -458,3 +458,38 @@ def test_a_timing_look_alike_in_text_is_not_taken(tmp_path: Path) -> None:
     path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
     fast, exact = both(path)
     assert fast == exact and exact["n"][1] == 10
+
+
+@pytest.mark.parametrize("cut", [40, 300, 500])
+def test_a_cut_record_glued_to_the_next_one_is_malformed_where_it_stands(tmp_path: Path, cut: int) -> None:
+    """A record cut short with the next record written right after it on the same line (a file
+    appended to after a crash, or files concatenated without a final newline): the line starts with
+    "{" and ends with a record's end, but it is not one JSON value; the exact path counts it
+    malformed, and so must the fast path."""
+    lines = [js(logpush([[js(timing("/s", float(i), True))]], ts=T0 + i)) for i in range(12)]
+    lines[5] = lines[5][:cut] + lines[6]
+    del lines[6]
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    fast, exact = both(path)
+    assert fast == exact and exact["n"][5] == 1
+
+
+@pytest.mark.parametrize("damage", ["nul", "nul-run", "tab", "ctrl"])
+def test_control_bytes_in_a_line_make_it_malformed_as_json_says(tmp_path: Path, damage: str) -> None:
+    """JSON allows no raw control byte inside a string and none but whitespace outside: a line
+    with a zeroed byte, a run of zeros over several lines (what a crash leaves in a file's unwritten
+    blocks), or a raw tab or other control byte in a string is malformed for the exact path."""
+    lines = [js(logpush([[js(timing("/s", float(i), True))]], ts=T0 + i)) for i in range(12)]
+    text = ("\n".join(lines) + "\n").encode()
+    at = len("\n".join(lines[:4])) + 200  # inside line 4, in a string or between tokens
+    if damage == "nul":
+        text = text[:at] + b"\x00" + text[at + 1 :]
+    elif damage == "nul-run":  # zeros over the end of line 4, lines 5 and 6 and the head of line 7
+        end = len("\n".join(lines[:7])) + 300
+        text = text[:at] + b"\x00" * (end - at) + text[end:]
+    else:  # in a string the rules never read (the request's URL)
+        at = text.index(b"/tg", at) + 1
+        text = text[:at] + (b"\t" if damage == "tab" else b"\x1b") + text[at:]
+    path = _write(tmp_path, text)
+    fast, exact = both(path)
+    assert fast == exact and exact["n"][5] >= 1
