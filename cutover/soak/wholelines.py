@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from itertools import compress, repeat
 from operator import and_
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 NL = b"\n"
 OUTCOME = b'"Outcome":"'
 _SKIP = len(OUTCOME)
 # After a learned end: the line's last number, its close, its newline, and the next line's "{".
-_MID = re.compile(rb"(?:0|[1-9]\d*)\}\n\{")
+_INT = rb"(?:0|[1-9]\d*" + (b"+" if sys.version_info >= (3, 11) else b"") + rb")"  # possessive where it can be
+_MID = re.compile(_INT + rb"\}\n\{")
 _LAST = re.compile(rb"(?:0|[1-9]\d*)\}\n\Z")
 _TAIL = re.compile(rb"(.*:)(?:0|[1-9]\d*)\}", re.S)  # a record's end whose last value is an integer
 MAX_SHAPES = 4  # line ends kept (a gradual deploy interleaves two ScriptVersions for hours)
@@ -104,12 +106,16 @@ def _shaped(pieces: List[bytes], which: List[int], lit: bytes, heads: Tuple[byte
     mids = which[:-1] if last else which
     rest = pieces[1 : m - 1] if len(mids) == m - 2 else [pieces[j] for j in mids]
     k = len(lit)
-    # from the learned end to just past the piece's last newline: exactly a number, "}", that newline, "{"
-    newline = list(map(bytes.rfind, rest, repeat(NL)))
-    ends = map((2).__add__, newline)
-    fits = map(and_, map(bytes.startswith, rest, repeat(lit)), map(bool, map(_MID.fullmatch, rest, repeat(k), ends)))
-    headed = map(bytes.startswith, rest, repeat(heads), map((1).__add__, newline))
-    proven = list(compress(mids, map(and_, fits, headed)))
+    # from the learned end to just past the piece's last newline and the next line's head: exactly
+    # a number, "}", that newline, the head
+    if len(heads) == 1:
+        ends = map((1 + len(heads[0])).__add__, map(bytes.rfind, rest, repeat(NL)))
+        fits = map(_mid(heads[0]).fullmatch, rest, repeat(k), ends)
+    else:
+        newline = list(map(bytes.rfind, rest, repeat(NL)))
+        fits = map(and_, map(bool, map(_MID.fullmatch, rest, repeat(k), map((2).__add__, newline))),
+                   map(bytes.startswith, rest, repeat(heads), map((1).__add__, newline)))
+    proven = list(compress(mids, map(and_, map(bytes.startswith, rest, repeat(lit)), map(bool, fits))))
     if last and pieces[-1].startswith(lit) and _LAST.fullmatch(pieces[-1], k):
         proven.append(m - 1)
     return proven
@@ -133,6 +139,17 @@ def _touched(data: bytes, pieces: List[bytes], bad: List[int]) -> List[int]:
             starts.extend(nl + 1 for nl in _newlines(data, a, b) if nl + 1 < b)
             reach = b
     return starts
+
+
+_MIDS: Dict[bytes, re.Pattern[bytes]] = {}
+
+
+def _mid(head: bytes) -> re.Pattern[bytes]:
+    """A number, "}", a newline and the head (the head's own "{" included)."""
+    got = _MIDS.get(head)
+    if got is None:
+        got = _MIDS[head] = re.compile(_INT + rb"\}\n" + re.escape(head))
+    return got
 
 
 def _odd_lines(data: bytes, starts: List[int], learn: bool) -> List[int]:
