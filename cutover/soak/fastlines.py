@@ -51,15 +51,18 @@ FAILED: Found = (b"", b"", b"", b"", b"", b"")  # one-byte and empty groups cost
 # Bytes a line must contain for the default text rules or the failure events to count it: "dual"
 # in any letter case (the dual-write rule ignores case; its event names it too), "Mongo" (the
 # driver's error names, matched with case), "mongo_connection_error" (the event, an exact value),
-# and a \u escape of an ASCII letter, which could spell any of them. Each is found by bytes.find,
-# "dual" in a lowercased copy (same offsets): no non-ASCII character case-folds to one of its
-# letters. timing.js's own "mongo_connect" mark is none of them. A false hit only costs its line
-# the slow path.
+# and a \u escape of an ASCII letter, which could spell any of them. Each is found by bytes.rfind
+# (the escape by re), "dual" in a folded copy (same offsets): no non-ASCII character case-folds to
+# one of its letters. timing.js's own "mongo_connect" mark is none of them. A false hit only costs
+# its line the slow path. The folded copy also maps every control byte but the newline to NUL:
+# JSON allows none of them raw in a string (and only tab and CR, as blanks, outside one), so a line
+# holding one (a zeroed byte, the zeros a crash leaves in unwritten blocks) is read by JSON too.
 LOWER_MARKERS = (b"dual",)
 EXACT_MARKERS = (b"Mongo", b"mongo_connection_error")
 ESCAPE = b"\\u00"
 ESCAPED_LETTER = frozenset(b"4567")  # \u0041-\u007F: the ASCII letters and a few signs
 _ESCAPE = re.compile(re.escape(ESCAPE))  # re's scan for it beats find and rfind (backslash and 0 are both common)
+_FOLD = bytes(0 if (byte < 0x20 and byte != 0x0A) else byte + 32 if 0x41 <= byte <= 0x5A else byte for byte in range(256))
 
 
 def _find_all(haystack: bytes, needle: bytes) -> List[int]:
@@ -74,14 +77,19 @@ def _find_all(haystack: bytes, needle: bytes) -> List[int]:
 
 
 def marked(data: bytes) -> List[int]:
-    """Starts of the lines holding a failure marker or bytes that are not UTF-8."""
+    """Starts of the lines holding a failure marker, a control byte or bytes that are not UTF-8."""
     at = [pos for pos in _escapes(data) if data[pos + 4 : pos + 5] and data[pos + 4] in ESCAPED_LETTER]
     for needle in EXACT_MARKERS:
         at += _find_all(data, needle)
-    lowered = data.lower()
+    folded = data.translate(_FOLD)
     for needle in LOWER_MARKERS:
-        at += _find_all(lowered, needle)
+        at += _find_all(folded, needle)
     hard = {line_start(data, pos) for pos in at}
+    at = folded.rfind(b"\0")
+    while at >= 0:  # one find per line that holds control bytes (a run of zeros is one line's worth)
+        start = line_start(data, at)
+        hard.add(start)
+        at = folded.rfind(b"\0", 0, start)
     if not data.isascii():
         try:
             data.decode("utf-8")

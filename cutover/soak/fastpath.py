@@ -28,16 +28,20 @@ def fast_path_usable(counter: Counter) -> bool:
     return counter.patterns.is_default
 
 
-def looks_like_logpush_lines(head: bytes) -> bool:
-    """The first line is a whole Logpush record on one line (NDJSON)."""
-    line = head.split(b"\n", 1)[0].strip()
-    if not line.startswith(b"{") or b"\n" not in head:
-        return False
-    try:
-        obj = json.loads(line)
-    except ValueError:
-        return False
-    return isinstance(obj, dict) and "Outcome" in obj and ("Logs" in obj or "EventTimestampMs" in obj)
+def looks_like_logpush_lines(head: bytes, lines: int = 8) -> bool:
+    """The first of the head's first lines that is a JSON value is a whole Logpush record on one
+    line (NDJSON). Lines before it that are not JSON (a file cut at its start, a crash's zeros) are
+    malformed lines like any other."""
+    for line in head.split(b"\n")[:lines][: head.count(b"\n")]:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        return isinstance(obj, dict) and "Outcome" in obj and ("Logs" in obj or "EventTimestampMs" in obj)
+    return False
 
 
 def exact_stream(counter: Counter, stream: BinaryIO) -> None:

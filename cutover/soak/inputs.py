@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import json
 import os
 import sys
 import zlib
@@ -168,6 +169,18 @@ def open_input(name: str, stdin: BinaryIO | None = None, on_read: Callable[[int]
     return Source(name, stream, head, gzipped, size, guard, encoding)
 
 
+def _starts_json_lines(text: bytes, lines: int = 8) -> bool:
+    """One of the next lines is a JSON object on a line of its own (a CSV row never starts with "{")."""
+    for line in text.split(b"\n")[:lines][: text.count(b"\n")]:
+        line = line.strip()
+        if line.startswith(b"{"):
+            try:
+                return isinstance(json.loads(line), dict)
+            except ValueError:
+                continue
+    return False
+
+
 def container_of(head: bytes) -> str:
     """'json' (NDJSON, concatenated/pretty-printed objects, arrays), 'tail-pretty' (`wrangler tail`
     without --format json), 'csv', or 'empty'."""
@@ -180,7 +193,9 @@ def container_of(head: bytes) -> str:
 
     if tailpretty.looks_like(text):
         return "tail-pretty"
-    first_line = text.split(b"\n", 1)[0]
+    first_line, _, rest = text.partition(b"\n")
+    if _starts_json_lines(rest):  # a file cut at its start: its first line is a record's tail
+        return "json"
     if b"," in first_line or b";" in first_line or b"\t" in first_line:
         return "csv"
     return "json"  # not JSON either: every line will be counted as malformed

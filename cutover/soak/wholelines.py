@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from itertools import compress, repeat
 from operator import and_
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 NL = b"\n"
 OUTCOME = b'"Outcome":"'
 _SKIP = len(OUTCOME)
 # After a learned end: the line's last number, its close, its newline, and the next line's "{".
-_MID = re.compile(rb"(?:0|[1-9]\d*)\}\n\{")
+_INT = rb"(?:0|[1-9]\d*" + (b"+" if sys.version_info >= (3, 11) else b"") + rb")"  # possessive where it can be
+_MID = re.compile(_INT + rb"\}\n\{")
 _LAST = re.compile(rb"(?:0|[1-9]\d*)\}\n\Z")
 _TAIL = re.compile(rb"(.*:)(?:0|[1-9]\d*)\}", re.S)  # a record's end whose last value is an integer
 MAX_SHAPES = 4  # line ends kept (a gradual deploy interleaves two ScriptVersions for hours)
 _SHAPES: List[bytes] = []  # learned line ends after the Outcome key, up to the last number; newest first
+_HEADS: List[bytes] = []  # learned line starts: "{" and the record's first key; newest first
+_HEAD = re.compile(rb'\{"[^"\\]{1,64}":')
 
 
 def line_start(data: bytes, pos: int) -> int:
@@ -49,22 +53,52 @@ def line_index(data: bytes) -> Tuple[int, List[int]]:
     pieces = data.rsplit(OUTCOME)  # the same pieces (the key cannot overlap itself in JSON); found from the end: faster
     m = len(pieces)
     bad = set(range(1, m))
+    heads = tuple(_HEADS) or (b"{",)
     for lit in _SHAPES:
-        bad.difference_update(_shaped(pieces, sorted(bad), lit))
+        bad.difference_update(_shaped(pieces, sorted(bad), lit, heads))
         if not bad:
             break
-    if m == 1 or NL in pieces[0] or not data.startswith(b"{"):
+    if m == 1 or NL in pieces[0] or not data.startswith(heads):
         bad.add(0)
-    if not bad:
-        return m - 1, []
-    newlines = m - 1 - len(bad) + (0 in bad) + sum(pieces[j].count(NL) for j in bad)
-    lines = newlines + (not data.endswith(NL))
-    return lines, _odd_lines(data, pieces, sorted(bad), learn=len(bad) * 4 > m or not _SHAPES)
+    touched = _touched(data, pieces, sorted(bad)) if bad else []
+    if bad:
+        newlines = m - 1 - len(bad) + (0 in bad) + sum(pieces[j].count(NL) for j in bad)
+        lines = newlines + (not data.endswith(NL))
+    else:
+        lines = m - 1
+    if _HEADS and not _heads_only_at_starts(data, lines, touched):
+        touched = sorted(set(touched).union(_mid_line_heads(data)))
+    if not touched:
+        return lines, []
+    return lines, _odd_lines(data, touched, learn=len(touched) * 4 > m or not _SHAPES)
 
 
-def _shaped(pieces: List[bytes], which: List[int], lit: bytes) -> List[int]:
+def _heads_only_at_starts(data: bytes, lines: int, touched: List[int]) -> bool:
+    """Every proven line starts with a learned head; there is no other head in them when the
+    block holds exactly as many heads as those lines plus what the lines read one by one hold. A
+    head inside a line is a record glued to one cut short (a crash, then an append): not one value."""
+    inside = 0
+    for a in touched:
+        end = line_end(data, a)
+        inside += sum(data.count(head, a, end) for head in _HEADS)
+    return sum(map(data.count, _HEADS)) == lines - len(touched) + inside
+
+
+def _mid_line_heads(data: bytes) -> List[int]:
+    """The starts of the lines that hold a learned head anywhere but at their start."""
+    found = set()
+    for head in _HEADS:
+        at = data.rfind(head)
+        while at > 0:
+            if data[at - 1] != NL[0]:
+                found.add(line_start(data, at))
+            at = data.rfind(head, 0, at)
+    return sorted(found)
+
+
+def _shaped(pieces: List[bytes], which: List[int], lit: bytes, heads: Tuple[bytes, ...]) -> List[int]:
     """Those of the pieces `which` (indexes >= 1, sorted) that are `lit`, an integer, "}" and their
-    only newline, followed by "{" (the block's last piece: by the block's end instead)."""
+    only newline, followed by a learned head (the block's last piece: by the block's end instead)."""
     if not which:
         return []
     m = len(pieces)
@@ -72,18 +106,24 @@ def _shaped(pieces: List[bytes], which: List[int], lit: bytes) -> List[int]:
     mids = which[:-1] if last else which
     rest = pieces[1 : m - 1] if len(mids) == m - 2 else [pieces[j] for j in mids]
     k = len(lit)
-    # from the learned end to just past the piece's last newline: exactly a number, "}", that newline, "{"
-    ends = map((2).__add__, map(bytes.rfind, rest, repeat(NL)))
-    fits = map(and_, map(bytes.startswith, rest, repeat(lit)), map(bool, map(_MID.fullmatch, rest, repeat(k), ends)))
-    proven = list(compress(mids, fits))
+    # from the learned end to just past the piece's last newline and the next line's head: exactly
+    # a number, "}", that newline, the head
+    if len(heads) == 1:
+        ends = map((1 + len(heads[0])).__add__, map(bytes.rfind, rest, repeat(NL)))
+        fits = map(_mid(heads[0]).fullmatch, rest, repeat(k), ends)
+    else:
+        newline = list(map(bytes.rfind, rest, repeat(NL)))
+        fits = map(and_, map(bool, map(_MID.fullmatch, rest, repeat(k), map((2).__add__, newline))),
+                   map(bytes.startswith, rest, repeat(heads), map((1).__add__, newline)))
+    proven = list(compress(mids, map(and_, map(bytes.startswith, rest, repeat(lit)), map(bool, fits))))
     if last and pieces[-1].startswith(lit) and _LAST.fullmatch(pieces[-1], k):
         proven.append(m - 1)
     return proven
 
 
-def _odd_lines(data: bytes, pieces: List[bytes], bad: List[int], learn: bool) -> List[int]:
-    """Of the lines a piece not proven touches (from the one holding the Outcome key before it to
-    the one holding the key after it), the starts of those that are not whole records."""
+def _touched(data: bytes, pieces: List[bytes], bad: List[int]) -> List[int]:
+    """The starts of the lines a piece not proven touches (from the one holding the Outcome key
+    before it to the one holding the key after it)."""
     size = len(data)
     starts: List[int] = []
     reach = 0
@@ -98,6 +138,22 @@ def _odd_lines(data: bytes, pieces: List[bytes], bad: List[int], learn: bool) ->
             starts.append(a)
             starts.extend(nl + 1 for nl in _newlines(data, a, b) if nl + 1 < b)
             reach = b
+    return starts
+
+
+_MIDS: Dict[bytes, re.Pattern[bytes]] = {}
+
+
+def _mid(head: bytes) -> re.Pattern[bytes]:
+    """A number, "}", a newline and the head (the head's own "{" included)."""
+    got = _MIDS.get(head)
+    if got is None:
+        got = _MIDS[head] = re.compile(_INT + rb"\}\n" + re.escape(head))
+    return got
+
+
+def _odd_lines(data: bytes, starts: List[int], learn: bool) -> List[int]:
+    """Of the lines at `starts`, those JSON says are not whole records with Outcome "ok"."""
     odd = []
     for a in starts:
         line = data[a : line_end(data, a)].rstrip(NL)
@@ -135,7 +191,8 @@ def _learn_first(data: bytes, lines: int = 16) -> None:
 def _learn(line: bytes, record: dict) -> bool:
     """Keep the line's end after its last Outcome key up to its last number as a shape, when that
     end is the top level's: read as an object it holds that Outcome and only the record's own
-    values (a nested Outcome's end is not valid there, or differs)."""
+    values (a nested Outcome's end is not valid there, or differs). Keep its start too: "{" and the
+    record's first key (a record glued inside a line shows by it)."""
     tail = line[line.rfind(OUTCOME) :]
     got = _TAIL.fullmatch(tail)
     if not got:
@@ -147,10 +204,15 @@ def _learn(line: bytes, record: dict) -> bool:
     if not isinstance(end, dict) or end.get("Outcome") != "ok" or any(record.get(key, end) != value for key, value in end.items()):
         return False
     lit = got.group(1)[_SKIP:]
-    if lit in _SHAPES:
-        _SHAPES.remove(lit)
-    _SHAPES.insert(0, lit)
-    del _SHAPES[MAX_SHAPES:]
+    head = _HEAD.match(line)  # the record's first key, as written
+    if head and (not record or head.group()[2:-2] != next(iter(record)).encode("utf-8", "replace")):
+        head = None
+    for kept, new in ((_SHAPES, lit), (_HEADS, head.group() if head else None)):
+        if new is not None:
+            if new in kept:
+                kept.remove(new)
+            kept.insert(0, new)
+            del kept[MAX_SHAPES:]
     return True
 
 

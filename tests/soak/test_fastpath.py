@@ -458,3 +458,81 @@ def test_a_timing_look_alike_in_text_is_not_taken(tmp_path: Path) -> None:
     path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
     fast, exact = both(path)
     assert fast == exact and exact["n"][1] == 10
+
+
+@pytest.mark.parametrize("cut", [40, 300, 500])
+def test_a_cut_record_glued_to_the_next_one_is_malformed_where_it_stands(tmp_path: Path, cut: int) -> None:
+    """A record cut short with the next record written right after it on the same line (a file
+    appended to after a crash, or files concatenated without a final newline): the line starts with
+    "{" and ends with a record's end, but it is not one JSON value; the exact path counts it
+    malformed, and so must the fast path."""
+    lines = [js(logpush([[js(timing("/s", float(i), True))]], ts=T0 + i)) for i in range(12)]
+    lines[5] = lines[5][:cut] + lines[6]
+    del lines[6]
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    fast, exact = both(path)
+    assert fast == exact and exact["n"][5] == 1
+
+
+@pytest.mark.parametrize("damage", ["nul", "nul-run", "tab", "ctrl"])
+def test_control_bytes_in_a_line_make_it_malformed_as_json_says(tmp_path: Path, damage: str) -> None:
+    """JSON allows no raw control byte inside a string and none but whitespace outside: a line
+    with a zeroed byte, a run of zeros over several lines (what a crash leaves in a file's unwritten
+    blocks), or a raw tab or other control byte in a string is malformed for the exact path."""
+    lines = [js(logpush([[js(timing("/s", float(i), True))]], ts=T0 + i)) for i in range(12)]
+    text = ("\n".join(lines) + "\n").encode()
+    at = len("\n".join(lines[:4])) + 200  # inside line 4, in a string or between tokens
+    if damage == "nul":
+        text = text[:at] + b"\x00" + text[at + 1 :]
+    elif damage == "nul-run":  # zeros over the end of line 4, lines 5 and 6 and the head of line 7
+        end = len("\n".join(lines[:7])) + 300
+        text = text[:at] + b"\x00" * (end - at) + text[end:]
+    else:  # in a string the rules never read (the request's URL)
+        at = text.index(b"/tg", at) + 1
+        text = text[:at] + (b"\t" if damage == "tab" else b"\x1b") + text[at:]
+    path = _write(tmp_path, text)
+    fast, exact = both(path)
+    assert fast == exact and exact["n"][5] >= 1
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(common_line(), min_size=2, max_size=25), st.data(), st.sampled_from([64, 700, 4096, 1 << 20]))
+def test_damage_of_any_kind_anywhere_fast_equals_exact(tmp_path: Path, lines: List[bytes], data: Any, block: int) -> None:
+    """What a crash, a bad copy or a careless concatenation leaves: lines cut short, a cut line
+    glued to the next record, a run of zeros over any bytes (newlines too), a raw control byte,
+    CRLF ends, blank and pretty-printed lines, at block and range ends. Fast and exact agree."""
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(lines) - 1))
+        kind = data.draw(st.sampled_from(["cut", "glue", "control", "crlf", "blank", "pretty"]))
+        line = lines[i]
+        if len(line) < 2:
+            continue
+        if kind == "cut":
+            lines[i] = line[: data.draw(st.integers(1, len(line) - 1))]
+        elif kind == "glue" and i + 1 < len(lines):
+            lines[i : i + 2] = [line[: data.draw(st.integers(1, len(line) - 1))] + lines[i + 1]]
+        elif kind == "control":
+            at = data.draw(st.integers(0, len(line) - 1))
+            lines[i] = line[:at] + bytes([data.draw(st.sampled_from([0, 9, 13, 27, 31]))]) + line[at + 1 :]
+        elif kind == "crlf":
+            lines[i] = line + b"\r"
+        elif kind == "blank":
+            lines.insert(i, b"")
+        elif kind == "pretty" and line.startswith(b"{") and line.endswith(b"}") and b"\0" not in line:
+            try:
+                lines[i] = json.dumps(json.loads(line.decode("utf-8", "replace")), indent=1).encode()
+            except ValueError:
+                pass
+    text = b"\n".join(lines) + b"\n"
+    if data.draw(st.booleans()):  # a run of zeros, newlines and all
+        a = data.draw(st.integers(0, len(text) - 1))
+        b = data.draw(st.integers(a, min(len(text), a + 3000)))
+        text = text[:a] + b"\0" * (b - a) + text[b:]
+    path = _write(tmp_path, text)
+    exact = analyze([str(path)], Options(fast=False)).tally
+    cuts = sorted({text.index(b"\n", at) + 1 for at in data.draw(st.lists(st.integers(0, len(text) - 1), max_size=3))
+                   if b"\n" in text[at:]} - {len(text)})
+    fast = analyze([str(path)], Options(jobs=1))
+    assert snapshot(fast.tally) == snapshot(exact)
+    if fast.tally.fast_records:  # read as JSON lines by the fast path: so in ranges and blocks of any size
+        assert snapshot(_ranged(path, cuts, block)) == snapshot(exact)

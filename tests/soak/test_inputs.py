@@ -151,3 +151,28 @@ def test_inspected_object(text: str, want: object) -> None:
     from cutover.soak.formats.tailpretty import inspected_object
 
     assert inspected_object(text) == want
+
+
+@pytest.mark.parametrize("first", ["partial", "zeros", "junk"])
+def test_an_export_whose_first_line_is_damaged_is_still_read_as_json_lines(tmp_path: Path, first: str) -> None:
+    """A file cut at its start (`tail -c`, a rotated log, a crash's zeros over its first block):
+    its first line is not a record. It is one malformed line; the records after it are counted,
+    by the fast path, not read as CSV because the partial line happens to hold commas."""
+    records = soak_records()
+    text = ndjson(records).encode()
+    whole = run(_write_bytes(tmp_path / "whole.ndjson", text), jobs=1)
+    head = {"partial": text.split(b"\n", 1)[0][250:], "zeros": b"\0" * 300, "junk": b"log cut here, 2026-11-28"}[first]
+    path = _write_bytes(tmp_path / "cut.ndjson", head + b"\n" + text)
+    for fast in (True, False):
+        result = run(path, jobs=1, fast=fast)
+        got = figures(result)
+        assert got["counts"]["malformed"] == 1
+        assert {k: v for k, v in got["counts"].items() if k != "malformed"} == {k: v for k, v in figures(whole)["counts"].items() if k != "malformed"}
+        assert got["groups"] == figures(whole)["groups"]
+        if fast:
+            assert result.tally.fast_records > 0
+
+
+def _write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

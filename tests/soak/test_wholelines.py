@@ -18,6 +18,7 @@ def _fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts as a fresh process does: no line end learned (earlier tests' ends would
     otherwise leave this test's lines unproven, read by JSON, and the proof untested)."""
     monkeypatch.setattr(wholelines, "_SHAPES", [])
+    monkeypatch.setattr(wholelines, "_HEADS", [])
 
 
 def _truth(line: bytes) -> bool:
@@ -66,7 +67,7 @@ def line(draw: Any) -> bytes:
     if draw(st.integers(0, 9)) == 0:
         record["Logs"].append({"Message": [{"WallTimeMs": 5}]})  # a nested object that ends like a record
         text = js(record).encode()
-    twist = draw(st.sampled_from(["none"] * 6 + ["cut", "cutbrace", "blank", "two", "zero", "crlf", "junk"]))
+    twist = draw(st.sampled_from(["none"] * 6 + ["cut", "cutbrace", "blank", "two", "glued", "zero", "crlf", "junk"]))
     if twist == "cut":
         text = text[: draw(st.integers(0, len(text) - 1))]
     elif twist == "cutbrace":  # cut right after one of its "}" (not the last): ends like a record
@@ -76,6 +77,8 @@ def line(draw: Any) -> bytes:
         text = draw(st.sampled_from([b"", b" ", b"{}"]))
     elif twist == "two":
         text = text + text
+    elif twist == "glued":  # a record cut short, the next one written right after it
+        text = text[: draw(st.integers(1, len(text) - 1))] + text
     elif twist == "zero":  # a leading zero: not JSON
         at = text.rindex(b'"WallTimeMs":') + len(b'"WallTimeMs":')  # the record's own
         text = text[:at] + b"0" + text[at:]
