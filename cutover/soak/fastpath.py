@@ -16,6 +16,7 @@ from typing import BinaryIO, Callable, List
 from cutover.soak import jsonstream
 from cutover.soak.fastlines import Found, marked, take, timings
 from cutover.soak.formats import count_value
+from cutover.soak.inputs import head_values
 from cutover.soak.model import Tally
 from cutover.soak.rules import Counter
 from cutover.soak.wholelines import count_lines, line_end, line_index
@@ -28,18 +29,11 @@ def fast_path_usable(counter: Counter) -> bool:
     return counter.patterns.is_default
 
 
-def looks_like_logpush_lines(head: bytes, lines: int = 8) -> bool:
+def looks_like_logpush_lines(head: bytes) -> bool:
     """The first of the head's first lines that is a JSON value is a whole Logpush record on one
     line (NDJSON). Lines before it that are not JSON (a file cut at its start, a crash's zeros) are
     malformed lines like any other."""
-    for line in head.split(b"\n")[:lines][: head.count(b"\n")]:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
+    for _line, obj in head_values(head):
         return isinstance(obj, dict) and "Outcome" in obj and ("Logs" in obj or "EventTimestampMs" in obj)
     return False
 

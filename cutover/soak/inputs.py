@@ -10,7 +10,7 @@ import os
 import sys
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator, Tuple
 
 from cutover.errors import CutoverError
 
@@ -169,16 +169,21 @@ def open_input(name: str, stdin: BinaryIO | None = None, on_read: Callable[[int]
     return Source(name, stream, head, gzipped, size, guard, encoding)
 
 
-def _starts_json_lines(text: bytes, lines: int = 8) -> bool:
-    """One of the next lines is a JSON object on a line of its own (a CSV row never starts with "{")."""
+def head_values(text: bytes, lines: int = 8) -> Iterator[Tuple[bytes, object]]:
+    """(line, its JSON value) for the first complete lines of text that are one JSON value each
+    (blank and unparsable lines skipped: a file cut at its start, a crash's zeros)."""
     for line in text.split(b"\n")[:lines][: text.count(b"\n")]:
         line = line.strip()
-        if line.startswith(b"{"):
+        if line:
             try:
-                return isinstance(json.loads(line), dict)
+                yield line, json.loads(line)
             except ValueError:
                 continue
-    return False
+
+
+def _starts_json_lines(text: bytes) -> bool:
+    """One of the next lines is a JSON object on a line of its own (a CSV row never starts with "{")."""
+    return next((isinstance(value, dict) for line, value in head_values(text) if line.startswith(b"{")), False)
 
 
 def container_of(head: bytes) -> str:
