@@ -20,9 +20,7 @@ from typing import Dict, List, Tuple
 NL = b"\n"
 OUTCOME = b'"Outcome":"'
 _SKIP = len(OUTCOME)
-# After a learned end: the line's last number, its close, its newline, and the next line's "{".
 _INT = rb"(?:0|[1-9]\d*" + (b"+" if sys.version_info >= (3, 11) else b"") + rb")"  # possessive where it can be
-_MID = re.compile(_INT + rb"\}\n\{")
 _LAST = re.compile(rb"(?:0|[1-9]\d*)\}\n\Z")
 _TAIL = re.compile(rb"(.*:)(?:0|[1-9]\d*)\}", re.S)  # a record's end whose last value is an integer
 MAX_SHAPES = 4  # line ends kept (a gradual deploy interleaves two ScriptVersions for hours)
@@ -113,7 +111,7 @@ def _shaped(pieces: List[bytes], which: List[int], lit: bytes, heads: Tuple[byte
         fits = map(_mid(heads[0]).fullmatch, rest, repeat(k), ends)
     else:
         newline = list(map(bytes.rfind, rest, repeat(NL)))
-        fits = map(and_, map(bool, map(_MID.fullmatch, rest, repeat(k), map((2).__add__, newline))),
+        fits = map(and_, map(bool, map(_mid(b"{").fullmatch, rest, repeat(k), map((2).__add__, newline))),
                    map(bytes.startswith, rest, repeat(heads), map((1).__add__, newline)))
     proven = list(compress(mids, map(and_, map(bytes.startswith, rest, repeat(lit)), map(bool, fits))))
     if last and pieces[-1].startswith(lit) and _LAST.fullmatch(pieces[-1], k):
@@ -192,7 +190,8 @@ def _learn(line: bytes, record: dict) -> bool:
     """Keep the line's end after its last Outcome key up to its last number as a shape, when that
     end is the top level's: read as an object it holds that Outcome and only the record's own
     values (a nested Outcome's end is not valid there, or differs). Keep its start too: "{" and the
-    record's first key (a record glued inside a line shows by it)."""
+    record's first key (a record glued inside a line shows by it). True when either is new (a line
+    of shapes already known teaches nothing: learning goes on to the next line)."""
     tail = line[line.rfind(OUTCOME) :]
     got = _TAIL.fullmatch(tail)
     if not got:
@@ -207,13 +206,16 @@ def _learn(line: bytes, record: dict) -> bool:
     head = _HEAD.match(line)  # the record's first key, as written
     if head and (not record or head.group()[2:-2] != next(iter(record)).encode("utf-8", "replace")):
         head = None
+    learned = False
     for kept, new in ((_SHAPES, lit), (_HEADS, head.group() if head else None)):
         if new is not None:
             if new in kept:
                 kept.remove(new)
+            else:
+                learned = True
             kept.insert(0, new)
             del kept[MAX_SHAPES:]
-    return True
+    return learned
 
 
 def _newlines(data: bytes, a: int, b: int) -> List[int]:

@@ -160,3 +160,27 @@ def test_a_fresh_process_learns_the_end_from_the_first_records_not_the_whole_blo
     monkeypatch.setattr(wholelines, "_whole_record", lambda text: seen.append(text) or real(text))
     assert _check(b"\n".join(good) + b"\n") == []
     assert seen == [good[0]] and len(wholelines._SHAPES) == 1
+
+
+def test_two_learned_heads_each_prove_their_lines_and_a_glued_record_is_still_found() -> None:
+    """Records of two field sets (one without CPUTimeMs) interleaved: both heads are learned and
+    both kinds of line are proven; a record glued to a cut one is found whichever head it has."""
+    def record(i: int) -> bytes:
+        rec = logpush([[js(timing("/s", float(i)))]], ts=T0 + i)
+        if i % 2:
+            del rec["CPUTimeMs"]
+        return js(rec).encode()
+
+    good = [record(i) for i in range(40)]
+    _check(b"\n".join(good) + b"\n")  # learns
+    assert len(wholelines._HEADS) == 2
+    seen: List[bytes] = []
+    real = wholelines._whole_record
+    try:
+        wholelines._whole_record = lambda text: seen.append(text) or real(text)  # type: ignore[assignment]
+        assert _check(b"\n".join(good) + b"\n") == [] and seen == []
+    finally:
+        wholelines._whole_record = real  # type: ignore[assignment]
+    for cut in (good[10][:60], good[11][:60]):
+        glued = good[:5] + [cut + good[5]] + good[6:]
+        assert _check(b"\n".join(glued) + b"\n") == [5]
