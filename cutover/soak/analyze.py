@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Dict, List, Sequence, Tuple
 
+from cutover.core import forked
 from cutover.core.stats import Summary, percentile_sorted, summarize
 from cutover.errors import CutoverError
 from cutover.soak import fastpath
@@ -116,19 +117,22 @@ def _pool(workers: int):  # type: ignore[no-untyped-def]
 
 def _scan_parallel(path: str, size: int, counter: Counter, jobs: int, on_read: Callable[[int], None] | None) -> None:
     ranges = _ranges(path, size, jobs)
-    pool = _pool(len(ranges) - 1) if len(ranges) > 1 else None
-    if pool is None:
-        with open(path, "rb", buffering=0) as handle:
-            fastpath.scan_file_range(counter, handle, 0, size, on_read=on_read)
-        return
-    # The parent takes the first range itself; children the rest.
-    with pool:
-        futures = [pool.submit(_scan_range, path, start, end, counter) for start, end in ranges[1:]]
+    # The parent takes the first range itself; forked children the rest (where fork is not
+    # available, the parent reads those too).
+    children: List[forked.Child | None] = []
+    try:
+        children = [forked.start(_scan_range, path, start, end, counter) for start, end in ranges[1:]]
         # Progress: the parent's own range stands for all of them (they run at the same pace).
-        share = len(ranges)
+        share = 1 + sum(child is not None for child in children)
         scaled = (lambda n: on_read(n * share)) if on_read is not None else None
         results = [_scan_range(path, ranges[0][0], ranges[0][1], counter, scaled)]
-        results += [future.result() for future in futures]
+        for (start, end), child in zip(ranges[1:], children):
+            results.append(child.result() if child is not None else _scan_range(path, start, end, counter))
+    except BaseException:
+        for child in children:
+            if child is not None:
+                child.stop()
+        raise
     # A range's last lines may be one value (or a cut-short line) that runs on into the next
     # range: the next range's count then started mid-value and is redone from where this one
     # stopped (the stream decoder alone knows where values begin there).

@@ -137,6 +137,30 @@ def test_byte_ranges_in_processes_equal_one_pass(tmp_path: Path, monkeypatch: py
     assert len(parallel.hourly) == 1 and parallel.hourly == single.hourly
 
 
+def test_byte_ranges_without_fork_are_all_read_by_the_parent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [js(logpush([[js(timing(f"/c{i % 3}", float(i % 101), i % 7 == 0))]], ts=T0 + i * 1000)) for i in range(900)]
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    monkeypatch.setattr(analyze_mod, "PARALLEL_MIN_BYTES", 0)
+    single = analyze([str(path)], Options(jobs=1))
+    monkeypatch.setattr(analyze_mod.forked, "start", lambda *args: None)  # as on a platform without fork
+    alone = analyze([str(path)], Options(jobs=3))
+    assert snapshot(alone.tally) == snapshot(single.tally) and counts(alone)["records"] == 900
+
+
+def _raise_in_child(*args: Any) -> None:
+    raise OSError("disk read error")
+
+
+def test_a_failing_byte_range_process_fails_the_run_with_its_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [js(logpush([[js(timing("/c", 1.0, False))]], ts=T0 + i * 1000)) for i in range(900)]
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    monkeypatch.setattr(analyze_mod, "PARALLEL_MIN_BYTES", 0)
+    start = analyze_mod.forked.start
+    monkeypatch.setattr(analyze_mod.forked, "start", lambda call, *args: start(_raise_in_child, *args))
+    with pytest.raises(OSError, match="disk read error"):
+        analyze([str(path)], Options(jobs=3))
+
+
 def test_custom_patterns_fall_back_to_full_parsing(tmp_path: Path) -> None:
     path = _write(tmp_path, (js(logpush([["secondary store write FAILED"]])) + "\n").encode())
     result = analyze([str(path)], Options(patterns=Patterns(dual_write=r"(?i)secondary store write failed")))
