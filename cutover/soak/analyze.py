@@ -10,7 +10,6 @@ from cutover.core import forked
 from cutover.core.stats import Summary, percentile_sorted, summarize
 from cutover.errors import CutoverError
 from cutover.soak import fastpath
-from cutover.soak.formats import csvrows, tailpretty
 from cutover.soak.gate import Gate, decide
 from cutover.soak.inputs import Source, container_of, open_input
 from cutover.soak.model import Patterns, Tally
@@ -155,9 +154,13 @@ def scan_source(source: Source, counter: Counter, options: Options, on_read: Cal
     if kind == "empty":
         return kind
     if kind == "csv":
+        from cutover.soak.formats import csvrows  # the readers of other containers: imported when met
+
         csvrows.scan(counter, source.stream, options.date_order)
         return kind
     if kind == "tail-pretty":
+        from cutover.soak.formats import tailpretty
+
         for record in tailpretty.records(source.stream):
             counter.record(record)
         return kind
