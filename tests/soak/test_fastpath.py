@@ -96,6 +96,32 @@ def test_fast_path_equals_json_path(tmp_path: Path, records: List[dict], truncat
     assert windowed_fast == windowed_exact
 
 
+@pytest.mark.parametrize("form", ["string", "object", "pretty-next"])
+def test_a_record_cut_at_every_byte_is_counted_as_the_decoder_counts_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                       form: str) -> None:
+    """Each cut of a record (at every byte, every kind of break: in a string, a number, a key,
+    after a colon or comma), followed by a whole record, a pretty-printed one or nothing (the
+    input's end): the fast path counts what the stream decoder counts, and most cuts are settled
+    on their own line, without running the decoder over the region."""
+    event = timing("/s", 12.5, True, 42)
+    record = js(logpush([[js({"event": "request"})], [js(event) if form != "object" else event]], ts=T0))
+    good = js(logpush([[js(timing("/t", 3.0, False))]], ts=T0 + 1))
+    after = json.dumps(json.loads(good), indent=2) if form == "pretty-next" else good
+    regions = []
+    real = fastpath._region
+    monkeypatch.setattr(fastpath, "_region", lambda *args: regions.append(1) or real(*args))
+    settled_alone = 0
+    for cut in range(1, len(record)):
+        for tail in ("", f"\n{after}\n"):
+            regions.clear()
+            path = _write(tmp_path, f"{good}\n{record[:cut]}{tail}".encode())
+            fast, exact = both(path)
+            assert fast == exact, (cut, record[:cut][-20:], tail[:5])
+        settled_alone += not regions
+    if form != "pretty-next":  # a pretty-printed value needs the decoder anyway
+        assert settled_alone > 0.8 * len(record)  # not: a cut right after a colon, comma or bracket (the value may go on)
+
+
 def test_fast_path_takes_the_common_shape_without_json(tmp_path: Path) -> None:
     path = tmp_path / "lp.ndjson"
     path.write_text("".join(js(logpush([[js(timing("/s", float(i), i % 2 == 0))]], ts=T0 + i)) + "\n" for i in range(50)))
