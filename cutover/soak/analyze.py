@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Dict, List, Sequence, Tuple
 
-from cutover.core import forked
+from cutover.core import forked, malloc
 from cutover.core.stats import Summary, percentile_sorted, summarize
 from cutover.errors import CutoverError
 from cutover.soak import fastpath
@@ -168,6 +168,8 @@ def scan_source(source: Source, counter: Counter, options: Options, on_read: Cal
     if not fast:
         _scan_json(counter, source.stream)
         return kind
+    if source.size is None or source.size > 2 * fastpath.BLOCK:  # blocks of their own to allocate, again and again
+        malloc.keep_freed_memory()
     jobs = options.jobs or os.cpu_count() or 1
     if source.size is not None and source.size >= PARALLEL_MIN_BYTES and jobs > 1:
         source.stream.close()
