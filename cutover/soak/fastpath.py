@@ -121,7 +121,7 @@ def _one_line(counter: Counter, data: bytes, start: int, end: int, final: bool) 
     text = data[start:end].decode("utf-8", "replace")
     try:
         value, stop = _DECODER.raw_decode(text, _BLANK.match(text).end())  # type: ignore[union-attr]
-    except ValueError as error:
+    except jsonstream.UNDECODABLE as error:
         if text.startswith("{") and _broken_whatever_follows(error, len(text), data[end : end + 1], final and end == len(data)):
             counter.tally.malformed += 1
             return True
@@ -132,7 +132,7 @@ def _one_line(counter: Counter, data: bytes, start: int, end: int, final: bool) 
     return True
 
 
-def _broken_whatever_follows(error: ValueError, length: int, follows: bytes, at_end: bool) -> bool:
+def _broken_whatever_follows(error: Exception, length: int, follows: bytes, at_end: bool) -> bool:
     """JSON fails on this line whatever comes after it, and the decoder then goes on at the next
     line: an error inside the line's own text (its newline included) is where JSON fails whatever
     follows; at its end, only a delimiter or key was still possible, and the next line starts with

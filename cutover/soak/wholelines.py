@@ -17,6 +17,8 @@ from itertools import compress, repeat
 from operator import and_
 from typing import Dict, List, Tuple
 
+from cutover.soak.jsonstream import UNDECODABLE
+
 NL = b"\n"
 OUTCOME = b'"Outcome":"'
 _SKIP = len(OUTCOME)
@@ -189,7 +191,7 @@ def _whole_record(line: bytes) -> dict | None:
         return None
     try:
         record = json.loads(line)
-    except ValueError:
+    except UNDECODABLE:
         return None
     return record if isinstance(record, dict) and record.get("Outcome") == "ok" else None
 
@@ -218,7 +220,7 @@ def _learn(line: bytes, record: dict) -> bool:
         return False
     try:
         end = json.loads(b"{" + tail)
-    except ValueError:
+    except UNDECODABLE:
         return False
     if not isinstance(end, dict) or end.get("Outcome") != "ok" or any(record.get(key, end) != value for key, value in end.items()):
         return False

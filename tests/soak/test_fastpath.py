@@ -122,6 +122,18 @@ def test_a_record_cut_at_every_byte_is_counted_as_the_decoder_counts_it(tmp_path
         assert settled_alone > 0.8 * len(record)  # not: a cut right after a colon, comma or bracket (the value may go on)
 
 
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_a_line_nested_too_deep_to_decode_is_counted_as_the_exact_path_counts_it(tmp_path: Path, where: str) -> None:
+    """5,000 nested objects or arrays on a line (RecursionError in the JSON decoder): one malformed
+    line (an array: only brackets to the stream decoder), the same on both paths, not a crash."""
+    good = [js(logpush([[js(timing("/s", float(i)))]], ts=T0 + i)) for i in range(20)]
+    deep = ['{"a":' * 5000 + "1" + "}" * 5000, "[" * 5000 + "]" * 5000, '{"Outcome":' * 5000 + '"ok"' + "}" * 5000]
+    lines = {"first": deep + good, "middle": good[:10] + deep + good[10:], "last": good + deep}[where]
+    fast, exact = both(_write(tmp_path, ("\n".join(lines) + "\n").encode()))
+    assert fast == exact
+    assert exact["n"][0] == 20 and exact["n"][5] == 2  # records, malformed
+
+
 def test_fast_path_takes_the_common_shape_without_json(tmp_path: Path) -> None:
     path = tmp_path / "lp.ndjson"
     path.write_text("".join(js(logpush([[js(timing("/s", float(i), i % 2 == 0))]], ts=T0 + i)) + "\n" for i in range(50)))
