@@ -28,7 +28,10 @@ def _load(command: Command):  # type: ignore[no-untyped-def]
     return importlib.import_module(name)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line. With `only` (the command about to run), only that command's module
+    is imported and its options built; the others are listed by name and summary, which is all
+    `cutover --help` shows of them (a run then starts without importing every command)."""
     parser = argparse.ArgumentParser(
         prog="cutover",
         formatter_class=_Formatter,
@@ -47,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="_subcommand", metavar="COMMAND")  # "_": never taken for a flag's dest
     parent = _common_parent()
     for command in COMMANDS:
+        if only is not None and only != command.name and only not in command.aliases:
+            sub.add_parser(command.name, aliases=list(command.aliases), help=command.summary, add_help=False)
+            continue
         module = _load(command)
         doc = (module.__doc__ or command.summary).strip()
         example = getattr(module, "EXAMPLES", "")
@@ -88,8 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         interrupt.record_invocation(sys.argv[1:], interrupt.program_from_argv0(sys.argv[0] if sys.argv else ""))
     else:
         interrupt.record_invocation(argv)
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=next((word for word in words if not word.startswith("-")), ""))
+    args = parser.parse_args(words)
     command: Command | None = getattr(args, "_command", None)
     if command is None:
         parser.print_help(sys.stderr)

@@ -136,3 +136,13 @@ def test_options_defaults_are_the_command_lines(argv, given, options) -> None:
     for field in compared:
         default = next(f.default for f in dataclasses.fields(cls) if f.name == field)
         assert (field, args[field], type(args[field])) == (field, default, type(default))
+
+
+def test_a_run_imports_only_its_own_command_and_the_overview_is_unchanged():
+    # Only the command about to run is built in full (start-up time); `cutover --help` lists the
+    # others by name and summary, exactly as when every command is built.
+    assert cli.build_parser(only="").format_help() == cli.build_parser().format_help()
+    code = ("import sys\nfrom cutover.cli import main\nrc = main(['worker-src', 'list'])\n"
+            "print(rc, sorted(m for m in sys.modules if m.startswith('cutover.commands.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "0 ['cutover.commands._args', 'cutover.commands.worker_src']"  # _args: shared flag helpers

@@ -64,7 +64,7 @@ def _from_dir(options: FetchOptions, now_ms: int, console: Console) -> int:
     for line in result.lines:
         try:
             quiet.see(json.loads(line).get("EventTimestampMs"))
-        except (ValueError, AttributeError):
+        except (ValueError, RecursionError, AttributeError):
             pass
     end = to_ms if to_ms is not None else (result.last_ms or 0)
     holes = [(a, b) for a, b in uncovered(result.windows)

@@ -100,7 +100,7 @@ def merge_dir(
                 continue
             try:
                 row = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # bad JSON, or nested too deep to decode: malformed
                 row = None
             if not isinstance(row, dict):
                 result.malformed += 1

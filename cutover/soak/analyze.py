@@ -6,10 +6,10 @@ import os
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Dict, List, Sequence, Tuple
 
+from cutover.core import forked, malloc
 from cutover.core.stats import Summary, percentile_sorted, summarize
 from cutover.errors import CutoverError
 from cutover.soak import fastpath
-from cutover.soak.formats import csvrows, tailpretty
 from cutover.soak.gate import Gate, decide
 from cutover.soak.inputs import Source, container_of, open_input
 from cutover.soak.model import Patterns, Tally
@@ -116,19 +116,22 @@ def _pool(workers: int):  # type: ignore[no-untyped-def]
 
 def _scan_parallel(path: str, size: int, counter: Counter, jobs: int, on_read: Callable[[int], None] | None) -> None:
     ranges = _ranges(path, size, jobs)
-    pool = _pool(len(ranges) - 1) if len(ranges) > 1 else None
-    if pool is None:
-        with open(path, "rb", buffering=0) as handle:
-            fastpath.scan_file_range(counter, handle, 0, size, on_read=on_read)
-        return
-    # The parent takes the first range itself; children the rest.
-    with pool:
-        futures = [pool.submit(_scan_range, path, start, end, counter) for start, end in ranges[1:]]
+    # The parent takes the first range itself; forked children the rest (where fork is not
+    # available, the parent reads those too).
+    children: List[forked.Child | None] = []
+    try:
+        children = [forked.start(_scan_range, path, start, end, counter) for start, end in ranges[1:]]
         # Progress: the parent's own range stands for all of them (they run at the same pace).
-        share = len(ranges)
+        share = 1 + sum(child is not None for child in children)
         scaled = (lambda n: on_read(n * share)) if on_read is not None else None
         results = [_scan_range(path, ranges[0][0], ranges[0][1], counter, scaled)]
-        results += [future.result() for future in futures]
+        for (start, end), child in zip(ranges[1:], children):
+            results.append(child.result() if child is not None else _scan_range(path, start, end, counter))
+    except BaseException:
+        for child in children:
+            if child is not None:
+                child.stop()
+        raise
     # A range's last lines may be one value (or a cut-short line) that runs on into the next
     # range: the next range's count then started mid-value and is redone from where this one
     # stopped (the stream decoder alone knows where values begin there).
@@ -151,9 +154,13 @@ def scan_source(source: Source, counter: Counter, options: Options, on_read: Cal
     if kind == "empty":
         return kind
     if kind == "csv":
+        from cutover.soak.formats import csvrows  # the readers of other containers: imported when met
+
         csvrows.scan(counter, source.stream, options.date_order)
         return kind
     if kind == "tail-pretty":
+        from cutover.soak.formats import tailpretty
+
         for record in tailpretty.records(source.stream):
             counter.record(record)
         return kind
@@ -161,6 +168,8 @@ def scan_source(source: Source, counter: Counter, options: Options, on_read: Cal
     if not fast:
         _scan_json(counter, source.stream)
         return kind
+    if source.size is None or source.size > 2 * fastpath.BLOCK:  # blocks of their own to allocate, again and again
+        malloc.keep_freed_memory()
     jobs = options.jobs or os.cpu_count() or 1
     if source.size is not None and source.size >= PARALLEL_MIN_BYTES and jobs > 1:
         source.stream.close()

@@ -8,7 +8,7 @@ import sys
 from array import array
 from bisect import bisect_right
 from operator import itemgetter
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Set, Tuple
 
 from cutover.soak.model import HOUR_MS
 from cutover.soak.rules import Counter
@@ -41,8 +41,8 @@ TIMING = re.compile(
     rb'",' + _Q + rb"cmd" + _Q + rb":" + _Q + rb"(" + _TXT + rb")" + _Q + rb"," + _Q + rb"durationMs" + _Q + rb":(" + _DUR + rb")"
     + rb"(?:," + _Q + rb"cold" + _Q + rb":(?:(t)rue|(f)alse)|)"
     + rb"(?:," + _Q + rb"isolateAgeMs" + _Q + rb":" + _JNUM + rb"|)"
-    + rb"," + _Q + rb"marks" + _Q + rb":\{(?:" + _MARK + rb"(?:," + _MARK + rb"(?:," + _MARK + rb")*|)|)\}"  # two marks unrolled
-    + rb"(?:," + _Q + rb"ok" + _Q + rb":(?:true|false)|," + _Q + rb"error" + _Q + rb":" + _Q + _TXT + _Q + rb")*"  # timing.js extras
+    + rb"," + _Q + rb"marks" + _Q + rb":\{(?:" + _MARK + rb"(?:," + _MARK + rb"(?:," + _MARK + rb")*" + _P + rb"|)|)\}"  # two marks unrolled
+    + rb"(?:," + _Q + rb"ok" + _Q + rb":(?:true|false)|," + _Q + rb"error" + _Q + rb":" + _Q + _TXT + _Q + rb")*" + _P  # timing.js extras
     + rb'\}(?(1)")\],"TimestampMs":(' + _MS + rb")\}|)"
 )
 Found = Tuple[bytes, bytes, bytes, bytes, bytes, bytes]  # string form, cmd, duration, t, f, ms
@@ -51,18 +51,18 @@ FAILED: Found = (b"", b"", b"", b"", b"", b"")  # one-byte and empty groups cost
 # Bytes a line must contain for the default text rules or the failure events to count it: "dual"
 # in any letter case (the dual-write rule ignores case; its event names it too), "Mongo" (the
 # driver's error names, matched with case), "mongo_connection_error" (the event, an exact value),
-# and a \u escape of an ASCII letter, which could spell any of them. Each is found by bytes.rfind
-# (the escape by re), "dual" in a folded copy (same offsets): no non-ASCII character case-folds to
-# one of its letters. timing.js's own "mongo_connect" mark is none of them. A false hit only costs
-# its line the slow path. The folded copy also maps every control byte but the newline to NUL:
-# JSON allows none of them raw in a string (and only tab and CR, as blanks, outside one), so a line
-# holding one (a zeroed byte, the zeros a crash leaves in unwritten blocks) is read by JSON too.
+# and a \u escape of an ASCII letter, which could spell any of them. Each is found by bytes.rfind,
+# "dual" in a lower-cased copy (same offsets): no non-ASCII character case-folds to one of its
+# letters. timing.js's own "mongo_connect" mark is none of them. A false hit only costs its line the
+# slow path. A line holding a control byte other than the newline (a zeroed byte, the zeros a crash
+# leaves in unwritten blocks, a raw tab in a string) or bytes that are not UTF-8 is read by JSON
+# too: JSON allows no control byte raw in a string (tab and CR only as blanks outside one). One
+# deleting translate keeps just those bytes: almost always nothing.
 LOWER_MARKERS = (b"dual",)
 EXACT_MARKERS = (b"Mongo", b"mongo_connection_error")
 ESCAPE = b"\\u00"
 ESCAPED_LETTER = frozenset(b"4567")  # \u0041-\u007F: the ASCII letters and a few signs
-_ESCAPE = re.compile(re.escape(ESCAPE))  # re's scan for it beats find and rfind (backslash and 0 are both common)
-_FOLD = bytes(0 if (byte < 0x20 and byte != 0x0A) else byte + 32 if 0x41 <= byte <= 0x5A else byte for byte in range(256))
+_PLAIN = bytes([0x0A, *range(0x20, 0x80)])  # deleted: what remains is control or non-ASCII bytes
 
 
 def _find_all(haystack: bytes, needle: bytes) -> List[int]:
@@ -78,22 +78,34 @@ def _find_all(haystack: bytes, needle: bytes) -> List[int]:
 
 def marked(data: bytes) -> List[int]:
     """Starts of the lines holding a failure marker, a control byte or bytes that are not UTF-8."""
-    at = [pos for pos in _escapes(data) if data[pos + 4 : pos + 5] and data[pos + 4] in ESCAPED_LETTER]
+    at = [pos for pos in _find_all(data, ESCAPE) if data[pos + 4 : pos + 5] and data[pos + 4] in ESCAPED_LETTER]
     for needle in EXACT_MARKERS:
         at += _find_all(data, needle)
-    folded = data.translate(_FOLD)
+    lowered = data.lower()
     for needle in LOWER_MARKERS:
-        at += _find_all(folded, needle)
+        at += _find_all(lowered, needle)
     hard = {line_start(data, pos) for pos in at}
-    at = folded.rfind(b"\0")
-    while at >= 0:  # one find per line that holds control bytes (a run of zeros is one line's worth)
-        start = line_start(data, at)
-        hard.add(start)
-        at = folded.rfind(b"\0", 0, start)
-    if not data.isascii():
+    odd = data.translate(None, _PLAIN)
+    if odd:
+        _odd_bytes(data, odd, hard)
+    return sorted(hard)
+
+
+def _odd_bytes(data: bytes, odd: bytes, hard: Set[int]) -> None:
+    """Add the starts of the lines that hold control bytes (each kind found by memrchr, one find
+    per line) or bytes that are not UTF-8 (the decoder replaces them: those lines go through it)."""
+    for byte in set(odd):
+        if byte < 0x80:
+            control = bytes((byte,))
+            at = data.rfind(control)
+            while at >= 0:
+                start = line_start(data, at)
+                hard.add(start)
+                at = data.rfind(control, 0, start)
+    if max(odd) >= 0x80:
         try:
             data.decode("utf-8")
-        except UnicodeDecodeError:  # the decoder replaces them: those lines go through it
+        except UnicodeDecodeError:
             a = 0
             while a < len(data):
                 b = line_end(data, a)
@@ -102,11 +114,6 @@ def marked(data: bytes) -> List[int]:
                 except UnicodeDecodeError:
                     hard.add(a)
                 a = b
-    return sorted(hard)
-
-
-def _escapes(data: bytes) -> List[int]:
-    return [m.start() for m in _ESCAPE.finditer(data)]
 
 
 # -- taking the events --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from typing import BinaryIO, Callable, List
 
 from cutover.soak import jsonstream
@@ -106,15 +107,43 @@ def _region(counter: Counter, data: bytes, start: int, final: bool) -> int | Non
     return stop
 
 
-def _one_line(counter: Counter, line: bytes) -> bool:
-    """A line that is one JSON value (with blanks around it) on its own is read by the stream
-    decoder as just that value, whatever else the line is (an outcome, a marker, an odd event)."""
+_DECODER = json.JSONDecoder()
+_BLANK = re.compile(r"[ \t\r\n]*")  # JSON's blanks
+
+
+def _one_line(counter: Counter, data: bytes, start: int, end: int, final: bool) -> bool:
+    """The line [start, end) (its newline included) when the stream decoder, at its start, reads
+    it as exactly one thing, counted as the decoder counts it: one whole JSON value with blanks
+    around it (whatever the value is: an outcome, a marker, an odd event), or a line that starts
+    an object and breaks inside itself (a record cut short) followed by a line that starts a value
+    or by the input's end: one malformed value, and the decoder goes on at the next line. False,
+    having counted nothing, when only the decoder itself can tell."""
+    text = data[start:end].decode("utf-8", "replace")
     try:
-        value = json.loads(line.decode("utf-8", "replace"))
-    except ValueError:
+        value, stop = _DECODER.raw_decode(text, _BLANK.match(text).end())  # type: ignore[union-attr]
+    except jsonstream.UNDECODABLE as error:
+        if text.startswith("{") and _broken_whatever_follows(error, len(text), data[end : end + 1], final and end == len(data)):
+            counter.tally.malformed += 1
+            return True
+        return False
+    if _BLANK.match(text, stop).end() != len(text):  # type: ignore[union-attr]
         return False
     count_value(counter, value)
     return True
+
+
+def _broken_whatever_follows(error: Exception, length: int, follows: bytes, at_end: bool) -> bool:
+    """JSON fails on this line whatever comes after it, and the decoder then goes on at the next
+    line: an error inside the line's own text (its newline included) is where JSON fails whatever
+    follows; at its end, only a delimiter or key was still possible, and the next line starts with
+    "{" or "[" (which is neither; the decoder skips to the next newline followed by one of them:
+    this line's own). At the input's end nothing follows at all."""
+    if at_end:
+        return True
+    pos = getattr(error, "pos", None)
+    if pos is None or follows not in (b"{", b"["):
+        return False
+    return pos < length or not getattr(error, "msg", "Expecting value").startswith("Expecting value")
 
 
 # -- blocks -------------------------------------------------------------------------------------
@@ -143,7 +172,7 @@ def scan_block(counter: Counter, data: bytes, final: bool = True) -> int:
             if pos == nxt:
                 continue
         end = line_end(data, pos)
-        if _one_line(counter, data[pos:end]):  # one whole value alone on its line: the decoder reads it so too
+        if _one_line(counter, data, pos, end, final):  # a line the decoder reads as one thing: counted so
             slow += 1
             pos = end
             continue

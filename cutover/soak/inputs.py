@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator, Tuple
 
 from cutover.errors import CutoverError
+from cutover.soak.jsonstream import UNDECODABLE
 
 GZIP_MAGIC = b"\x1f\x8b"
 SNIFF_BYTES = 1 << 16
@@ -177,7 +178,7 @@ def head_values(text: bytes, lines: int = 8) -> Iterator[Tuple[bytes, object]]:
         if line:
             try:
                 yield line, json.loads(line)
-            except ValueError:
+            except UNDECODABLE:
                 continue
 
 

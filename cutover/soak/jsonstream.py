@@ -13,6 +13,9 @@ _VALUE_START = re.compile(r"\n(?=[\[{])")
 _SKIP = re.compile(r"[ \t\r\n,\]\ufeff]*")
 MAX_VALUE_CHARS = 64 << 20  # one value larger than this is counted malformed instead of buffered
 MALFORMED = object()
+# What decoding untrusted JSON text raises: bad JSON, or nesting deeper than the interpreter's
+# recursion limit (a line of 5,000 "{"): both mean "not a value we can read", never a crash.
+UNDECODABLE = (ValueError, RecursionError)
 
 
 class _Buffer:
@@ -103,8 +106,9 @@ class Decoder:
                 continue
             try:
                 value, end = decoder.raw_decode(buf.text, buf.pos)
-            except ValueError as error:
-                if not buf.eof and len(buf.text) - buf.pos < MAX_VALUE_CHARS and _maybe_cut(error, len(buf.text)):
+            except UNDECODABLE as error:
+                cut = isinstance(error, ValueError) and _maybe_cut(error, len(buf.text))  # too deep is never a cut
+                if not buf.eof and len(buf.text) - buf.pos < MAX_VALUE_CHARS and cut:
                     buf.refill()  # maybe only cut by the block boundary: read on and retry
                     continue
                 nxt = _VALUE_START.search(buf.text, buf.pos + 1)

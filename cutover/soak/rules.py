@@ -5,6 +5,7 @@ import json
 import math
 from typing import Any, Tuple
 
+from cutover.soak.jsonstream import UNDECODABLE
 from cutover.soak.model import Patterns, Record, Tally
 
 CMD_TIMING = "cmd_timing"
@@ -17,20 +18,29 @@ def as_event(item: Any) -> Tuple[dict | None, str | None]:
     if isinstance(item, dict):
         if isinstance(item.get("event"), str):
             return item, None
-        return None, json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+        return None, _written(item, separators=(",", ":"))
     if isinstance(item, str):
         stripped = item.lstrip()
         if stripped.startswith("{"):
             try:
                 obj = json.loads(stripped)
-            except ValueError:
+            except UNDECODABLE:
                 obj = None
             if isinstance(obj, dict) and isinstance(obj.get("event"), str):
                 return obj, None
         return None, item
     if item is None:
         return None, None
-    return None, json.dumps(item, ensure_ascii=False) if isinstance(item, list) else str(item)
+    return None, _written(item) if isinstance(item, list) else str(item)
+
+
+def _written(item: Any, **how: Any) -> str | None:
+    """A logged object or array as JSON text, for the text rules; None when it is nested too deep
+    to write back (it was read at the edge of the recursion limit): no text to match."""
+    try:
+        return json.dumps(item, ensure_ascii=False, **how)
+    except RecursionError:
+        return None
 
 
 def _number(value: Any) -> float | None:

@@ -15,7 +15,7 @@ from cutover.core.fsutil import write_output
 from cutover.core.timespec import parse_time_ms
 from cutover.errors import CutoverError, UsageError
 from cutover.soak import options as opts
-from cutover.soak import report, svg
+from cutover.soak import report
 from cutover.soak.analyze import InputSummary, Options, SoakResult, analyze
 from cutover.soak.options import AnalyzeOptions
 
@@ -109,6 +109,8 @@ def check_inputs(inputs: List[InputSummary], window_flags: str, console: Console
 
 def write_outputs(result: SoakResult, options: AnalyzeOptions) -> None:
     if options.chart:
+        from cutover.soak import svg  # only a run that draws the chart pays for its import
+
         title = f"Soak: {result.decision} — cold n={len(result.cold_values):,}, warm n={len(result.warm_values):,}"
         write(options.chart, svg.chart(result.cold_values, result.warm_values, result.hourly, title,
                                        result.gate.threshold_ms))

@@ -17,6 +17,8 @@ from itertools import compress, repeat
 from operator import and_
 from typing import Dict, List, Tuple
 
+from cutover.soak.jsonstream import UNDECODABLE
+
 NL = b"\n"
 OUTCOME = b'"Outcome":"'
 _SKIP = len(OUTCOME)
@@ -151,10 +153,15 @@ def _mid(head: bytes) -> re.Pattern[bytes]:
 
 
 def _odd_lines(data: bytes, starts: List[int], learn: bool) -> List[int]:
-    """Of the lines at `starts`, those JSON says are not whole records with Outcome "ok"."""
+    """Of the lines at `starts`, those that are not whole records with Outcome "ok": a line of a
+    learned shape is proven as the block's lines are (the neighbours of a damaged line mostly),
+    any other is read as JSON."""
     odd = []
+    heads = tuple(_HEADS) or (b"{",)
     for a in starts:
         line = data[a : line_end(data, a)].rstrip(NL)
+        if _proven(line, heads):
+            continue
         record = _whole_record(line)
         if record is None:
             odd.append(a)
@@ -163,13 +170,28 @@ def _odd_lines(data: bytes, starts: List[int], learn: bool) -> List[int]:
     return odd
 
 
+_CLOSE = re.compile(_INT + rb"\}")
+
+
+def _proven(line: bytes, heads: Tuple[bytes, ...]) -> bool:
+    """The block's proof for one line (without its newline): a learned head at its start and no
+    other head in it, one Outcome key, after it a learned end, an integer and "}" to its end."""
+    at = line.find(OUTCOME)
+    if at < 0 or line.find(OUTCOME, at + 1) >= 0 or not line.startswith(heads):
+        return False
+    if _HEADS and sum(map(line.count, _HEADS)) != 1:
+        return False
+    at += _SKIP
+    return any(line.startswith(lit, at) and _CLOSE.fullmatch(line, at + len(lit)) for lit in _SHAPES)
+
+
 def _whole_record(line: bytes) -> dict | None:
     """The record, when the line is one (JSON itself says so) with a top-level Outcome "ok"."""
     if not line.startswith(b"{"):
         return None
     try:
         record = json.loads(line)
-    except ValueError:
+    except UNDECODABLE:
         return None
     return record if isinstance(record, dict) and record.get("Outcome") == "ok" else None
 
@@ -198,7 +220,7 @@ def _learn(line: bytes, record: dict) -> bool:
         return False
     try:
         end = json.loads(b"{" + tail)
-    except ValueError:
+    except UNDECODABLE:
         return False
     if not isinstance(end, dict) or end.get("Outcome") != "ok" or any(record.get(key, end) != value for key, value in end.items()):
         return False

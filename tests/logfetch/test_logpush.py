@@ -42,6 +42,16 @@ def test_time_window_and_malformed_lines(tmp_path: Path) -> None:
     assert result.malformed == 2
 
 
+def test_a_line_nested_too_deep_to_decode_is_malformed_not_a_crash(tmp_path: Path) -> None:
+    rows = [trace_event(T0 + 60_000 * i, "tick") for i in range(3)]
+    path = write_batch(tmp_path, T0, T0 + 600_000, rows)
+    import gzip
+
+    path.write_bytes(path.read_bytes() + gzip.compress(b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"\n"))
+    result = merge_dir(str(tmp_path))
+    assert len(result.lines) == 3 and result.malformed == 1
+
+
 def test_name_window_and_uncovered() -> None:
     assert name_window("20261127T180000Z_20261127T180030Z_abcd.log.gz") == (T0, T0 + 30_000)
     assert name_window("whatever.log.gz") is None

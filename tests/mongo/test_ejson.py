@@ -415,7 +415,8 @@ def test_checked_reader_gives_what_the_line_reader_gives(block: int) -> None:
     assert isinstance(plain[0]["_id"], v.ObjectId) and isinstance(plain[2], dict) and plain[2]["$ref"] == "c"
 
 
-@pytest.mark.parametrize("bad", [b'{"a": 1\n', b'{"a": 1} {"b": 2}\n', b"[1, 2]\n", b'{"a": {"$oid": "zz"}}\n', b'{"k\\u0000": 1}\n', b"\xff\n"])
+@pytest.mark.parametrize("bad", [b'{"a": 1\n', b'{"a": 1} {"b": 2}\n', b"[1, 2]\n", b'{"a": {"$oid": "zz"}}\n', b'{"k\\u0000": 1}\n', b"\xff\n",
+                                 b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"\n"])
 def test_damage_in_a_block_is_reported_on_its_line_as_by_the_line_reader(bad: bytes) -> None:
     """A file changed after its check: the block falls back to the line reader, same line numbers."""
     lines = _TRICKY_LINES[:1] * 5 + [bad] + _TRICKY_LINES[:1] * 5

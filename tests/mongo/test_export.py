@@ -157,6 +157,7 @@ def test_malformed_line_names_file_and_line(tmp_path: Path) -> None:
         ('{"a": {"b\\u0000": 1}}', "NUL"),
         ("\xff\xfe", "not UTF-8"),
         ('  {"a": ', "Expecting"),
+        ('{"a": ' * 5000 + "1" + "}" * 5000, "nested too deeply"),
     ],
 )
 def test_each_kind_of_bad_line_is_reported(tmp_path: Path, line: str, reason: str) -> None:

@@ -96,6 +96,44 @@ def test_fast_path_equals_json_path(tmp_path: Path, records: List[dict], truncat
     assert windowed_fast == windowed_exact
 
 
+@pytest.mark.parametrize("form", ["string", "object", "pretty-next"])
+def test_a_record_cut_at_every_byte_is_counted_as_the_decoder_counts_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                       form: str) -> None:
+    """Each cut of a record (at every byte, every kind of break: in a string, a number, a key,
+    after a colon or comma), followed by a whole record, a pretty-printed one or nothing (the
+    input's end): the fast path counts what the stream decoder counts, and most cuts are settled
+    on their own line, without running the decoder over the region."""
+    event = timing("/s", 12.5, True, 42)
+    record = js(logpush([[js({"event": "request"})], [js(event) if form != "object" else event]], ts=T0))
+    good = js(logpush([[js(timing("/t", 3.0, False))]], ts=T0 + 1))
+    after = json.dumps(json.loads(good), indent=2) if form == "pretty-next" else good
+    regions = []
+    real = fastpath._region
+    monkeypatch.setattr(fastpath, "_region", lambda *args: regions.append(1) or real(*args))
+    settled_alone = 0
+    for cut in range(1, len(record)):
+        for tail in ("", f"\n{after}\n"):
+            regions.clear()
+            path = _write(tmp_path, f"{good}\n{record[:cut]}{tail}".encode())
+            fast, exact = both(path)
+            assert fast == exact, (cut, record[:cut][-20:], tail[:5])
+        settled_alone += not regions
+    if form != "pretty-next":  # a pretty-printed value needs the decoder anyway
+        assert settled_alone > 0.8 * len(record)  # not: a cut right after a colon, comma or bracket (the value may go on)
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_a_line_nested_too_deep_to_decode_is_counted_as_the_exact_path_counts_it(tmp_path: Path, where: str) -> None:
+    """5,000 nested objects or arrays on a line (RecursionError in the JSON decoder): one malformed
+    line (an array: only brackets to the stream decoder), the same on both paths, not a crash."""
+    good = [js(logpush([[js(timing("/s", float(i)))]], ts=T0 + i)) for i in range(20)]
+    deep = ['{"a":' * 5000 + "1" + "}" * 5000, "[" * 5000 + "]" * 5000, '{"Outcome":' * 5000 + '"ok"' + "}" * 5000]
+    lines = {"first": deep + good, "middle": good[:10] + deep + good[10:], "last": good + deep}[where]
+    fast, exact = both(_write(tmp_path, ("\n".join(lines) + "\n").encode()))
+    assert fast == exact
+    assert exact["n"][0] == 20 and exact["n"][5] == 2  # records, malformed
+
+
 def test_fast_path_takes_the_common_shape_without_json(tmp_path: Path) -> None:
     path = tmp_path / "lp.ndjson"
     path.write_text("".join(js(logpush([[js(timing("/s", float(i), i % 2 == 0))]], ts=T0 + i)) + "\n" for i in range(50)))
@@ -135,6 +173,30 @@ def test_byte_ranges_in_processes_equal_one_pass(tmp_path: Path, monkeypatch: py
     assert snapshot(parallel.tally) == snapshot(single.tally) == snapshot(exact.tally)
     assert counts(parallel)["records"] == 3000 and counts(parallel)["cpu_time_exceeded"] == 60
     assert len(parallel.hourly) == 1 and parallel.hourly == single.hourly
+
+
+def test_byte_ranges_without_fork_are_all_read_by_the_parent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [js(logpush([[js(timing(f"/c{i % 3}", float(i % 101), i % 7 == 0))]], ts=T0 + i * 1000)) for i in range(900)]
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    monkeypatch.setattr(analyze_mod, "PARALLEL_MIN_BYTES", 0)
+    single = analyze([str(path)], Options(jobs=1))
+    monkeypatch.setattr(analyze_mod.forked, "start", lambda *args: None)  # as on a platform without fork
+    alone = analyze([str(path)], Options(jobs=3))
+    assert snapshot(alone.tally) == snapshot(single.tally) and counts(alone)["records"] == 900
+
+
+def _raise_in_child(*args: Any) -> None:
+    raise OSError("disk read error")
+
+
+def test_a_failing_byte_range_process_fails_the_run_with_its_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [js(logpush([[js(timing("/c", 1.0, False))]], ts=T0 + i * 1000)) for i in range(900)]
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    monkeypatch.setattr(analyze_mod, "PARALLEL_MIN_BYTES", 0)
+    start = analyze_mod.forked.start
+    monkeypatch.setattr(analyze_mod.forked, "start", lambda call, *args: start(_raise_in_child, *args))
+    with pytest.raises(OSError, match="disk read error"):
+        analyze([str(path)], Options(jobs=3))
 
 
 def test_custom_patterns_fall_back_to_full_parsing(tmp_path: Path) -> None:

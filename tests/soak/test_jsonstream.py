@@ -38,3 +38,15 @@ def test_a_value_with_a_line_starting_with_a_brace_inside_is_read_whole_across_b
     data = b'{"a":\n{"b":1}\n}\n{"c":2}\n'
     for block in range(1, len(data) + 1):
         assert _decoded(data, block) == [{"a": {"b": 1}}, {"c": 2}], block
+
+
+
+def test_a_value_nested_deeper_than_the_recursion_limit_is_one_malformed_value_not_a_crash() -> None:
+    """5,000 nested objects exceed what the JSON decoder can recurse into (RecursionError): that
+    line is one malformed value and the reading goes on (also with the rest of the input far away:
+    no refill hunting for the value's end). A deep array is only its brackets to the decoder."""
+    deep = "{\"a\":" * 5000 + "1" + "}" * 5000
+    data = "\n".join([RECORD, deep, "[" * 5000 + "]" * 5000, RECORD]).encode() + b"\n"
+    for block in (64, 1 << 20):
+        got = _decoded(data, block)
+        assert got == [json.loads(RECORD), "MALFORMED", json.loads(RECORD)], block

@@ -31,6 +31,11 @@ def test_as_event_reads_objects_and_json_strings_and_leaves_text() -> None:
     assert as_event(42) == (None, "42")
 
 
+def test_a_message_nested_too_deep_to_decode_is_text_not_a_crash() -> None:
+    deep = '{"event":' * 5000 + '"x"' + "}" * 5000
+    assert as_event(deep) == (None, deep)
+
+
 def test_as_int_ms_takes_numbers_and_digit_strings_only() -> None:
     assert as_int_ms(T0) == T0 and as_int_ms(float(T0) + 0.9) == T0 and as_int_ms(f" {T0} ") == T0
     for bad in (True, False, None, "2026-11-27", math.nan, math.inf, 1 << 60, "9" * 25, [T0]):

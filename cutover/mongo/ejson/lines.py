@@ -108,7 +108,7 @@ def decode_lines(
             value = _not_at_column_zero(line, lineno, on_error)
             if value is None:
                 continue
-        except ValueError as exc:  # JSONDecodeError, EJSONError, UnicodeDecodeError
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, EJSONError, UnicodeDecodeError; nested too deep
             on_error(lineno, error_reason(exc))
             continue
         yield value
@@ -120,7 +120,7 @@ def _not_at_column_zero(line: bytes, lineno: int, on_error: Callable[[int, str],
         return None
     try:
         return loads_document(line.decode("utf-8"))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         on_error(lineno, error_reason(exc))
         return None
 
@@ -150,7 +150,7 @@ def decode_checked_lines(handle: IO[bytes], on_error: Callable[[int, str], None]
             body = b",".join(lines)
             text = "[" + body.decode("utf-8") + "]"
             docs, end = _scan_plain(text, 0)
-        except (ValueError, StopIteration):  # blank lines (",,") or damage: the exact path decides
+        except (ValueError, RecursionError, StopIteration):  # blank lines (",,") or damage: the exact path decides
             docs, end = None, 0
         if docs is not None and (end != len(text) or len(docs) != len(lines)):
             docs = None

@@ -21,6 +21,8 @@ def error_reason(exc: BaseException) -> str:
     """One line for a rejected document or line: what json, UTF-8 or the wrapper decoder said (at most 200 chars)."""
     if isinstance(exc, UnicodeDecodeError):
         return f"not UTF-8: {exc.reason}"
+    if isinstance(exc, RecursionError):  # the JSON decoder's recursion limit, near 1,000 levels
+        return "nested too deeply to read (MongoDB documents nest at most 100 levels)"
     text = str(exc)
     return text if len(text) <= 200 else text[:197] + "..."
 

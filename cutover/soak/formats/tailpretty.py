@@ -11,6 +11,7 @@ import json
 import re
 from typing import BinaryIO, Iterator
 
+from cutover.soak.jsonstream import UNDECODABLE
 from cutover.soak.model import Entry, Record
 
 NAME = "tail-pretty"
@@ -61,7 +62,7 @@ def inspected_object(text: str) -> object:
             out.append(token)
     try:
         value = json.loads("".join(out))
-    except ValueError:
+    except UNDECODABLE:
         return None
     return value if isinstance(value, dict) else None
 
