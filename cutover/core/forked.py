@@ -72,10 +72,13 @@ def start(call: Callable[..., Any], *args: Any) -> Child | None:
     fork = getattr(os, "fork", None)
     if fork is None:
         return None
-    reader, writer = os.pipe()
+    try:
+        reader, writer = os.pipe()
+    except OSError:  # out of file descriptors
+        return None
     try:
         pid = fork()
-    except OSError:
+    except OSError:  # out of processes or memory
         os.close(reader)
         os.close(writer)
         return None

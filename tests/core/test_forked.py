@@ -75,3 +75,17 @@ def test_stop_kills_and_reaps_a_running_child_and_is_harmless_once_reaped():
 def test_no_fork_means_no_child(monkeypatch):
     monkeypatch.delattr(os, "fork")
     assert forked.start(abs, -1) is None
+
+
+def test_no_pipe_or_no_process_means_no_child(monkeypatch):
+    def refuse(*args):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(os, "pipe", refuse)
+    assert forked.start(abs, -1) is None
+    monkeypatch.undo()
+    before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    monkeypatch.setattr(os, "fork", refuse)
+    assert forked.start(abs, -1) is None
+    if before is not None:
+        assert len(os.listdir("/proc/self/fd")) == before  # the pipe was closed again
