@@ -14,6 +14,7 @@ import os
 import re
 from typing import BinaryIO, Callable, List
 
+from cutover.errors import UNDECODABLE
 from cutover.soak import jsonstream
 from cutover.soak.fastlines import Found, marked, take, timings
 from cutover.soak.formats import count_value
@@ -121,7 +122,7 @@ def _one_line(counter: Counter, data: bytes, start: int, end: int, final: bool) 
     text = data[start:end].decode("utf-8", "replace")
     try:
         value, stop = _DECODER.raw_decode(text, _BLANK.match(text).end())  # type: ignore[union-attr]
-    except jsonstream.UNDECODABLE as error:
+    except UNDECODABLE as error:
         if text.startswith("{") and _broken_whatever_follows(error, len(text), data[end : end + 1], final and end == len(data)):
             counter.tally.malformed += 1
             return True

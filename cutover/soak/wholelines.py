@@ -17,7 +17,7 @@ from itertools import compress, repeat
 from operator import and_
 from typing import Dict, List, Tuple
 
-from cutover.soak.jsonstream import UNDECODABLE
+from cutover.errors import UNDECODABLE
 
 NL = b"\n"
 OUTCOME = b'"Outcome":"'
