@@ -13,6 +13,11 @@ EXIT_GATE_FAILED = 4
 EXIT_INCONCLUSIVE = 5
 EXIT_INTERRUPTED = 130
 
+# What decoding untrusted JSON text raises: bad JSON (a ValueError), or nesting deeper than the
+# interpreter's recursion limit (a line of 5,000 "{"). Every reader of logs and exports catches
+# both: either way the text is not a value it can read, and that is never a crash.
+UNDECODABLE = (ValueError, RecursionError)
+
 
 class CutoverError(Exception):
     """An expected failure: `message` is shown as one line, `exit_code` is returned."""

@@ -9,7 +9,7 @@ import time
 from cutover.core.console import Console
 from cutover.core.fsutil import atomic_writer
 from cutover.core.timespec import iso_ms
-from cutover.errors import CutoverError, UsageError
+from cutover.errors import UNDECODABLE, CutoverError, UsageError
 from cutover.logfetch.api import ApiFetch
 from cutover.logfetch.options import FetchOptions, check_output, duration_ms, window
 from cutover.logfetch.query import MAX_LIMIT
@@ -64,7 +64,7 @@ def _from_dir(options: FetchOptions, now_ms: int, console: Console) -> int:
     for line in result.lines:
         try:
             quiet.see(json.loads(line).get("EventTimestampMs"))
-        except (ValueError, RecursionError, AttributeError):
+        except (*UNDECODABLE, AttributeError):
             pass
     end = to_ms if to_ms is not None else (result.last_ms or 0)
     holes = [(a, b) for a, b in uncovered(result.windows)

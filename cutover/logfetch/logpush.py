@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import List, Tuple
 
-from cutover.errors import CutoverError
+from cutover.errors import UNDECODABLE, CutoverError
 
 _NAME = re.compile(r"(\d{8}T\d{6}Z)_(\d{8}T\d{6}Z)")
 SUFFIXES = (".log.gz", ".log")
@@ -100,7 +100,7 @@ def merge_dir(
                 continue
             try:
                 row = json.loads(line)
-            except (ValueError, RecursionError):  # bad JSON, or nested too deep to decode: malformed
+            except UNDECODABLE:  # bad JSON, or nested too deep to decode: malformed
                 row = None
             if not isinstance(row, dict):
                 result.malformed += 1

@@ -16,7 +16,7 @@ import os
 import zlib
 from typing import IO, Any, Dict, Iterator, List, Tuple
 
-from cutover.errors import ConfigError, CutoverError
+from cutover.errors import UNDECODABLE, ConfigError, CutoverError
 from cutover.mongo import ejson
 from cutover.mongo.base import Batch, MongoSource, ScanOptions
 from cutover.mongo.filtering import DocumentFilter
@@ -201,7 +201,7 @@ class ExportSource(MongoSource):
                         if _ran_out(exc, buf) and len(buf) - pos < _MAX_DOCUMENT_CHARS and more():
                             continue
                         self._fatal(path, line + buf.count("\n", pos, exc.pos), exc.msg)
-                    except (ValueError, RecursionError) as exc:
+                    except UNDECODABLE as exc:
                         self._fatal(path, line, ejson.error_reason(exc))
                 if doc.__class__ is not dict or "\\u0000" in buf[pos:end]:  # rare: the usual document goes on as parsed
                     try:

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Dict, List, Sequence, Tuple
 
-from cutover.core import forked, malloc
+from cutover.core import malloc
 from cutover.core.stats import Summary, percentile_sorted, summarize
 from cutover.errors import CutoverError
 from cutover.soak import fastpath
@@ -115,10 +115,12 @@ def _pool(workers: int):  # type: ignore[no-untyped-def]
 
 
 def _scan_parallel(path: str, size: int, counter: Counter, jobs: int, on_read: Callable[[int], None] | None) -> None:
+    from cutover.core import forked  # (and pickle): only a file big enough to split pays for them
+
     ranges = _ranges(path, size, jobs)
     # The parent takes the first range itself; forked children the rest (where fork is not
     # available, the parent reads those too).
-    children: List[forked.Child | None] = []
+    children: List[forked.Child | None] = []  # None: the parent reads that range itself
     try:
         children = [forked.start(_scan_range, path, start, end, counter) for start, end in ranges[1:]]
         # Progress: the parent's own range stands for all of them (they run at the same pace).

@@ -14,6 +14,7 @@ import os
 import re
 from typing import BinaryIO, Callable, List
 
+from cutover.errors import UNDECODABLE
 from cutover.soak import jsonstream
 from cutover.soak.fastlines import Found, marked, take, timings
 from cutover.soak.formats import count_value
@@ -121,8 +122,8 @@ def _one_line(counter: Counter, data: bytes, start: int, end: int, final: bool) 
     text = data[start:end].decode("utf-8", "replace")
     try:
         value, stop = _DECODER.raw_decode(text, _BLANK.match(text).end())  # type: ignore[union-attr]
-    except jsonstream.UNDECODABLE as error:
-        if text.startswith("{") and _broken_whatever_follows(error, len(text), data[end : end + 1], final and end == len(data)):
+    except UNDECODABLE as error:
+        if text.startswith("{") and _broken_whatever_follows(error, text, data[end : end + 1], final and end == len(data)):
             counter.tally.malformed += 1
             return True
         return False
@@ -132,18 +133,19 @@ def _one_line(counter: Counter, data: bytes, start: int, end: int, final: bool) 
     return True
 
 
-def _broken_whatever_follows(error: Exception, length: int, follows: bytes, at_end: bool) -> bool:
+def _broken_whatever_follows(error: Exception, text: str, follows: bytes, at_end: bool) -> bool:
     """JSON fails on this line whatever comes after it, and the decoder then goes on at the next
-    line: an error inside the line's own text (its newline included) is where JSON fails whatever
-    follows; at its end, only a delimiter or key was still possible, and the next line starts with
-    "{" or "[" (which is neither; the decoder skips to the next newline followed by one of them:
-    this line's own). At the input's end nothing follows at all."""
+    line. An error inside the line's own text (its newline included) is where JSON fails whatever
+    follows. One at its end fails too when the next line starts with "{" or "[" and the line's last
+    token is not one after which a value may come (":", ",", "[" or "{": the next line could be
+    that value, and lines further on could close it); the decoder then skips to the next newline
+    followed by "{" or "[": this line's own. At the input's end nothing follows at all."""
     if at_end:
         return True
-    pos = getattr(error, "pos", None)
+    pos = getattr(error, "pos", None)  # None: nested too deep (RecursionError): the decoder decides
     if pos is None or follows not in (b"{", b"["):
         return False
-    return pos < length or not getattr(error, "msg", "Expecting value").startswith("Expecting value")
+    return pos < len(text) or text.rstrip()[-1:] not in (":", ",", "[", "{")
 
 
 # -- blocks -------------------------------------------------------------------------------------

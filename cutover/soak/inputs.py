@@ -12,8 +12,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator, Tuple
 
-from cutover.errors import CutoverError
-from cutover.soak.jsonstream import UNDECODABLE
+from cutover.errors import UNDECODABLE, CutoverError
 
 GZIP_MAGIC = b"\x1f\x8b"
 SNIFF_BYTES = 1 << 16

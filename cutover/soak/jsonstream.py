@@ -7,15 +7,14 @@ import json
 import re
 from typing import BinaryIO, Iterator
 
+from cutover.errors import UNDECODABLE
+
 # A top-level value starts at a line start: NDJSON lines and JSON.stringify(x, null, 4) output both
 # put nested lines behind indentation, and raw newlines cannot occur inside JSON strings.
 _VALUE_START = re.compile(r"\n(?=[\[{])")
 _SKIP = re.compile(r"[ \t\r\n,\]\ufeff]*")
 MAX_VALUE_CHARS = 64 << 20  # one value larger than this is counted malformed instead of buffered
 MALFORMED = object()
-# What decoding untrusted JSON text raises: bad JSON, or nesting deeper than the interpreter's
-# recursion limit (a line of 5,000 "{"): both mean "not a value we can read", never a crash.
-UNDECODABLE = (ValueError, RecursionError)
 
 
 class _Buffer:

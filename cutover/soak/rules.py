@@ -5,7 +5,7 @@ import json
 import math
 from typing import Any, Tuple
 
-from cutover.soak.jsonstream import UNDECODABLE
+from cutover.errors import UNDECODABLE
 from cutover.soak.model import Patterns, Record, Tally
 
 CMD_TIMING = "cmd_timing"

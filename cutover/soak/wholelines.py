@@ -17,13 +17,13 @@ from itertools import compress, repeat
 from operator import and_
 from typing import Dict, List, Tuple
 
-from cutover.soak.jsonstream import UNDECODABLE
+from cutover.errors import UNDECODABLE
 
 NL = b"\n"
 OUTCOME = b'"Outcome":"'
 _SKIP = len(OUTCOME)
 _INT = rb"(?:0|[1-9]\d*" + (b"+" if sys.version_info >= (3, 11) else b"") + rb")"  # possessive where it can be
-_LAST = re.compile(rb"(?:0|[1-9]\d*)\}\n\Z")
+_LAST = re.compile(_INT + rb"\}\n\Z")
 _TAIL = re.compile(rb"(.*:)(?:0|[1-9]\d*)\}", re.S)  # a record's end whose last value is an integer
 MAX_SHAPES = 4  # line ends kept (a gradual deploy interleaves two ScriptVersions for hours)
 _SHAPES: List[bytes] = []  # learned line ends after the Outcome key, up to the last number; newest first

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, List
 
@@ -180,7 +181,7 @@ def test_byte_ranges_without_fork_are_all_read_by_the_parent(tmp_path: Path, mon
     path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
     monkeypatch.setattr(analyze_mod, "PARALLEL_MIN_BYTES", 0)
     single = analyze([str(path)], Options(jobs=1))
-    monkeypatch.setattr(analyze_mod.forked, "start", lambda *args: None)  # as on a platform without fork
+    monkeypatch.delattr(os, "fork")  # as on a platform without fork (Windows)
     alone = analyze([str(path)], Options(jobs=3))
     assert snapshot(alone.tally) == snapshot(single.tally) and counts(alone)["records"] == 900
 
@@ -193,8 +194,10 @@ def test_a_failing_byte_range_process_fails_the_run_with_its_error(tmp_path: Pat
     lines = [js(logpush([[js(timing("/c", 1.0, False))]], ts=T0 + i * 1000)) for i in range(900)]
     path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
     monkeypatch.setattr(analyze_mod, "PARALLEL_MIN_BYTES", 0)
-    start = analyze_mod.forked.start
-    monkeypatch.setattr(analyze_mod.forked, "start", lambda call, *args: start(_raise_in_child, *args))
+    from cutover.core import forked
+
+    start = forked.start
+    monkeypatch.setattr(forked, "start", lambda call, *args: start(_raise_in_child, *args))
     with pytest.raises(OSError, match="disk read error"):
         analyze([str(path)], Options(jobs=3))
 

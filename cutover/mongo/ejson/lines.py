@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import IO, Any, Callable, Iterable, Iterator, List, Tuple
 
+from cutover.errors import UNDECODABLE
 from cutover.mongo.ejson import dates as _dates
 from cutover.mongo.ejson import text as _text
 from cutover.mongo.ejson.common import EJSONError
@@ -108,7 +109,7 @@ def decode_lines(
             value = _not_at_column_zero(line, lineno, on_error)
             if value is None:
                 continue
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError, EJSONError, UnicodeDecodeError; nested too deep
+        except UNDECODABLE as exc:  # JSONDecodeError, EJSONError, UnicodeDecodeError; nested too deep
             on_error(lineno, error_reason(exc))
             continue
         yield value
@@ -120,7 +121,7 @@ def _not_at_column_zero(line: bytes, lineno: int, on_error: Callable[[int, str],
         return None
     try:
         return loads_document(line.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:
+    except UNDECODABLE as exc:
         on_error(lineno, error_reason(exc))
         return None
 
@@ -150,7 +151,7 @@ def decode_checked_lines(handle: IO[bytes], on_error: Callable[[int, str], None]
             body = b",".join(lines)
             text = "[" + body.decode("utf-8") + "]"
             docs, end = _scan_plain(text, 0)
-        except (ValueError, RecursionError, StopIteration):  # blank lines (",,") or damage: the exact path decides
+        except (*UNDECODABLE, StopIteration):  # blank lines (",,") or damage: the exact path decides
             docs, end = None, 0
         if docs is not None and (end != len(text) or len(docs) != len(lines)):
             docs = None

@@ -11,7 +11,7 @@ import json
 import re
 from typing import BinaryIO, Iterator
 
-from cutover.soak.jsonstream import UNDECODABLE
+from cutover.errors import UNDECODABLE
 from cutover.soak.model import Entry, Record
 
 NAME = "tail-pretty"
